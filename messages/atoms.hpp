@@ -1,0 +1,35 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace kv {
+
+// Client operations.
+using put_atom = caf::atom_constant<caf::atom("put")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+
+// Replica store operations.
+using coordinate_atom = caf::atom_constant<caf::atom("coordinate")>;
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// Membership, ring, hints.
+using gossip_atom = caf::atom_constant<caf::atom("gossip")>;
+using members_atom = caf::atom_constant<caf::atom("members")>;
+using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using ring_atom = caf::atom_constant<caf::atom("ring")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using hint_atom = caf::atom_constant<caf::atom("hint")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+// Anti-entropy and handoff.
+using tree_atom = caf::atom_constant<caf::atom("tree")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
+
+using ok_atom = caf::atom_constant<caf::atom("ok")>;
+
+} // namespace kv

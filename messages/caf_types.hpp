@@ -1,0 +1,90 @@
+#pragma once
+
+// Everything CAF needs to move the store's vocabulary between actors and
+// nodes: inspect overloads, the error bridge and one registration function.
+// Every node must register the same names, because CAF's remote handshake
+// compares interface signature strings.
+
+#include <string>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "messages/errors.hpp"
+#include "messages/membership.hpp"
+#include "messages/request.hpp"
+#include "messages/vector_clock.hpp"
+#include "messages/versioned_value.hpp"
+
+namespace kv {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dot& x) {
+  return f(caf::meta::type_name("dot"), x.node, x.counter);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, clock_entry& x) {
+  return f(caf::meta::type_name("clock_entry"), x.node, x.counter,
+           x.timestamp_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, vector_clock& x) {
+  return f(caf::meta::type_name("vector_clock"), x.entries_);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, versioned_value& x) {
+  return f(caf::meta::type_name("versioned_value"), x.origin, x.clock,
+           x.timestamp_ms, x.tombstone, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, request_options& x) {
+  return f(caf::meta::type_name("request_options"), x.n, x.r, x.w,
+           x.timeout_ms, x.strict_quorum);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, put_result& x) {
+  return f(caf::meta::type_name("put_result"), x.context, x.acks);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_result& x) {
+  return f(caf::meta::type_name("get_result"), x.siblings, x.context,
+           x.replies);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_info& x) {
+  return f(caf::meta::type_name("member_info"), x.node_id, x.dc, x.host,
+           x.port, x.tokens, x.heartbeat, x.status, x.ring_epoch);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hint& x) {
+  return f(caf::meta::type_name("hint"), x.intended_owner, x.key, x.versions,
+           x.created_ms);
+}
+
+// The category atom of every kv error.
+constexpr caf::atom_value error_category = caf::atom("kv");
+
+// A kv error whose rendering reads "<code>: <detail>".
+caf::error make_kv_error(kv_errc code, std::string detail);
+
+// Is `err` a kv error with code `code`?
+bool is_kv_error(const caf::error& err, kv_errc code);
+
+// Renders any error for people: kv errors as "<code>: <detail>", CAF's own
+// (timeouts, unreachable nodes) in words.
+std::string describe(const caf::error& err);
+
+// Registers every message type, typed actor handle and the kv error category.
+// Call once on each actor_system_config, before the system starts.
+void register_message_types(caf::actor_system_config& cfg);
+
+} // namespace kv

@@ -1,0 +1,90 @@
+#pragma once
+
+// The typed interfaces of every actor of a node. A handle of one of these
+// types is all another actor (local or remote) needs to talk to it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/membership.hpp"
+#include "messages/request.hpp"
+#include "messages/vector_clock.hpp"
+#include "messages/versioned_value.hpp"
+
+namespace kv {
+
+// Counters a replica store reports (for the shell, the autoscaler, benches).
+struct store_stats {
+  uint64_t keys_written = 0;    // coordinate + apply operations that changed data
+  uint64_t reads = 0;
+  uint64_t sibling_warnings = 0; // writes that left a key above the warning level
+  uint64_t corrupt_records = 0;  // records that failed their checksum on read
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_stats& x) {
+  return f(caf::meta::type_name("store_stats"), x.keys_written, x.reads,
+           x.sibling_warnings, x.corrupt_records);
+}
+
+// What clients talk to: any node's coordinator serves any key.
+using coordinator_actor = caf::typed_actor<
+  // put(key, value, context, options): context is what a get returned (empty
+  // for a blind write); the reply carries the new version's history.
+  caf::replies_to<put_atom, std::string, std::string, vector_clock,
+                  request_options>::with<put_result>,
+  caf::replies_to<get_atom, std::string, request_options>::with<get_result>,
+  // delete(key, context, options) writes a tombstone.
+  caf::replies_to<delete_atom, std::string, vector_clock,
+                  request_options>::with<put_result>>;
+
+// One node's storage. Every operation is keyed; the store serialises writes
+// to a key, so a coordinate is an atomic read-modify-write.
+using replica_store_actor = caf::typed_actor<
+  // This replica coordinates a write: it makes the new version (value,
+  // tombstone flag, client context), stores it and returns it for the other
+  // replicas.
+  caf::replies_to<coordinate_atom, std::string, std::string, bool,
+                  vector_clock>::with<versioned_value>,
+  // Merge versions made elsewhere (replication, read repair, hints,
+  // anti-entropy, handoff).
+  caf::replies_to<apply_atom, std::string, sibling_list>::with<ok_atom>,
+  // Every stored version of a key, tombstones included.
+  caf::replies_to<read_atom, std::string>::with<sibling_list>,
+  caf::replies_to<stats_atom>::with<store_stats>>;
+
+// Membership (issue 4): exchanges member lists with peers.
+using gossiper_actor = caf::typed_actor<
+  caf::replies_to<gossip_atom, std::vector<member_info>>::with<
+    std::vector<member_info>>,
+  caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
+  caf::reacts_to<leave_atom>>;
+
+// Ring ownership (issue 3): derived from the member list.
+using ring_manager_actor = caf::typed_actor<
+  caf::reacts_to<members_atom, std::vector<member_info>>,
+  // Preference list (node ids, in order) of a key for N replicas.
+  caf::replies_to<get_atom, ring_atom, std::string, uint32_t>::with<
+    std::vector<std::string>>>;
+
+// Writes held for unreachable replicas (issue 4).
+using hint_buffer_actor = caf::typed_actor<
+  caf::replies_to<hint_atom, hint>::with<ok_atom>,
+  caf::reacts_to<members_atom, std::vector<member_info>>,
+  // Pending hints per intended owner.
+  caf::replies_to<get_atom, hint_atom>::with<std::vector<std::string>,
+                                             std::vector<uint64_t>>>;
+
+// Merkle-tree anti-entropy (a later issue): a peer asks for tree levels of a
+// key range and then for the keys of differing buckets.
+using merkle_syncer_actor = caf::typed_actor<
+  caf::replies_to<tree_atom, uint64_t, uint64_t, uint32_t>::with<
+    std::vector<uint64_t>>,
+  caf::reacts_to<sync_atom>>;
+
+} // namespace kv

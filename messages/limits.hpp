@@ -1,0 +1,20 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kv {
+
+// The seed design targets small pairs: keys are bounded hard, values by a
+// per-node setting whose default is below.
+constexpr std::size_t max_key_bytes = 10 * 1024;
+constexpr std::size_t default_max_value_bytes = 1024 * 1024;
+
+// Dynamo truncates a clock at about ten entries; the oldest go first.
+constexpr std::size_t default_max_clock_entries = 10;
+
+// Riak warns at 25 siblings and refuses at 100: past that a key is broken.
+constexpr std::size_t sibling_warning_threshold = 25;
+constexpr std::size_t default_max_siblings = 100;
+
+} // namespace kv

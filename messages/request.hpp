@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+
+#include "messages/vector_clock.hpp"
+#include "messages/versioned_value.hpp"
+
+namespace kv {
+
+// Per-request consistency. Zero means "the cluster default".
+struct request_options {
+  uint32_t n = 0;          // replicas
+  uint32_t r = 0;          // replies needed for a read
+  uint32_t w = 0;          // acknowledgements needed for a write
+  uint32_t timeout_ms = 0; // how long the coordinator waits for R or W
+  bool strict_quorum = false; // only the key's true owners count (no hints)
+};
+
+// Cluster defaults that fill the zeros of request_options.
+struct consistency_defaults {
+  uint32_t n = 3;
+  uint32_t r = 2;
+  uint32_t w = 2;
+  uint32_t timeout_ms = 5000;
+};
+
+// Fills zeros from `defaults`.
+request_options resolve(request_options opts,
+                        const consistency_defaults& defaults);
+
+struct put_result {
+  vector_clock context; // history of the new version: pass to the next put
+  uint32_t acks = 0;    // replicas that acknowledged before the reply
+};
+
+struct get_result {
+  sibling_list siblings; // live concurrent values (empty: missing or deleted)
+  vector_clock context;  // pass to a put to supersede every sibling read
+  uint32_t replies = 0;  // replicas that answered before the reply
+};
+
+} // namespace kv

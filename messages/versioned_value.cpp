@@ -1,0 +1,89 @@
+#include "messages/versioned_value.hpp"
+
+#include <algorithm>
+
+namespace kv {
+
+bool operator==(const versioned_value& x, const versioned_value& y) {
+  return x.origin == y.origin && x.clock == y.clock
+         && x.tombstone == y.tombstone && x.value == y.value;
+}
+
+namespace {
+
+// Does some version other than `v` itself in `versions` cover v's origin?
+bool superseded_within(const versioned_value& v, const sibling_list& versions) {
+  return std::any_of(versions.begin(), versions.end(),
+                     [&](const versioned_value& other) {
+                       return other.origin != v.origin
+                              && obsoleted_by(v, other.clock);
+                     });
+}
+
+bool origin_less(const versioned_value& x, const versioned_value& y) {
+  return x.origin.node != y.origin.node ? x.origin.node < y.origin.node
+                                        : x.origin.counter < y.origin.counter;
+}
+
+} // namespace
+
+sibling_list reconcile(const sibling_list& stored, const sibling_list& incoming) {
+  sibling_list all;
+  all.reserve(stored.size() + incoming.size());
+  all.insert(all.end(), stored.begin(), stored.end());
+  all.insert(all.end(), incoming.begin(), incoming.end());
+  sibling_list result;
+  result.reserve(all.size());
+  for (auto& v : all) {
+    if (superseded_within(v, all))
+      continue;
+    auto same = std::find_if(result.begin(), result.end(),
+                             [&](const versioned_value& kept) {
+                               return kept.origin == v.origin;
+                             });
+    if (same == result.end())
+      result.push_back(v);
+    else
+      // One write seen twice: its clock may have been pruned differently on
+      // the way; the union of both histories is what it has really seen.
+      same->clock.merge(v.clock);
+  }
+  std::sort(result.begin(), result.end(), origin_less);
+  return result;
+}
+
+versioned_value make_version(const sibling_list& stored,
+                             const vector_clock& context,
+                             const std::string& node, uint64_t now_ms,
+                             bool tombstone, std::string value,
+                             std::size_t max_clock_entries) {
+  uint64_t highest = context.counter(node);
+  for (auto& v : stored)
+    highest = std::max(highest, v.clock.counter(node));
+  versioned_value result;
+  result.clock = context;
+  result.clock.advance(node, highest + 1, now_ms);
+  result.clock.prune(max_clock_entries, node);
+  result.origin = dot{node, highest + 1};
+  result.timestamp_ms = now_ms;
+  result.tombstone = tombstone;
+  if (!tombstone)
+    result.value = std::move(value);
+  return result;
+}
+
+vector_clock context_of(const sibling_list& siblings) {
+  vector_clock result;
+  for (auto& v : siblings)
+    result.merge(v.clock);
+  return result;
+}
+
+sibling_list live_values(const sibling_list& siblings) {
+  sibling_list result;
+  std::copy_if(siblings.begin(), siblings.end(), std::back_inserter(result),
+               [](const versioned_value& v) { return !v.tombstone; });
+  return result;
+}
+
+} // namespace kv
