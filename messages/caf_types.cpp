@@ -12,7 +12,7 @@ caf::error make_kv_error(kv_errc code, std::string detail) {
 }
 
 bool is_kv_error(const caf::error& err, kv_errc code) {
-  return err.category() == error_category
+  return err && err.category() == error_category
          && err.code() == static_cast<uint8_t>(code);
 }
 
@@ -38,6 +38,8 @@ std::string render_kv_error(uint8_t code, caf::atom_value,
 } // namespace
 
 std::string describe(const caf::error& err) {
+  if (!err)
+    return "no error";
   if (err.category() == error_category)
     return render_kv_error(err.code(), err.category(), err.context());
   if (err == caf::sec::request_timeout)

@@ -37,7 +37,7 @@ typename Inspector::result_type inspect(Inspector& f, vector_clock& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, versioned_value& x) {
-  return f(caf::meta::type_name("versioned_value"), x.origin, x.clock,
+  return f(caf::meta::type_name("versioned_value"), x.origin, x.context,
            x.timestamp_ms, x.tombstone, x.value);
 }
 

@@ -47,10 +47,12 @@ using coordinator_actor = caf::typed_actor<
 // to a key, so a coordinate is an atomic read-modify-write.
 using replica_store_actor = caf::typed_actor<
   // This replica coordinates a write: it makes the new version (value,
-  // tombstone flag, client context), stores it and returns it for the other
-  // replicas.
+  // tombstone flag, client context) and stores it. The reply is the new
+  // version and the key's whole sibling set after the write, which is what
+  // the other replicas merge: shipping the whole set keeps every replica's
+  // causal context sound (see context_of).
   caf::replies_to<coordinate_atom, std::string, std::string, bool,
-                  vector_clock>::with<versioned_value>,
+                  vector_clock>::with<versioned_value, sibling_list>,
   // Merge versions made elsewhere (replication, read repair, hints,
   // anti-entropy, handoff).
   caf::replies_to<apply_atom, std::string, sibling_list>::with<ok_atom>,

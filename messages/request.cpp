@@ -1,5 +1,7 @@
 #include "messages/request.hpp"
 
+#include "messages/limits.hpp"
+
 namespace kv {
 
 request_options resolve(request_options opts,
@@ -13,6 +15,38 @@ request_options resolve(request_options opts,
   if (opts.timeout_ms == 0)
     opts.timeout_ms = defaults.timeout_ms;
   return opts;
+}
+
+std::optional<std::string> key_problem(std::string_view key) {
+  if (key.empty())
+    return "the key is empty";
+  if (key.size() > max_key_bytes)
+    return "the key has " + std::to_string(key.size())
+           + " bytes, the maximum is " + std::to_string(max_key_bytes);
+  return std::nullopt;
+}
+
+std::optional<std::string> value_problem(std::string_view value,
+                                         std::size_t max_value_bytes) {
+  if (value.size() > max_value_bytes)
+    return "the value has " + std::to_string(value.size())
+           + " bytes, the maximum is " + std::to_string(max_value_bytes);
+  return std::nullopt;
+}
+
+std::optional<std::string> options_problem(const request_options& resolved,
+                                           std::size_t cluster_size) {
+  auto n = std::to_string(resolved.n);
+  if (resolved.n < 1)
+    return std::string{"n must be at least 1"};
+  if (resolved.r < 1 || resolved.r > resolved.n)
+    return "r=" + std::to_string(resolved.r) + " must be between 1 and n=" + n;
+  if (resolved.w < 1 || resolved.w > resolved.n)
+    return "w=" + std::to_string(resolved.w) + " must be between 1 and n=" + n;
+  if (resolved.n > cluster_size)
+    return "n=" + n + " is more than the " + std::to_string(cluster_size)
+           + " node(s) in the cluster";
+  return std::nullopt;
 }
 
 } // namespace kv

@@ -1,6 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "messages/vector_clock.hpp"
 #include "messages/versioned_value.hpp"
@@ -23,6 +26,18 @@ struct consistency_defaults {
   uint32_t w = 2;
   uint32_t timeout_ms = 5000;
 };
+
+// Why a key cannot be stored (empty, or over max_key_bytes), if it cannot.
+std::optional<std::string> key_problem(std::string_view key);
+
+// Why a value cannot be stored under a node's limit, if it cannot.
+std::optional<std::string> value_problem(std::string_view value,
+                                         std::size_t max_value_bytes);
+
+// Why resolved options are unusable (R or W outside 1..N, N above the
+// cluster size), if they are.
+std::optional<std::string> options_problem(const request_options& resolved,
+                                           std::size_t cluster_size);
 
 // Fills zeros from `defaults`.
 request_options resolve(request_options opts,

@@ -4,8 +4,14 @@
 
 namespace kv {
 
+vector_clock versioned_value::history() const {
+  auto result = context;
+  result.advance(origin.node, origin.counter, timestamp_ms);
+  return result;
+}
+
 bool operator==(const versioned_value& x, const versioned_value& y) {
-  return x.origin == y.origin && x.clock == y.clock
+  return x.origin == y.origin && x.context == y.context
          && x.tombstone == y.tombstone && x.value == y.value;
 }
 
@@ -16,7 +22,7 @@ bool superseded_within(const versioned_value& v, const sibling_list& versions) {
   return std::any_of(versions.begin(), versions.end(),
                      [&](const versioned_value& other) {
                        return other.origin != v.origin
-                              && obsoleted_by(v, other.clock);
+                              && obsoleted_by(v, other.context);
                      });
 }
 
@@ -44,9 +50,9 @@ sibling_list reconcile(const sibling_list& stored, const sibling_list& incoming)
     if (same == result.end())
       result.push_back(v);
     else
-      // One write seen twice: its clock may have been pruned differently on
-      // the way; the union of both histories is what it has really seen.
-      same->clock.merge(v.clock);
+      // One write seen twice: its context may have been pruned differently
+      // on the way; the union is what it has really seen.
+      same->context.merge(v.context);
   }
   std::sort(result.begin(), result.end(), origin_less);
   return result;
@@ -59,12 +65,13 @@ versioned_value make_version(const sibling_list& stored,
                              std::size_t max_clock_entries) {
   uint64_t highest = context.counter(node);
   for (auto& v : stored)
-    highest = std::max(highest, v.clock.counter(node));
+    highest = std::max({highest, v.context.counter(node),
+                        v.origin.node == node ? v.origin.counter : 0});
   versioned_value result;
-  result.clock = context;
-  result.clock.advance(node, highest + 1, now_ms);
-  result.clock.prune(max_clock_entries, node);
   result.origin = dot{node, highest + 1};
+  result.context = context;
+  // The origin counts as an entry of the version's history.
+  result.context.prune(max_clock_entries > 0 ? max_clock_entries - 1 : 0);
   result.timestamp_ms = now_ms;
   result.tombstone = tombstone;
   if (!tombstone)
@@ -75,7 +82,7 @@ versioned_value make_version(const sibling_list& stored,
 vector_clock context_of(const sibling_list& siblings) {
   vector_clock result;
   for (auto& v : siblings)
-    result.merge(v.clock);
+    result.merge(v.history());
   return result;
 }
 

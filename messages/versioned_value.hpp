@@ -8,27 +8,31 @@
 
 namespace kv {
 
-// One version of a key's value. Versions are dotted: `origin` names the write
-// that created this version and `clock` is its whole causal history (the
-// context the writer had seen, plus `origin`). A version is obsolete once some
-// other version's clock covers its origin. Unlike plain vector clocks, two
-// blind writes through the same node get distinct dots and so both survive as
-// siblings (the Riak "dotted version vector" fix; see docs/versioning.md).
+// One version of a key's value, as a dotted version: `origin` names the write
+// that created it and `context` is what that write had seen (the client's
+// causal context), which it supersedes. The origin is kept apart from the
+// context because a plain vector cannot say "saw n1:2 but not n1:1": folding
+// the dot in would make two blind writes through one node look ordered and
+// drop one of them (Riak's dotted version vector fix, docs/versioning.md).
 struct versioned_value {
   dot origin;
-  vector_clock clock;
+  vector_clock context;
   uint64_t timestamp_ms = 0; // coordinator wall clock, shown, never compared
   bool tombstone = false;    // a delete marker; `value` is empty
   std::string value;
+
+  // The whole causal history: context plus origin. What the shell shows as
+  // the version's clock.
+  vector_clock history() const;
 
   friend bool operator==(const versioned_value& x, const versioned_value& y);
 };
 
 using sibling_list = std::vector<versioned_value>;
 
-// Is `v` superseded by a version whose history is `history`?
-inline bool obsoleted_by(const versioned_value& v, const vector_clock& history) {
-  return history.covers(v.origin);
+// Is `v` superseded by a write made with causal context `seen`?
+inline bool obsoleted_by(const versioned_value& v, const vector_clock& seen) {
+  return seen.covers(v.origin);
 }
 
 // Merges two sibling sets of the same key: keeps every version that no other
@@ -49,7 +53,8 @@ versioned_value make_version(const sibling_list& stored,
                              std::size_t max_clock_entries);
 
 // The causal context a reader gets: the join of every sibling's history. A
-// put carrying it supersedes all of them.
+// put carrying it supersedes all of them. Sound only over a complete sibling
+// set of a replica (never a subset): replicas exchange whole sets for that.
 vector_clock context_of(const sibling_list& siblings);
 
 // Versions that hold a value (drops tombstones).

@@ -1,0 +1,13 @@
+#pragma once
+
+#include <string>
+
+namespace kv {
+
+enum class log_level { info, warning, error };
+
+// One timestamped line on stderr (CAF's own logging is compiled out in
+// Debian's build). Thread-safe: each line is written with a single call.
+void log_line(log_level level, const std::string& text);
+
+} // namespace kv

@@ -1,0 +1,119 @@
+#include "actors/node.hpp"
+
+#include <stdexcept>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/coordinator.hpp"
+#include "actors/log.hpp"
+#include "actors/replica_store.hpp"
+#include "messages/vector_clock.hpp"
+
+namespace kv {
+
+namespace {
+
+constexpr const char* key_table = "kv";
+
+// How long stop() waits for the stores to close their sessions. A store
+// finishes the write it is doing and then exits.
+constexpr auto store_shutdown_limit = std::chrono::seconds{60};
+
+} // namespace
+
+std::optional<std::string> config_problem(const node_config& cfg) {
+  if (!valid_node_id(cfg.node_id))
+    return "node id '" + cfg.node_id
+           + "' is invalid: use 1-64 letters, digits, '_', '-' or '.'";
+  if (cfg.dc.empty())
+    return std::string{"the data centre name is empty"};
+  if (cfg.storage.data_dir.empty())
+    return std::string{"the data directory is empty"};
+  if (cfg.store_shards == 0 || cfg.store_shards > 64)
+    return std::string{"store shards must be between 1 and 64"};
+  if (cfg.max_value_bytes == 0)
+    return std::string{"the maximum value size must be positive"};
+  if (cfg.max_siblings == 0)
+    return std::string{"the maximum number of siblings must be positive"};
+  if (cfg.max_clock_entries == 0)
+    return std::string{"the maximum number of clock entries must be positive"};
+  if (cfg.storage.cache_size_mb == 0)
+    return std::string{"the cache size must be at least 1 MB"};
+  auto& c = cfg.consistency;
+  if (c.n == 0 || c.r == 0 || c.w == 0 || c.r > c.n || c.w > c.n)
+    return "default consistency n=" + std::to_string(c.n) + " r="
+           + std::to_string(c.r) + " w=" + std::to_string(c.w)
+           + " is invalid: need 1 <= r, w <= n";
+  if (c.timeout_ms == 0)
+    return std::string{"the default request timeout must be positive"};
+  return std::nullopt;
+}
+
+node::node(caf::actor_system& sys, node_config cfg)
+  : sys_(sys), cfg_(std::move(cfg)) {
+  // nop
+}
+
+std::unique_ptr<node> node::start(caf::actor_system& sys,
+                                  const node_config& cfg) {
+  if (auto problem = config_problem(cfg))
+    throw std::runtime_error(*problem);
+  std::unique_ptr<node> result{new node(sys, cfg)};
+  auto engine = std::make_shared<wt_engine>(cfg.storage);
+  engine->create_table(key_table);
+  replica_store_settings store_settings{cfg.node_id, key_table,
+                                        cfg.max_value_bytes, cfg.max_siblings,
+                                        cfg.max_clock_entries};
+  for (uint32_t i = 0; i < cfg.store_shards; ++i)
+    result->stores_.push_back(spawn_replica_store(sys, engine, store_settings));
+  // From here on the stores own the engine: it closes after the last one.
+  engine.reset();
+  result->coordinator_ = spawn_coordinator(
+    sys, coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency},
+    result->stores_);
+  if (cfg.publish) {
+    auto port = sys.middleman().publish(result->coordinator_, cfg.port,
+                                        cfg.host.c_str(), true);
+    if (!port) {
+      auto reason = sys.render(port.error());
+      result->stop();
+      throw std::runtime_error("cannot listen on " + cfg.host + ":"
+                               + std::to_string(cfg.port) + ": " + reason);
+    }
+    result->port_ = *port;
+  }
+  return result;
+}
+
+node::~node() {
+  stop();
+}
+
+void node::stop() {
+  if (stopped_)
+    return;
+  stopped_ = true;
+  if (port_ != 0)
+    sys_.middleman().unpublish(coordinator_, port_);
+  caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
+  caf::scoped_actor self{sys_};
+  for (auto& store : stores_) {
+    self->monitor(store);
+    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  }
+  for (size_t pending = stores_.size(); pending > 0; --pending) {
+    bool timed_out = false;
+    self->receive([](const caf::down_msg&) {},
+                  caf::after(store_shutdown_limit) >> [&] { timed_out = true; });
+    if (timed_out) {
+      log_line(log_level::error,
+               "a replica store did not stop in time; its data is safe up to "
+               "the last acknowledged write (the log replays on restart)");
+      break;
+    }
+  }
+  stores_.clear();
+}
+
+} // namespace kv

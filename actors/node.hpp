@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+
+#include "messages/interfaces.hpp"
+#include "messages/limits.hpp"
+#include "messages/request.hpp"
+#include "persistence/wt_engine.hpp"
+
+namespace kv {
+
+// Everything that configures one node.
+struct node_config {
+  std::string node_id = "n1";
+  std::string dc = "dc1";
+  std::string host = "127.0.0.1";
+  uint16_t port = 4000;       // 0 picks a free port (see node::port())
+  bool publish = true;        // publish the coordinator over CAF remoting
+  engine_options storage;     // data directory, cache, durability, compressor
+  uint32_t store_shards = 2;  // replica store actors, each with its own session
+  std::size_t max_value_bytes = default_max_value_bytes;
+  std::size_t max_siblings = default_max_siblings;
+  std::size_t max_clock_entries = default_max_clock_entries;
+  consistency_defaults consistency;
+};
+
+// Why a configuration cannot run, if it cannot (bad node id, zero shards...).
+std::optional<std::string> config_problem(const node_config& cfg);
+
+// One running node inside an actor system: opens the storage engine, spawns
+// the node's actors and (optionally) publishes the coordinator.
+class node {
+public:
+  // Throws storage_error (data directory unusable) or std::runtime_error
+  // (bad configuration, port in use) with a one-line reason.
+  static std::unique_ptr<node> start(caf::actor_system& sys,
+                                     const node_config& cfg);
+
+  ~node(); // stop()s
+
+  const coordinator_actor& coordinator() const { return coordinator_; }
+  const std::vector<replica_store_actor>& stores() const { return stores_; }
+  const node_config& config() const { return cfg_; }
+
+  // The port the coordinator is published on (0 when not published).
+  uint16_t port() const { return port_; }
+
+  // Stops the node's actors and waits until every store has closed its
+  // WiredTiger session; the engine closes when the last store is gone.
+  // Idempotent.
+  void stop();
+
+private:
+  node(caf::actor_system& sys, node_config cfg);
+
+  caf::actor_system& sys_;
+  node_config cfg_;
+  std::vector<replica_store_actor> stores_;
+  coordinator_actor coordinator_;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+};
+
+} // namespace kv

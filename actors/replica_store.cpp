@@ -1,0 +1,175 @@
+#include "actors/replica_store.hpp"
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+#include "actors/log.hpp"
+#include "messages/caf_types.hpp"
+#include "messages/limits.hpp"
+#include "persistence/record_codec.hpp"
+#include "persistence/storage_error.hpp"
+
+namespace kv {
+
+namespace {
+
+uint64_t wall_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+// What a store touches on disk. Declaration order matters: members are
+// destroyed in reverse, so the cursor closes before its session and the
+// session before the engine reference goes.
+struct store_resources {
+  std::shared_ptr<wt_engine> engine;
+  wt_session session;
+  wt_table table;
+
+  store_resources(std::shared_ptr<wt_engine> e, const std::string& name)
+    : engine(std::move(e)),
+      session(engine->open_session()),
+      table(session.open_table(name)) {
+    // nop
+  }
+};
+
+struct replica_store_state {
+  // Handed over at spawn; this actor is its only user.
+  std::shared_ptr<store_resources> disk;
+  replica_store_settings settings;
+  store_stats stats;
+  std::string buffer; // reused for reads
+
+  static inline const char* name = "replica_store";
+
+  // The stored versions of `key`; empty if absent. Throws
+  // corrupt_record_error or storage_error.
+  sibling_list load(const std::string& key) {
+    if (!disk->table.get(key, buffer))
+      return {};
+    try {
+      return decode_siblings(buffer);
+    } catch (const corrupt_record_error&) {
+      ++stats.corrupt_records;
+      throw;
+    }
+  }
+
+  void store(const std::string& key, const sibling_list& versions) {
+    disk->table.put(key, encode_siblings(versions));
+    ++stats.keys_written;
+    if (versions.size() > sibling_warning_threshold) {
+      ++stats.sibling_warnings;
+      log_line(log_level::warning,
+               "key of " + std::to_string(key.size()) + " bytes holds "
+                 + std::to_string(versions.size())
+                 + " siblings: clients should read and write back with the "
+                   "context to collapse them");
+    }
+  }
+};
+
+using store_pointer = replica_store_actor::stateful_pointer<replica_store_state>;
+
+// Runs a storage operation, turning engine exceptions into kv errors so the
+// requester gets a reason instead of a dead actor.
+template <class Result, class F>
+Result guarded(F&& operation) {
+  try {
+    return operation();
+  } catch (const corrupt_record_error& e) {
+    return make_kv_error(kv_errc::corrupt_record,
+                         "the stored record of this key is unreadable ("
+                           + std::string{e.what()}
+                           + "); a replica's copy will replace it on the next "
+                             "repair");
+  } catch (const storage_error& e) {
+    log_line(log_level::error, std::string{"storage failure: "} + e.what());
+    return make_kv_error(kv_errc::storage_failure, e.what());
+  }
+}
+
+replica_store_actor::behavior_type
+replica_store(store_pointer self, std::shared_ptr<store_resources> disk,
+              replica_store_settings settings) {
+  self->state.disk = std::move(disk);
+  self->state.settings = std::move(settings);
+  return {
+    [=](coordinate_atom, const std::string& key, std::string& value,
+        bool tombstone,
+        const vector_clock& context)
+      -> caf::result<versioned_value, sibling_list> {
+      auto& st = self->state;
+      if (auto problem = key_problem(key))
+        return make_kv_error(kv_errc::key_too_large, *problem);
+      if (auto problem = value_problem(value, st.settings.max_value_bytes))
+        return make_kv_error(kv_errc::value_too_large, *problem);
+      using reply = caf::result<versioned_value, sibling_list>;
+      return guarded<reply>([&]() -> reply {
+        auto stored = st.load(key);
+        // A delete without a context removes what this replica holds: the
+        // caller wants the key gone, not a tombstone sibling beside it.
+        // Versions it has not seen yet (on other replicas) survive.
+        auto supersedes = tombstone && context.empty() ? context_of(stored)
+                                                       : context;
+        auto version = make_version(stored, supersedes, st.settings.node_id,
+                                    wall_clock_ms(), tombstone,
+                                    std::move(value),
+                                    st.settings.max_clock_entries);
+        auto merged = reconcile(stored, {version});
+        if (merged.size() > st.settings.max_siblings)
+          return make_kv_error(
+            kv_errc::too_many_siblings,
+            "the key already holds " + std::to_string(stored.size())
+              + " concurrent versions (maximum "
+              + std::to_string(st.settings.max_siblings)
+              + "); read it and write back with its context to resolve them");
+        st.store(key, merged);
+        return {std::move(version), std::move(merged)};
+      });
+    },
+    [=](apply_atom, const std::string& key,
+        const sibling_list& incoming) -> caf::result<ok_atom> {
+      auto& st = self->state;
+      return guarded<caf::result<ok_atom>>([&]() -> caf::result<ok_atom> {
+        sibling_list stored;
+        try {
+          stored = st.load(key);
+        } catch (const corrupt_record_error& e) {
+          // The unreadable bytes hold nothing we could merge; a replica's
+          // copy is the best there is.
+          log_line(log_level::warning,
+                   std::string{"replacing an unreadable record: "} + e.what());
+        }
+        auto merged = reconcile(stored, incoming);
+        if (merged != stored)
+          st.store(key, merged);
+        return ok_atom::value;
+      });
+    },
+    [=](read_atom, const std::string& key) -> caf::result<sibling_list> {
+      auto& st = self->state;
+      ++st.stats.reads;
+      return guarded<caf::result<sibling_list>>([&] { return st.load(key); });
+    },
+    [=](stats_atom) { return self->state.stats; },
+  };
+}
+
+} // namespace
+
+replica_store_actor spawn_replica_store(caf::actor_system& sys,
+                                        std::shared_ptr<wt_engine> engine,
+                                        replica_store_settings settings) {
+  // Opened here so a failure surfaces as an exception to whoever starts the
+  // node, not as a store that dies later.
+  auto disk = std::make_shared<store_resources>(std::move(engine),
+                                                settings.table);
+  return sys.spawn<caf::detached>(replica_store, std::move(disk),
+                                  std::move(settings));
+}
+
+} // namespace kv

@@ -1,0 +1,68 @@
+#include "apps/client/kv_client.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+namespace kv {
+
+client_config::client_config() {
+  load<caf::io::middleman>();
+  register_message_types(*this);
+}
+
+caf::expected<coordinator_actor> connect_to_node(caf::actor_system& sys,
+                                                 const std::string& host,
+                                                 uint16_t port) {
+  return sys.middleman().remote_actor<coordinator_actor>(host, port);
+}
+
+blocking_client::blocking_client(caf::actor_system& sys, coordinator_actor node)
+  : sys_(sys), node_(std::move(node)) {
+  // nop
+}
+
+std::chrono::milliseconds
+blocking_client::wait_limit(const request_options& opts) const {
+  // The coordinator answers by the request timeout; the margin covers the
+  // network and a node that uses its own (possibly larger) default.
+  auto request_ms = opts.timeout_ms != 0 ? opts.timeout_ms : 30000u;
+  return std::chrono::milliseconds{request_ms + 2000};
+}
+
+namespace {
+
+template <class Result, class... Ts>
+caf::expected<Result> ask(caf::actor_system& sys, const coordinator_actor& node,
+                          std::chrono::milliseconds limit, Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  caf::expected<Result> result{caf::sec::request_timeout};
+  self->request(node, limit, std::forward<Ts>(xs)...)
+    .receive([&](Result& r) { result = std::move(r); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+} // namespace
+
+caf::expected<put_result> blocking_client::put(const std::string& key,
+                                               const std::string& value,
+                                               const vector_clock& context,
+                                               const request_options& opts) {
+  return ask<put_result>(sys_, node_, wait_limit(opts), put_atom::value, key,
+                         value, context, opts);
+}
+
+caf::expected<get_result> blocking_client::get(const std::string& key,
+                                               const request_options& opts) {
+  return ask<get_result>(sys_, node_, wait_limit(opts), get_atom::value, key,
+                         opts);
+}
+
+caf::expected<put_result> blocking_client::remove(const std::string& key,
+                                                  const vector_clock& context,
+                                                  const request_options& opts) {
+  return ask<put_result>(sys_, node_, wait_limit(opts), delete_atom::value,
+                         key, context, opts);
+}
+
+} // namespace kv

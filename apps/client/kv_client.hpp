@@ -1,0 +1,62 @@
+#pragma once
+
+// The client API of kvactors for CAF applications. A client is an ordinary
+// CAF program: it registers the store's message types, connects to any
+// node's coordinator and sends it put/get/delete requests. Asynchronous
+// actors use the `coordinator_actor` handle directly (see apps/example);
+// `blocking_client` wraps the same requests for sequential code.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+#include "messages/caf_types.hpp"
+#include "messages/interfaces.hpp"
+
+namespace kv {
+
+// An actor_system_config with the middleman loaded and every kvactors type
+// registered. Subclass it to add options.
+class client_config : public caf::actor_system_config {
+public:
+  client_config();
+};
+
+// Connects to the coordinator a node publishes at host:port. Fails fast with
+// a readable error when nothing listens there.
+caf::expected<coordinator_actor> connect_to_node(caf::actor_system& sys,
+                                                 const std::string& host,
+                                                 uint16_t port);
+
+// Sequential requests against one coordinator; each call waits for its reply
+// for at most the request's timeout plus a margin.
+class blocking_client {
+public:
+  blocking_client(caf::actor_system& sys, coordinator_actor node);
+
+  caf::expected<put_result> put(const std::string& key,
+                                const std::string& value,
+                                const vector_clock& context = {},
+                                const request_options& opts = {});
+
+  caf::expected<get_result> get(const std::string& key,
+                                const request_options& opts = {});
+
+  caf::expected<put_result> remove(const std::string& key,
+                                   const vector_clock& context = {},
+                                   const request_options& opts = {});
+
+  const coordinator_actor& node() const { return node_; }
+
+private:
+  std::chrono::milliseconds wait_limit(const request_options& opts) const;
+
+  caf::actor_system& sys_;
+  coordinator_actor node_;
+};
+
+} // namespace kv

@@ -1,0 +1,125 @@
+// kvnode: one node of a kvactors cluster. Opens the data directory, starts the
+// node's actors, publishes its coordinator and runs until SIGINT/SIGTERM.
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <pthread.h>
+#include <string>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/log.hpp"
+#include "actors/node.hpp"
+#include "messages/caf_types.hpp"
+
+namespace {
+
+class kvnode_config : public caf::actor_system_config {
+public:
+  kv::node_config node;
+  std::string durability = "write";
+  uint32_t port = 4000;
+  uint32_t cache_size_mb = 256;
+
+  kvnode_config() {
+    load<caf::io::middleman>();
+    kv::register_message_types(*this);
+    node.storage.data_dir.clear(); // defaults to ./data/<node-id>
+    caf::config_option_adder{custom_options_, "global"}
+      .add(node.node_id, "node-id", "node id (letters, digits, _ - .)")
+      .add(node.dc, "dc", "data centre of this node")
+      .add(node.host, "host", "address to listen on")
+      .add(port, "port", "port to listen on (0: pick a free one)")
+      .add(node.storage.data_dir, "data-dir",
+           "data directory (default: ./data/<node-id>)")
+      .add(cache_size_mb, "cache-size-mb",
+           "storage cache in MB; data may be larger")
+      .add(durability, "durability",
+           "write (commits reach the OS: survive kill -9) or fsync (reach "
+           "the disk: survive power loss)")
+      .add(node.storage.block_compressor, "compressor",
+           "block compression: snappy, zlib or none")
+      .add(node.max_value_bytes, "max-value-bytes", "largest value accepted")
+      .add(node.max_siblings, "max-siblings",
+           "concurrent versions a key may hold before writes are refused")
+      .add(node.store_shards, "store-shards",
+           "replica store actors (each a thread with its own session)")
+      .add(node.consistency.n, "n", "default number of replicas")
+      .add(node.consistency.r, "r", "default read quorum")
+      .add(node.consistency.w, "w", "default write quorum")
+      .add(node.consistency.timeout_ms, "timeout-ms",
+           "default request timeout in milliseconds");
+  }
+
+  // Completes node settings from the flags; an error text if they are bad.
+  std::optional<std::string> finish() {
+    if (port > 65535)
+      return "port " + std::to_string(port) + " is out of range";
+    node.port = static_cast<uint16_t>(port);
+    auto mode = kv::parse_durability(durability);
+    if (!mode)
+      return "durability '" + durability + "' is invalid: use write or fsync";
+    node.storage.durability = *mode;
+    if (node.storage.block_compressor != "snappy"
+        && node.storage.block_compressor != "zlib"
+        && node.storage.block_compressor != "none")
+      return "compressor '" + node.storage.block_compressor
+             + "' is invalid: use snappy, zlib or none";
+    node.storage.cache_size_mb = cache_size_mb;
+    if (node.storage.data_dir.empty())
+      node.storage.data_dir = "data/" + node.node_id;
+    return kv::config_problem(node);
+  }
+};
+
+int fail(const std::string& reason, int code) {
+  std::cerr << "kvnode: " << reason << std::endl;
+  return code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before CAF starts its threads, so they stay
+  // pending until main waits for them and shutdown runs on this thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  kvnode_config cfg;
+  if (auto err = cfg.parse(argc, argv))
+    return fail(cfg.render(err), 2);
+  if (cfg.cli_helptext_printed)
+    return 0;
+  if (!cfg.remainder.empty())
+    return fail("unknown argument '" + cfg.remainder.front()
+                  + "' (see --help)",
+                2);
+  if (auto problem = cfg.finish())
+    return fail(*problem, 2);
+
+  caf::actor_system sys{cfg};
+  std::unique_ptr<kv::node> node;
+  try {
+    node = kv::node::start(sys, cfg.node);
+  } catch (const std::exception& e) {
+    return fail(e.what(), 1);
+  }
+  std::cout << "kvnode " << cfg.node.node_id << " ready on " << cfg.node.host
+            << ":" << node->port() << " dc=" << cfg.node.dc
+            << " data=" << cfg.node.storage.data_dir << std::endl;
+
+  int received = 0;
+  sigwait(&stop_signals, &received);
+  kv::log_line(kv::log_level::info,
+               std::string{"stopping on "}
+                 + (received == SIGINT ? "SIGINT" : "SIGTERM"));
+  node->stop();
+  node.reset();
+  kv::log_line(kv::log_level::info, "stopped cleanly");
+  return 0;
+}

@@ -1,0 +1,81 @@
+#include "apps/kvsh/shell_args.hpp"
+
+#include <limits>
+
+#include "apps/kvsh/shell_parser.hpp"
+
+namespace kv {
+
+parsed_args parse_shell_args(const std::vector<std::string>& argv) {
+  parsed_args result;
+  auto& args = result.args;
+  auto fail = [&](std::string message) {
+    result.error = std::move(message) + " (see kvsh --help)";
+    return result;
+  };
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    auto& arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      args.help = true;
+      continue;
+    }
+    if (arg.compare(0, 2, "--") != 0)
+      return fail("unexpected argument '" + arg + "'");
+    auto eq = arg.find('=');
+    auto name = arg.substr(0, eq);
+    if (name != "--host" && name != "--port" && name != "--timeout-ms"
+        && name != "--max-value-bytes")
+      return fail("unknown flag '" + name + "'");
+    std::string value;
+    if (eq != std::string::npos)
+      value = arg.substr(eq + 1);
+    else if (i + 1 < argv.size())
+      value = argv[++i];
+    else
+      return fail(name + " needs a value");
+    if (name == "--host") {
+      if (value.empty())
+        return fail("--host must not be empty");
+      args.host = value;
+    } else if (name == "--port") {
+      auto port = parse_port(value);
+      if (!port)
+        return fail("--port must be a number from 1 to 65535, got '" + value
+                    + "'");
+      args.port = *port;
+    } else if (name == "--timeout-ms") {
+      auto ms = parse_unsigned(value, std::numeric_limits<uint32_t>::max());
+      if (!ms)
+        return fail("--timeout-ms must be a number of milliseconds, got '"
+                    + value + "'");
+      args.timeout_ms = static_cast<uint32_t>(*ms);
+    } else {
+      auto bytes = parse_unsigned(value, std::numeric_limits<uint32_t>::max());
+      if (!bytes)
+        return fail("--max-value-bytes must be a number of bytes, got '"
+                    + value + "'");
+      args.max_value_bytes = static_cast<std::size_t>(*bytes);
+    }
+  }
+  return result;
+}
+
+const char* shell_usage_text() {
+  return "usage: kvsh [--host=H] [--port=P] [--timeout-ms=T] "
+         "[--max-value-bytes=B]\n"
+         "Interactive shell of kvactors: connects to one node's coordinator.\n"
+         "  --host=H             node address (default 127.0.0.1)\n"
+         "  --port=P             node port (default 4000)\n"
+         "  --timeout-ms=T       default request timeout; 0 = the node's "
+         "(default 0)\n"
+         "  --max-value-bytes=B  refuse larger values before sending "
+         "(default 1048576)\n"
+         "  --help               this text\n"
+         "With a terminal on stdin kvsh edits lines with readline and keeps\n"
+         "history in ~/.kvsh_history; otherwise it runs one command per line\n"
+         "of stdin and exits 0 at the end of input. Results go to stdout,\n"
+         "errors (\"error: ...\") to stderr; both are flushed after every\n"
+         "command, so 2>&1 keeps them in order. Type help for the commands.\n";
+}
+
+} // namespace kv

@@ -1,0 +1,37 @@
+#pragma once
+
+// kvsh's command line. Parsed by hand rather than by CAF's config parser so
+// that CAF's own flags (--caf#...) are never accepted by accident and every
+// mistake ends in one line.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/limits.hpp"
+
+namespace kv {
+
+struct shell_args {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4000;
+  uint32_t timeout_ms = 0; // per-request default; 0 = the node's default
+  std::size_t max_value_bytes = default_max_value_bytes;
+  bool help = false;
+};
+
+struct parsed_args {
+  shell_args args;
+  std::optional<std::string> error;
+};
+
+// Parses the arguments after the program name. Accepts --name=value and
+// --name value.
+parsed_args parse_shell_args(const std::vector<std::string>& argv);
+
+// The text --help prints.
+const char* shell_usage_text();
+
+} // namespace kv

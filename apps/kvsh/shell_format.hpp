@@ -1,0 +1,34 @@
+#pragma once
+
+// What kvsh prints. Scripts parse this output, so it is a contract:
+//   get   each live sibling's value on its own line, each followed by
+//         "  clock {n1:3} written 2024-05-01T12:00:00.123Z"; before them
+//         "(N siblings)" when N > 1; last "  context <token>";
+//         "(not found)" for a missing or deleted key.
+//   put / delete   "ok" then "  clock {...}" (the new version's history).
+// Only metadata lines are indented and only kvsh's own notes start with '(',
+// so value lines that could be mistaken for them are quoted (format_value).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "messages/request.hpp"
+
+namespace kv {
+
+// ISO-8601 in UTC with milliseconds: "2024-05-01T12:00:00.123Z".
+std::string format_timestamp(uint64_t ms_since_epoch);
+
+// A value as one output line: verbatim, unless it is empty, starts with '"',
+// '(' or a blank, ends with a blank or holds a control byte; then it is quoted
+// in kvsh's input syntax, so it stays on one line and can be pasted back.
+std::string format_value(std::string_view value);
+
+// The output of get, one '\n' after each line.
+std::string format_get(const get_result& result);
+
+// The output of a successful put or delete.
+std::string format_write(const put_result& result);
+
+} // namespace kv

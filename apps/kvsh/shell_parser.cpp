@@ -1,0 +1,358 @@
+#include "apps/kvsh/shell_parser.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+
+#include "messages/errors.hpp"
+
+namespace kv {
+
+namespace {
+
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v'
+         || c == '\f';
+}
+
+std::optional<int> hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return std::nullopt;
+}
+
+std::string column(std::size_t pos) {
+  return "column " + std::to_string(pos + 1);
+}
+
+// Reads the escape whose backslash is at line[pos] into `out`; advances `pos`
+// past it.
+std::optional<std::string> read_escape(std::string_view line, std::size_t& pos,
+                                       std::string& out) {
+  auto at = pos;
+  if (pos + 1 >= line.size())
+    return "unterminated quote: the line ends after a backslash";
+  auto c = line[pos + 1];
+  pos += 2;
+  switch (c) {
+    case '"':
+    case '\\':
+      out += c;
+      return std::nullopt;
+    case 'n':
+      out += '\n';
+      return std::nullopt;
+    case 'r':
+      out += '\r';
+      return std::nullopt;
+    case 't':
+      out += '\t';
+      return std::nullopt;
+    case '0':
+      out += '\0';
+      return std::nullopt;
+    case 'x': {
+      auto hi = pos < line.size() ? hex_digit(line[pos]) : std::nullopt;
+      auto lo = pos + 1 < line.size() ? hex_digit(line[pos + 1]) : std::nullopt;
+      if (!hi || !lo)
+        return "bad escape at " + column(at) + ": \\x needs two hex digits";
+      out += static_cast<char>(*hi * 16 + *lo);
+      pos += 2;
+      return std::nullopt;
+    }
+    default:
+      // Rejecting unknown escapes keeps a typo from silently changing a value.
+      return "unknown escape \\" + std::string(1, c) + " at " + column(at)
+             + " (write \\\\ for a backslash)";
+  }
+}
+
+// Reads the quoted part whose opening quote is at line[pos] into `out`;
+// advances `pos` past the closing quote.
+std::optional<std::string> read_quoted(std::string_view line, std::size_t& pos,
+                                       std::string& out) {
+  auto opened = pos++;
+  while (pos < line.size()) {
+    auto c = line[pos];
+    if (c == '"') {
+      ++pos;
+      return std::nullopt;
+    }
+    if (c == '\\') {
+      if (auto problem = read_escape(line, pos, out))
+        return problem;
+      continue;
+    }
+    out += c;
+    ++pos;
+  }
+  return "unterminated quote opened at " + column(opened);
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out{text};
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+// Which name=value options a command accepts.
+enum option_set : unsigned {
+  opt_none = 0,
+  opt_ctx = 1,
+  opt_n = 2,
+  opt_r = 4,
+  opt_w = 8,
+  opt_timeout = 16,
+};
+
+struct command_spec {
+  const char* name;
+  command_kind kind;
+  std::vector<const char*> positionals; // names, for error messages
+  unsigned options;
+  const char* usage;
+};
+
+const std::vector<command_spec>& command_specs() {
+  static const std::vector<command_spec> specs{
+    {"put", command_kind::put, {"KEY", "VALUE"},
+     opt_ctx | opt_n | opt_r | opt_w | opt_timeout,
+     "put KEY VALUE [ctx=TOKEN|ctx=@] [n=N] [r=R] [w=W] [timeout=MS]"},
+    {"get", command_kind::get, {"KEY"}, opt_n | opt_r | opt_timeout,
+     "get KEY [n=N] [r=R] [timeout=MS]"},
+    {"delete", command_kind::remove, {"KEY"},
+     opt_ctx | opt_n | opt_w | opt_timeout,
+     "delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS]"},
+    {"connect", command_kind::connect, {"HOST", "PORT"}, opt_none,
+     "connect HOST PORT"},
+    {"help", command_kind::help, {}, opt_none, "help"},
+    {"quit", command_kind::quit, {}, opt_none, "quit"},
+    {"exit", command_kind::quit, {}, opt_none, "exit"},
+  };
+  return specs;
+}
+
+const command_spec* find_spec(std::string_view name) {
+  auto lower = lowercase(name);
+  for (auto& spec : command_specs())
+    if (lower == spec.name)
+      return &spec;
+  return nullptr;
+}
+
+struct option_def {
+  const char* name;
+  option_set bit;
+};
+
+constexpr option_def option_defs[] = {
+  {"ctx", opt_ctx}, {"n", opt_n},
+  {"r", opt_r},     {"w", opt_w},
+  {"timeout", opt_timeout},
+};
+
+std::optional<std::string> apply_option(const command_spec& spec,
+                                        std::string_view token,
+                                        unsigned& seen, shell_command& cmd) {
+  auto eq = token.find('=');
+  auto prefix = std::string{spec.name} + ": ";
+  if (eq == std::string_view::npos || eq == 0)
+    return prefix + "unexpected argument '" + std::string{token} + "'"
+           + (spec.options != opt_none ? " (options are name=value)" : "");
+  auto name = token.substr(0, eq);
+  auto value = token.substr(eq + 1);
+  auto def = std::find_if(std::begin(option_defs), std::end(option_defs),
+                          [&](const option_def& d) { return name == d.name; });
+  if (def == std::end(option_defs) || (spec.options & def->bit) == 0)
+    return prefix + "unknown option '" + std::string{name} + "='";
+  if (seen & def->bit)
+    return prefix + "option " + std::string{name} + "= given twice";
+  seen |= def->bit;
+  if (def->bit == opt_ctx) {
+    if (value == "@") {
+      cmd.context_from = context_source::latest;
+      return std::nullopt;
+    }
+    auto clock = vector_clock::from_token(value);
+    if (!clock)
+      return prefix + "ctx= wants a context token from get, or @, got '"
+             + std::string{value} + "'";
+    cmd.context_from = context_source::given;
+    cmd.context = std::move(*clock);
+    return std::nullopt;
+  }
+  auto number = parse_unsigned(value, std::numeric_limits<uint32_t>::max());
+  if (!number)
+    return prefix + std::string{name} + "= wants a number from 0 to "
+           + std::to_string(std::numeric_limits<uint32_t>::max()) + ", got '"
+           + std::string{value} + "'";
+  auto n = static_cast<uint32_t>(*number);
+  switch (def->bit) {
+    case opt_n:
+      cmd.options.n = n;
+      break;
+    case opt_r:
+      cmd.options.r = n;
+      break;
+    case opt_w:
+      cmd.options.w = n;
+      break;
+    default:
+      cmd.options.timeout_ms = n;
+      break;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+token_list tokenize(std::string_view line) {
+  token_list result;
+  auto first = std::find_if_not(line.begin(), line.end(), is_blank);
+  if (first == line.end() || *first == '#')
+    return result;
+  std::string current;
+  bool in_token = false;
+  std::size_t pos = 0;
+  while (pos < line.size()) {
+    auto c = line[pos];
+    if (is_blank(c)) {
+      if (in_token)
+        result.tokens.push_back(std::move(current));
+      current.clear();
+      in_token = false;
+      ++pos;
+      continue;
+    }
+    in_token = true;
+    if (c != '"') {
+      current += c;
+      ++pos;
+      continue;
+    }
+    if (auto problem = read_quoted(line, pos, current)) {
+      result.tokens.clear();
+      result.error = std::move(problem);
+      return result;
+    }
+  }
+  if (in_token)
+    result.tokens.push_back(std::move(current));
+  return result;
+}
+
+parsed_command parse_command(std::string_view line) {
+  parsed_command result;
+  auto fail = [&](std::string message) {
+    result.command = shell_command{};
+    result.error = std::move(message);
+    return result;
+  };
+  auto split = tokenize(line);
+  if (split.error)
+    return fail(std::move(*split.error));
+  auto& tokens = split.tokens;
+  if (tokens.empty())
+    return result;
+  auto spec = find_spec(tokens[0]);
+  if (spec == nullptr)
+    return fail("unknown command '" + tokens[0] + "' (try help)");
+  auto usage = std::string{" (usage: "} + spec->usage + ")";
+  auto positionals = spec->positionals.size();
+  if (tokens.size() - 1 < positionals)
+    return fail(std::string{spec->name} + ": missing "
+                + spec->positionals[tokens.size() - 1] + usage);
+  auto& cmd = result.command;
+  cmd.kind = spec->kind;
+  switch (spec->kind) {
+    case command_kind::put:
+      cmd.key = tokens[1];
+      cmd.value = tokens[2];
+      break;
+    case command_kind::get:
+    case command_kind::remove:
+      cmd.key = tokens[1];
+      break;
+    case command_kind::connect: {
+      cmd.host = tokens[1];
+      auto port = parse_port(tokens[2]);
+      if (!port)
+        return fail("connect: PORT must be a number from 1 to 65535, got '"
+                    + tokens[2] + "'");
+      cmd.port = *port;
+      break;
+    }
+    default:
+      break;
+  }
+  unsigned seen = 0;
+  for (auto i = positionals + 1; i < tokens.size(); ++i)
+    if (auto problem = apply_option(*spec, tokens[i], seen, cmd))
+      return fail(*problem + usage);
+  return result;
+}
+
+std::optional<std::string> request_problem(const shell_command& cmd,
+                                           std::size_t max_value_bytes) {
+  if (cmd.kind != command_kind::put && cmd.kind != command_kind::get
+      && cmd.kind != command_kind::remove)
+    return std::nullopt;
+  if (auto problem = key_problem(cmd.key)) {
+    auto code = cmd.key.empty() ? kv_errc::invalid_argument
+                                : kv_errc::key_too_large;
+    return std::string{to_string(code)} + ": " + *problem;
+  }
+  if (cmd.kind == command_kind::put)
+    if (auto problem = value_problem(cmd.value, max_value_bytes))
+      return std::string{to_string(kv_errc::value_too_large)} + ": " + *problem
+             + " (kvsh --max-value-bytes)";
+  return std::nullopt;
+}
+
+std::optional<uint64_t> parse_unsigned(std::string_view text, uint64_t max) {
+  uint64_t out = 0;
+  if (text.empty())
+    return std::nullopt;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (res.ec != std::errc{} || res.ptr != text.data() + text.size()
+      || out > max)
+    return std::nullopt;
+  return out;
+}
+
+std::optional<uint16_t> parse_port(std::string_view text) {
+  auto port = parse_unsigned(text, 65535);
+  if (!port || *port == 0)
+    return std::nullopt;
+  return static_cast<uint16_t>(*port);
+}
+
+const char* shell_help_text() {
+  return "commands:\n"
+         "  put KEY VALUE [ctx=TOKEN|ctx=@] [n=N] [r=R] [w=W] [timeout=MS]\n"
+         "  get KEY [n=N] [r=R] [timeout=MS]\n"
+         "  delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS]\n"
+         "  connect HOST PORT    switch to another node\n"
+         "  help                 this text\n"
+         "  quit | exit\n"
+         "arguments:\n"
+         "  Quote with \"...\" to include blanks; inside quotes \\\" \\\\ \\n "
+         "\\r \\t \\0 \\xHH.\n"
+         "  ctx=@ uses the context of this shell's latest get of the key;\n"
+         "  without ctx a write is blind: it claims to have seen nothing, so\n"
+         "  the versions already stored may stay as siblings.\n"
+         "  n/r/w/timeout of 0 or absent mean the node's defaults.\n"
+         "  Lines starting with # are comments.\n"
+         "output:\n"
+         "  get prints each value verbatim on its own line; a value that is\n"
+         "  empty, has control characters, starts with ( or \" or a blank, or\n"
+         "  ends with a blank prints quoted as above. Errors go to stderr.\n";
+}
+
+} // namespace kv

@@ -1,0 +1,166 @@
+#include "apps/kvsh/shell_session.hpp"
+
+#include <chrono>
+#include <set>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "apps/kvsh/shell_format.hpp"
+#include "apps/kvsh/tcp_probe.hpp"
+#include "messages/caf_types.hpp"
+
+namespace kv {
+
+namespace {
+
+constexpr std::chrono::seconds connect_limit{10};
+
+// CAF says only "ip_connect failed" (or nothing useful at all when the peer
+// is not a CAF node), so ask the socket layer what went wrong.
+std::string connect_failure(const caf::error& err, const std::string& host,
+                            uint16_t port) {
+  auto reason = tcp_connect_problem(host, port, std::chrono::seconds{3});
+  if (!reason.empty())
+    return reason;
+  return "something listens there but it is not a kvactors node ("
+         + describe(err) + ")";
+}
+
+// Like connect_to_node, but bounded: CAF's remote_actor waits forever when
+// the peer accepts TCP and never answers the handshake (a wrong port).
+caf::expected<coordinator_actor>
+connect_within(caf::actor_system& sys, const std::string& host, uint16_t port,
+               std::chrono::milliseconds limit) {
+  caf::expected<coordinator_actor> result{caf::sec::request_timeout};
+  caf::scoped_actor self{sys};
+  self
+    ->request(sys.middleman().actor_handle(), limit, caf::connect_atom::value,
+              host, port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& hdl,
+          const std::set<std::string>& ifs) {
+        if (!hdl)
+          result = caf::make_error(caf::sec::no_actor_published_at_port);
+        else if (!sys.assignable<coordinator_actor>(ifs))
+          result = caf::make_error(
+            caf::sec::unexpected_actor_messaging_interface);
+        else
+          result = caf::actor_cast<coordinator_actor>(std::move(hdl));
+      },
+      [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+} // namespace
+
+shell_session::shell_session(caf::actor_system& sys, const shell_args& args,
+                             std::ostream& out, std::ostream& err)
+  : sys_(sys),
+    default_timeout_ms_(args.timeout_ms),
+    max_value_bytes_(args.max_value_bytes),
+    out_(out),
+    err_(err) {
+  // nop
+}
+
+std::optional<std::string> shell_session::connect(const std::string& host,
+                                                  uint16_t port) {
+  auto node = connect_within(sys_, host, port, connect_limit);
+  if (!node)
+    return "cannot reach node at " + host + ":" + std::to_string(port) + ": "
+           + connect_failure(node.error(), host, port);
+  client_.emplace(sys_, std::move(*node));
+  // Contexts name versions, not nodes, so they stay valid on the new node.
+  return std::nullopt;
+}
+
+bool shell_session::execute(std::string_view line) {
+  auto parsed = parse_command(line);
+  if (parsed.error)
+    report(*parsed.error);
+  else if (parsed.command.kind == command_kind::quit)
+    return false;
+  else
+    run(parsed.command);
+  out_.flush();
+  err_.flush();
+  return true;
+}
+
+void shell_session::run(const shell_command& cmd) {
+  if (auto problem = request_problem(cmd, max_value_bytes_)) {
+    report(*problem);
+    return;
+  }
+  switch (cmd.kind) {
+    case command_kind::help:
+      out_ << shell_help_text();
+      break;
+    case command_kind::connect:
+      if (auto problem = connect(cmd.host, cmd.port))
+        report(*problem);
+      else
+        out_ << "connected to " << cmd.host << ':' << cmd.port << '\n';
+      break;
+    case command_kind::get:
+      run_get(cmd);
+      break;
+    case command_kind::put:
+    case command_kind::remove:
+      run_write(cmd);
+      break;
+    default:
+      break;
+  }
+}
+
+void shell_session::run_get(const shell_command& cmd) {
+  auto result = client_->get(cmd.key, with_defaults(cmd.options));
+  if (!result) {
+    report(describe(result.error()));
+    return;
+  }
+  // Remembered even for a deleted key: writing with the tombstone's context
+  // supersedes the tombstone instead of racing it.
+  read_contexts_[cmd.key] = result->context;
+  out_ << format_get(*result);
+}
+
+void shell_session::run_write(const shell_command& cmd) {
+  vector_clock context;
+  if (cmd.context_from == context_source::given) {
+    context = cmd.context;
+  } else if (cmd.context_from == context_source::latest) {
+    auto i = read_contexts_.find(cmd.key);
+    if (i == read_contexts_.end()) {
+      report("ctx=@: this shell has not read the key yet (get it first)");
+      return;
+    }
+    context = i->second;
+  }
+  auto opts = with_defaults(cmd.options);
+  auto result = cmd.kind == command_kind::put
+                  ? client_->put(cmd.key, cmd.value, context, opts)
+                  : client_->remove(cmd.key, context, opts);
+  if (!result) {
+    report(describe(result.error()));
+    return;
+  }
+  out_ << format_write(*result);
+}
+
+void shell_session::report(const std::string& message) {
+  // Results written so far must precede the error when both streams are
+  // merged.
+  out_.flush();
+  err_ << "error: " << message << '\n';
+}
+
+request_options shell_session::with_defaults(request_options opts) const {
+  if (opts.timeout_ms == 0)
+    opts.timeout_ms = default_timeout_ms_;
+  return opts;
+}
+
+} // namespace kv

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/key_generator.hpp"
+
+namespace kv {
+
+enum class bench_mode { raw, embedded, remote, compare };
+
+const char* to_string(bench_mode x);
+
+// Every setting of one kvbench run. Plain data: parsed and validated without
+// CAF so the rules are unit-tested.
+struct bench_options {
+  bench_mode mode = bench_mode::compare;
+
+  // Workload (identical for every mode of a run).
+  uint32_t clients = 4;       // client actors (raw: threads)
+  uint32_t depth = 16;        // requests in flight per client actor
+  uint64_t keys = 100000;     // key space
+  uint32_t value_size = 100;  // bytes per value
+  double read_ratio = 0.5;    // share of gets, 0..1
+  key_distribution dist = key_distribution::uniform;
+  double duration_s = 10;     // measure this long...
+  uint64_t ops = 0;           // ...or this many operations (when > 0)
+  bool warmup_keys = true;    // preload every key so reads hit
+  uint64_t seed = 42;
+
+  // Passed in every request_options; 0 = the node's default. An embedded
+  // node is a one-node cluster whose defaults are N = R = W = 1.
+  uint32_t n = 0;
+  uint32_t r = 0;
+  uint32_t w = 0;
+  uint32_t timeout_ms = 5000;
+  bool use_context = false;   // put with the last context this client saw
+
+  // Remote target.
+  std::string host = "127.0.0.1";
+  uint16_t port = 4000;
+
+  // Storage (raw and embedded use the same engine settings).
+  std::string data_dir = "/tmp/kvbench";
+  bool keep = false;          // keep the data directories afterwards
+  uint64_t cache_mb = 256;
+  std::string durability = "write";
+  bool raw_plain = false;     // raw: plain byte put/get, no record codec
+  uint32_t store_shards = 2;  // embedded node's replica store actors
+
+  // CAF scheduler of the embedded/remote client system (0/"": CAF default).
+  uint32_t scheduler_threads = 0;
+  std::string scheduler_policy;
+
+  // Output.
+  bool csv = false;
+  bool csv_header = false;
+  bool help = false;
+};
+
+struct parse_outcome {
+  bench_options opts;
+  std::optional<std::string> error; // one line, for stderr; exit status 2
+};
+
+// Parses "--name=value" and bare flags ("--csv", "--keep", "--raw-plain",
+// "--help"; flags also take =true/false) and validates the result.
+parse_outcome parse_bench_options(const std::vector<std::string>& args);
+
+// Why a set of options cannot run, if it cannot.
+std::optional<std::string> bench_options_problem(const bench_options& opts);
+
+std::string bench_usage();
+
+} // namespace kv

@@ -1,0 +1,30 @@
+# Shared steps of the set-up scripts: install what is missing, build.
+# Sourced, not run.
+
+KV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+KV_BUILD="$KV_ROOT/build"
+
+# Debian packages the project needs to build, test and run.
+KV_PACKAGES=(cmake ninja-build g++ pkg-config libcaf-dev libcereal-dev
+  libwiredtiger-dev libboost-test-dev libreadline-dev iproute2 procps)
+
+kv_install_packages() {
+  local missing=()
+  for pkg in "${KV_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+kv_build() {
+  if [ ! -f "$KV_BUILD/CMakeCache.txt" ]; then
+    cmake -S "$KV_ROOT" -B "$KV_BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  cmake --build "$KV_BUILD" --parallel "$(nproc)"
+}

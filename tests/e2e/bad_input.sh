@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Bad input gets a clear one-line error and loses nothing: kvnode refuses bad
+# flags and an unusable data directory; kvsh reports an unreachable node,
+# rejects malformed commands and oversized keys and values (its own limit and
+# the node's), and a key written before all that still reads back.
+#   bad_input.sh KVNODE KVSH
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+
+# refused NAME COMMAND...: COMMAND must exit non-zero within 30 s, print
+# nothing to stdout and exactly one line to stderr.
+refused() {
+  local name=$1 rc=0
+  shift
+  timeout 30 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || rc=$?
+  ((rc != 0)) || fail "$name: exit 0, expected a refusal"
+  ((rc != 124)) || fail "$name: still running after 30 s"
+  [[ ! -s $WORK/$name.out ]] \
+    || fail "$name: wrote to stdout: $(cat "$WORK/$name.out")"
+  local lines
+  lines=$(wc -l <"$WORK/$name.err")
+  ((lines == 1)) \
+    || fail "$name: $lines lines on stderr: $(cat "$WORK/$name.err")"
+  REFUSAL=$(cat "$WORK/$name.err")
+  REFUSAL_RC=$rc
+  echo "    $name -> exit $rc: $REFUSAL"
+}
+
+node_flags=(--node-id=n1 --dc=dc1 --host=127.0.0.1 --port=0)
+
+step "kvnode refuses bad flags and an unusable data directory"
+touch "$WORK/plain-file"
+refused bad-flag "$KVNODE" "${node_flags[@]}" --data-dir="$WORK/d1" \
+  --bogus-flag=1
+refused bad-port "$KVNODE" "${node_flags[@]/--port=0/--port=70000}" \
+  --data-dir="$WORK/d2"
+refused bad-durability "$KVNODE" "${node_flags[@]}" --data-dir="$WORK/d3" \
+  --durability=sometimes
+refused file-as-data-dir "$KVNODE" "${node_flags[@]}" \
+  --data-dir="$WORK/plain-file"
+[[ -f $WORK/plain-file && ! -s $WORK/plain-file ]] \
+  || fail "kvnode changed the regular file it was given as data directory"
+
+step "kvsh refuses bad flags"
+refused kvsh-bad-flag "$KVSH" --bogus
+refused kvsh-bad-port "$KVSH" --port=99999
+
+step "kvsh against a closed port"
+# A node that just stopped leaves a port nothing listens on.
+start_node closed "$WORK/closed"
+closed_port=$NODE_PORT
+stop_node closed
+refused kvsh-closed-port "$KVSH" --port="$closed_port"
+((REFUSAL_RC == 1)) \
+  || fail "kvsh exited $REFUSAL_RC for a closed port, expected 1"
+unreachable="error: cannot reach node at 127.0.0.1:$closed_port"
+[[ $REFUSAL == "$unreachable: connection refused" ]] \
+  || fail "unclear unreachable-node message: $REFUSAL"
+
+step "bad commands against a node with --max-value-bytes=1000"
+start_node limited "$WORK/limited" --max-value-bytes=1000
+key_at_limit=$(printf 'k%.0s' $(seq 10240))
+key_over=${key_at_limit}x
+value_at_limit=$(printf 'v%.0s' $(seq 1000))
+value_over=${value_at_limit}v
+# Each command, then the patterns its output must match.
+cat >"$WORK/bad.in" <<IN
+put keep "safe value"
+frobnicate x
+put onlykey
+get
+put k v n=abc
+get k w=1
+put k "unterminated
+put k v ctx=@
+put $key_over v
+get $key_over
+put at-limit $value_at_limit
+put over-node-limit $value_over
+put $key_at_limit edge
+get $key_at_limit
+connect 127.0.0.1 $closed_port
+connect 127.0.0.1 $NODE_PORT
+get keep
+get at-limit
+get over-node-limit
+IN
+cat >"$WORK/bad.want" <<WANT
+ok
+  clock C
+error: unknown command 'frobnicate' (try help)
+error: put: missing VALUE (usage: put KEY VALUE *)
+error: get: missing KEY (usage: get KEY *)
+error: put: n= wants a number from 0 to 4294967295, got 'abc' (usage: *)
+error: get: unknown option 'w=' (usage: *)
+error: unterminated quote opened at column 7
+error: ctx=@: this shell has not read the key yet (get it first)
+error: key_too_large: the key has 10241 bytes, the maximum is 10240
+error: key_too_large: the key has 10241 bytes, the maximum is 10240
+ok
+  clock C
+error: value_too_large: *1001*1000*
+ok
+  clock C
+edge
+  clock C written T
+  context X
+error: cannot reach node at 127.0.0.1:$closed_port: connection refused
+connected to 127.0.0.1:$NODE_PORT
+safe value
+  clock C written T
+  context X
+$value_at_limit
+  clock C written T
+  context X
+(not found)
+WANT
+shell "$WORK/bad.in" "$WORK/bad.out" --max-value-bytes=100000
+expect_matching "$WORK/bad.out" "$WORK/bad.want"
+
+step "kvsh's own value limit applies before sending"
+printf '%s\n' "put small 12345" "put large 123456" "get large" "get small" \
+  >"$WORK/client-limit.in"
+cat >"$WORK/client-limit.want" <<'WANT'
+ok
+  clock C
+error: value_too_large: the value has 6 bytes, the maximum is 5 (kvsh --max-value-bytes)
+(not found)
+12345
+  clock C written T
+  context X
+WANT
+shell "$WORK/client-limit.in" "$WORK/client-limit.out" --max-value-bytes=5
+expect_matching "$WORK/client-limit.out" "$WORK/client-limit.want"
+
+stop_node limited
+echo "PASS"

@@ -1,0 +1,152 @@
+# shellcheck shell=bash
+# Helpers shared by the e2e scripts; sourced with the kvnode and kvsh paths as
+# arguments. Every child process is recorded and killed on exit, and the
+# scratch directory is removed, whatever way the script ends.
+
+if [[ $# -ne 2 || ! -x $1 || ! -x $2 ]]; then
+  echo "usage: $0 KVNODE KVSH (both executable)" >&2
+  exit 2
+fi
+KVNODE=$1
+KVSH=$2
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kv-e2e.XXXXXX")
+CHILD_PIDS=()
+
+cleanup() {
+  local pid
+  for pid in "${CHILD_PIDS[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+step() {
+  echo "--- $*"
+}
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s; fails when it is
+# still false after SECONDS.
+wait_for() {
+  local limit=$1 i
+  shift
+  for ((i = 0; i < limit * 10; i++)); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+has_full_line() {
+  [[ -s $1 && $(tail -c 1 "$1") == "" ]]
+}
+
+# start_node NAME DATA_DIR [FLAG...]: starts kvnode on a free port and waits
+# for its ready line; sets NODE_PID and NODE_PORT. Output goes to
+# $WORK/NAME.out and $WORK/NAME.err.
+start_node() {
+  local name=$1 dir=$2 i
+  shift 2
+  local out=$WORK/$name.out err=$WORK/$name.err
+  "$KVNODE" --node-id=n1 --dc=dc1 --host=127.0.0.1 --port=0 \
+    --data-dir="$dir" "$@" >"$out" 2>"$err" &
+  NODE_PID=$!
+  CHILD_PIDS+=("$NODE_PID")
+  # The ready line may take a while (WiredTiger recovery after kill -9), but
+  # a node that died will never print it.
+  for ((i = 0; i < 300; i++)); do
+    has_full_line "$out" && break
+    kill -0 "$NODE_PID" 2>/dev/null \
+      || fail "kvnode $name exited before it was ready: $(cat "$err")"
+    sleep 0.1
+  done
+  has_full_line "$out" || fail "kvnode $name not ready after 30 s"
+  local line pattern
+  line=$(head -n 1 "$out")
+  pattern="^kvnode n1 ready on 127\.0\.0\.1:([0-9]+) dc=dc1 data=(.*)$"
+  [[ $line =~ $pattern ]] || fail "unexpected ready line: $line"
+  [[ ${BASH_REMATCH[2]} == "$dir" ]] \
+    || fail "ready line names data dir ${BASH_REMATCH[2]}, expected $dir"
+  NODE_PORT=${BASH_REMATCH[1]}
+  ((NODE_PORT > 0)) || fail "ready line has port 0: $line"
+}
+
+node_gone() {
+  ! kill -0 "$NODE_PID" 2>/dev/null
+}
+
+# stop_node NAME: SIGTERM, then the node must exit 0 within 30 s having
+# printed nothing but its ready line to stdout.
+stop_node() {
+  local name=$1 rc=0
+  kill -TERM "$NODE_PID"
+  wait_for 30 node_gone \
+    || fail "kvnode $name still running 30 s after SIGTERM"
+  wait "$NODE_PID" || rc=$?
+  ((rc == 0)) \
+    || fail "kvnode $name exited $rc after SIGTERM: $(cat "$WORK/$name.err")"
+  local lines
+  lines=$(wc -l <"$WORK/$name.out")
+  ((lines == 1)) || fail "kvnode $name printed $lines lines to stdout"
+}
+
+# crash_node: kill -9, the way a power cut looks to the process.
+crash_node() {
+  kill -9 "$NODE_PID"
+  wait "$NODE_PID" 2>/dev/null || true
+}
+
+# shell INPUT OUTPUT [FLAG...]: runs kvsh against the current node with
+# stdin from INPUT, stdout and stderr merged into OUTPUT (kvsh flushes after
+# every command, so they stay in order); it must exit 0.
+shell() {
+  local input=$1 output=$2 rc=0
+  shift 2
+  timeout 120 "$KVSH" --port="$NODE_PORT" "$@" <"$input" >"$output" 2>&1 \
+    || rc=$?
+  ((rc == 0)) || fail "kvsh exited $rc on $input: $(tail -n 5 "$output")"
+}
+
+# Replaces what changes from run to run (clocks, times, context tokens) with
+# fixed words, so a transcript can be compared with an expected one.
+normalize() {
+  local iso='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
+  sed -E \
+    -e "s/^  clock \\{[^}]*\\} written $iso\$/  clock C written T/" \
+    -e 's/^  clock \{[^}]*\}$/  clock C/' \
+    -e 's/^  context [^ ]+$/  context X/' \
+    "$1"
+}
+
+# expect_transcript ACTUAL EXPECTED: the normalized ACTUAL must equal
+# EXPECTED; shows the first differences (long lines cut) otherwise.
+expect_transcript() {
+  if ! diff <(normalize "$1") "$2" >"$WORK/diff"; then
+    head -n 40 "$WORK/diff" | cut -c 1-160 >&2
+    fail "transcript $1 differs from $2"
+  fi
+}
+
+# expect_matching ACTUAL PATTERNS: the normalized ACTUAL has as many lines as
+# PATTERNS and each matches its bash glob pattern (for error lines whose
+# details belong to the node).
+expect_matching() {
+  local -a got patterns
+  mapfile -t got < <(normalize "$1")
+  mapfile -t patterns <"$2"
+  local i line pattern
+  for ((i = 0; i < ${#patterns[@]} || i < ${#got[@]}; i++)); do
+    line=${got[i]-<missing>}
+    pattern=${patterns[i]-<nothing more>}
+    # shellcheck disable=SC2053 # the right side is a pattern on purpose
+    [[ $line == $pattern ]] \
+      || fail "line $((i + 1)) of $1 is '${line:0:200}'," \
+              "expected '${pattern:0:200}'"
+  done
+}

@@ -1,0 +1,285 @@
+// The replica store and coordinator actors of one node, on a real
+// WiredTiger directory: sibling semantics, contexts, deletes, limits,
+// restarts and corrupt records.
+#define BOOST_TEST_MODULE node_actors
+#include <boost/test/unit_test.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <caf/all.hpp>
+
+#include "actors/node.hpp"
+#include "apps/client/kv_client.hpp"
+#include "persistence/wt_engine.hpp"
+
+using namespace kv;
+
+namespace kv {
+
+std::ostream& operator<<(std::ostream& out, const vector_clock& x) {
+  return out << x.to_string();
+}
+
+} // namespace kv
+
+namespace {
+
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    char tmpl[] = "/tmp/kv_node_actors_XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+};
+
+template <class T>
+std::string failure(const caf::expected<T>& res) {
+  return res ? std::string{"none"} : describe(res.error());
+}
+
+struct fixture {
+  temp_dir dir;
+  client_config cfg;
+  caf::actor_system sys{cfg};
+  std::unique_ptr<node> running;
+  std::unique_ptr<blocking_client> client;
+
+  fixture() { start(); }
+
+  node_config settings() {
+    node_config nc;
+    nc.node_id = "n1";
+    nc.publish = false;
+    nc.storage.data_dir = (dir.path / "n1").string();
+    nc.storage.cache_size_mb = 16;
+    nc.max_value_bytes = 4096;
+    nc.max_siblings = 5;
+    return nc;
+  }
+
+  void start() { start(settings()); }
+
+  void start(const node_config& nc) {
+    running = node::start(sys, nc);
+    client = std::make_unique<blocking_client>(sys, running->coordinator());
+  }
+
+  void stop() {
+    client.reset();
+    running->stop();
+    running.reset();
+  }
+
+  put_result put(const std::string& key, const std::string& value,
+                 const vector_clock& ctx = {}) {
+    auto res = client->put(key, value, ctx);
+    BOOST_REQUIRE_MESSAGE(res, "put failed: " << failure(res));
+    return *res;
+  }
+
+  get_result get(const std::string& key) {
+    auto res = client->get(key);
+    BOOST_REQUIRE_MESSAGE(res, "get failed: " << failure(res));
+    return *res;
+  }
+
+  std::vector<std::string> values(const std::string& key) {
+    std::vector<std::string> out;
+    for (auto& v : get(key).siblings)
+      out.push_back(v.value);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+using strings = std::vector<std::string>;
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(node_actors, fixture)
+
+BOOST_AUTO_TEST_CASE(missing_key_reads_empty) {
+  auto res = get("nothing");
+  BOOST_TEST(res.siblings.empty());
+  BOOST_TEST(res.context.empty());
+  BOOST_TEST(res.replies == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(put_then_get_returns_the_value_and_its_clock) {
+  auto written = put("k", "v1");
+  BOOST_TEST(written.acks == 1u);
+  BOOST_TEST(written.context.counter("n1") == 1u);
+  auto res = get("k");
+  BOOST_REQUIRE(res.siblings.size() == 1u);
+  BOOST_TEST(res.siblings[0].value == "v1");
+  BOOST_TEST(res.siblings[0].history() == written.context);
+  BOOST_TEST(res.context == written.context);
+}
+
+BOOST_AUTO_TEST_CASE(blind_puts_become_siblings) {
+  put("k", "a");
+  put("k", "b");
+  BOOST_TEST(values("k") == (strings{"a", "b"}));
+}
+
+BOOST_AUTO_TEST_CASE(put_with_context_supersedes_what_was_read) {
+  put("k", "a");
+  put("k", "b");
+  auto read = get("k");
+  BOOST_REQUIRE(read.siblings.size() == 2u);
+  put("k", "resolved", read.context);
+  BOOST_TEST(values("k") == (strings{"resolved"}));
+}
+
+BOOST_AUTO_TEST_CASE(write_after_a_read_keeps_a_concurrent_write) {
+  put("k", "a");
+  auto read = get("k");
+  put("k", "concurrent"); // another client, blind
+  put("k", "updated", read.context);
+  BOOST_TEST(values("k") == (strings{"concurrent", "updated"}));
+}
+
+BOOST_AUTO_TEST_CASE(put_result_context_chains_updates) {
+  auto first = put("k", "1");
+  auto second = put("k", "2", first.context);
+  put("k", "3", second.context);
+  BOOST_TEST(values("k") == (strings{"3"}));
+}
+
+BOOST_AUTO_TEST_CASE(delete_without_context_removes_the_key) {
+  put("k", "a");
+  put("k", "b");
+  auto res = client->remove("k");
+  BOOST_REQUIRE(res);
+  auto read = get("k");
+  BOOST_TEST(read.siblings.empty());
+  // The tombstone's history is still returned, so a later put supersedes it.
+  BOOST_TEST(!read.context.empty());
+  put("k", "again", read.context);
+  BOOST_TEST(values("k") == (strings{"again"}));
+}
+
+BOOST_AUTO_TEST_CASE(delete_with_stale_context_keeps_newer_writes) {
+  put("k", "old");
+  auto read = get("k");
+  put("k", "newer", read.context);
+  auto res = client->remove("k", read.context);
+  BOOST_REQUIRE(res);
+  BOOST_TEST(values("k") == (strings{"newer"}));
+}
+
+BOOST_AUTO_TEST_CASE(sibling_limit_refuses_the_write_and_keeps_the_data) {
+  for (int i = 0; i < 5; ++i)
+    put("k", "v" + std::to_string(i));
+  auto res = client->put("k", "one too many");
+  BOOST_REQUIRE(!res);
+  BOOST_TEST(is_kv_error(res.error(), kv_errc::too_many_siblings));
+  BOOST_TEST(describe(res.error()).find("context") != std::string::npos);
+  BOOST_TEST(values("k").size() == 5u);
+  // The way out: write back with the context.
+  put("k", "merged", get("k").context);
+  BOOST_TEST(values("k") == (strings{"merged"}));
+}
+
+BOOST_AUTO_TEST_CASE(oversized_and_empty_keys_and_values_are_refused) {
+  auto big_key = client->put(std::string(max_key_bytes + 1, 'k'), "v");
+  BOOST_REQUIRE(!big_key);
+  BOOST_TEST(is_kv_error(big_key.error(), kv_errc::key_too_large));
+  auto max_key = client->put(std::string(max_key_bytes, 'k'), "v");
+  BOOST_TEST(static_cast<bool>(max_key));
+  auto big_value = client->put("k", std::string(4097, 'v'));
+  BOOST_REQUIRE(!big_value);
+  BOOST_TEST(is_kv_error(big_value.error(), kv_errc::value_too_large));
+  BOOST_TEST(describe(big_value.error()).find("4096") != std::string::npos);
+  auto empty_key = client->put("", "v");
+  BOOST_REQUIRE(!empty_key);
+  BOOST_TEST(is_kv_error(empty_key.error(), kv_errc::invalid_argument));
+  auto read_big = client->get(std::string(max_key_bytes + 1, 'k'));
+  BOOST_REQUIRE(!read_big);
+  BOOST_TEST(is_kv_error(read_big.error(), kv_errc::key_too_large));
+  BOOST_TEST(values("k").empty());
+}
+
+BOOST_AUTO_TEST_CASE(quorum_beyond_the_cluster_is_refused) {
+  request_options opts;
+  opts.n = 2;
+  auto res = client->put("k", "v", {}, opts);
+  BOOST_REQUIRE(!res);
+  BOOST_TEST(is_kv_error(res.error(), kv_errc::invalid_argument));
+  opts.n = 1;
+  opts.w = 2;
+  res = client->put("k", "v", {}, opts);
+  BOOST_REQUIRE(!res);
+  BOOST_TEST(describe(res.error()).find("w=2") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(binary_keys_and_values_round_trip) {
+  std::string key{"a\0b\xff", 4};
+  std::string value{"\0\1\2\xfe", 4};
+  put(key, value);
+  auto read = get(key);
+  BOOST_REQUIRE(read.siblings.size() == 1u);
+  BOOST_TEST(read.siblings[0].value == value);
+}
+
+BOOST_AUTO_TEST_CASE(restart_keeps_siblings_tombstones_and_counters) {
+  put("a", "1");
+  put("a", "2");
+  put("gone", "x");
+  BOOST_REQUIRE(client->remove("gone"));
+  stop();
+  start();
+  BOOST_TEST(values("a") == (strings{"1", "2"}));
+  BOOST_TEST(values("gone").empty());
+  // Counters continue past the stored ones: a new blind write is a third
+  // sibling, not a collision with an old dot.
+  put("a", "3");
+  BOOST_TEST(values("a") == (strings{"1", "2", "3"}));
+}
+
+BOOST_AUTO_TEST_CASE(corrupt_record_is_reported_and_others_still_work) {
+  put("good", "fine");
+  put("bad", "soon corrupt");
+  auto nc = settings();
+  stop();
+  {
+    wt_engine engine{nc.storage};
+    auto session = engine.open_session();
+    auto table = session.open_table("kv");
+    table.put("bad", std::string{"\x01garbage-bytes"});
+  }
+  start(nc);
+  auto res = client->get("bad");
+  BOOST_REQUIRE(!res);
+  BOOST_TEST(is_kv_error(res.error(), kv_errc::corrupt_record));
+  auto write = client->put("bad", "new");
+  BOOST_REQUIRE(!write);
+  BOOST_TEST(is_kv_error(write.error(), kv_errc::corrupt_record));
+  BOOST_TEST(values("good") == (strings{"fine"}));
+}
+
+BOOST_AUTO_TEST_CASE(many_keys_across_store_shards) {
+  for (int i = 0; i < 500; ++i)
+    put("key" + std::to_string(i), "value" + std::to_string(i));
+  for (int i = 0; i < 500; i += 7)
+    BOOST_TEST(values("key" + std::to_string(i))
+               == (strings{"value" + std::to_string(i)}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(bad_configuration_is_refused_with_a_reason) {
+  node_config nc;
+  nc.node_id = "bad id!";
+  BOOST_TEST(config_problem(nc).has_value());
+  nc.node_id = "n1";
+  nc.storage.data_dir = "/tmp/x";
+  nc.consistency.r = 5;
+  nc.consistency.n = 3;
+  auto problem = config_problem(nc);
+  BOOST_REQUIRE(problem.has_value());
+  BOOST_TEST(problem->find("r=5") != std::string::npos);
+}
