@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/ring_manager.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/request.hpp"
 
@@ -17,12 +18,20 @@ struct coordinator_settings {
   consistency_defaults consistency;
 };
 
-// Spawns the node's coordinator: it serves client put/get/delete for any key,
-// sending each to the key's replicas and answering once W acknowledged (R
-// answered), or with an error saying how many did when the timeout expires.
-// `local_stores` are this node's replica stores (see store_shard_of).
-coordinator_actor spawn_coordinator(caf::actor_system& sys,
-                                    coordinator_settings settings,
-                                    std::vector<replica_store_actor> local_stores);
+// The coordinator as its own node sees it: the client interface plus the
+// updates the ring manager and gossiper push to it. Remote peers and clients
+// only get the narrower coordinator_actor.
+using coordinator_node_actor = coordinator_actor::extend<
+  caf::reacts_to<ring_atom, ring_snapshot>,
+  caf::reacts_to<members_atom, std::vector<node_card>>>;
+
+// Spawns the node's coordinator: it serves client put/get/delete for any key
+// by sending each to the key's replicas (from the ring) and answering once W
+// acknowledged (R answered), or with an error saying how many did when the
+// timeout expires. After a read it repairs stale replicas in the background.
+// `self_card` is this node's own card, so it can serve before any gossip.
+coordinator_node_actor spawn_coordinator(caf::actor_system& sys,
+                                         coordinator_settings settings,
+                                         node_card self_card);
 
 } // namespace kv

@@ -30,6 +30,10 @@ std::optional<std::string> config_problem(const node_config& cfg) {
     return std::string{"the data centre name is empty"};
   if (cfg.storage.data_dir.empty())
     return std::string{"the data directory is empty"};
+  if (cfg.tokens_per_node == 0 || cfg.tokens_per_node > 4096)
+    return std::string{"tokens per node must be between 1 and 4096"};
+  if (cfg.membership.interval.count() <= 0)
+    return std::string{"the gossip interval must be positive"};
   if (cfg.store_shards == 0 || cfg.store_shards > 64)
     return std::string{"store shards must be between 1 and 64"};
   if (cfg.max_value_bytes == 0)
@@ -69,9 +73,17 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     result->stores_.push_back(spawn_replica_store(sys, engine, store_settings));
   // From here on the stores own the engine: it closes after the last one.
   engine.reset();
-  result->coordinator_ = spawn_coordinator(
+  node_card card;
+  card.info.node_id = cfg.node_id;
+  card.info.dc = cfg.dc;
+  card.info.host = cfg.host;
+  card.info.tokens = ring::tokens_for(cfg.node_id, cfg.tokens_per_node);
+  card.stores = result->stores_;
+  auto coordinator = spawn_coordinator(
     sys, coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency},
-    result->stores_);
+    card);
+  result->coordinator_ = coordinator;
+  card.coordinator = coordinator;
   if (cfg.publish) {
     auto port = sys.middleman().publish(result->coordinator_, cfg.port,
                                         cfg.host.c_str(), true);
@@ -83,6 +95,10 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     }
     result->port_ = *port;
   }
+  card.info.port = result->port_;
+  result->ring_manager_ = spawn_ring_manager(sys, {coordinator});
+  result->gossiper_ = spawn_gossiper(sys, cfg.membership, std::move(card),
+                                     result->ring_manager_, coordinator);
   return result;
 }
 
@@ -96,6 +112,8 @@ void node::stop() {
   stopped_ = true;
   if (port_ != 0)
     sys_.middleman().unpublish(coordinator_, port_);
+  caf::anon_send_exit(gossiper_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
   caf::scoped_actor self{sys_};
   for (auto& store : stores_) {

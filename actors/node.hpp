@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/gossiper.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/limits.hpp"
 #include "messages/request.hpp"
@@ -27,6 +28,8 @@ struct node_config {
   std::size_t max_siblings = default_max_siblings;
   std::size_t max_clock_entries = default_max_clock_entries;
   consistency_defaults consistency;
+  uint32_t tokens_per_node = ring::default_tokens_per_node;
+  gossiper_settings membership;         // seeds, gossip interval
 };
 
 // Why a configuration cannot run, if it cannot (bad node id, zero shards...).
@@ -44,6 +47,7 @@ public:
   ~node(); // stop()s
 
   const coordinator_actor& coordinator() const { return coordinator_; }
+  const gossiper_actor& gossiper() const { return gossiper_; }
   const std::vector<replica_store_actor>& stores() const { return stores_; }
   const node_config& config() const { return cfg_; }
 
@@ -62,6 +66,8 @@ private:
   node_config cfg_;
   std::vector<replica_store_actor> stores_;
   coordinator_actor coordinator_;
+  ring_manager_actor ring_manager_;
+  gossiper_actor gossiper_;
   uint16_t port_ = 0;
   bool stopped_ = false;
 };

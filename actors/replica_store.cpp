@@ -45,22 +45,23 @@ struct replica_store_state {
 
   static inline const char* name = "replica_store";
 
-  // The stored versions of `key`; empty if absent. Throws
+  // The stored record of `key`; empty if absent. Throws
   // corrupt_record_error or storage_error.
-  sibling_list load(const std::string& key) {
+  key_record load(const std::string& key) {
     if (!disk->table.get(key, buffer))
       return {};
     try {
-      return decode_siblings(buffer);
+      return decode_key_record(buffer);
     } catch (const corrupt_record_error&) {
       ++stats.corrupt_records;
       throw;
     }
   }
 
-  void store(const std::string& key, const sibling_list& versions) {
-    disk->table.put(key, encode_siblings(versions));
+  void store(const std::string& key, const key_record& record) {
+    disk->table.put(key, encode_key_record(record));
     ++stats.keys_written;
+    auto& versions = record.siblings;
     if (versions.size() > sibling_warning_threshold) {
       ++stats.sibling_warnings;
       log_line(log_level::warning,
@@ -113,21 +114,22 @@ replica_store(store_pointer self, std::shared_ptr<store_resources> disk,
         // A delete without a context removes what this replica holds: the
         // caller wants the key gone, not a tombstone sibling beside it.
         // Versions it has not seen yet (on other replicas) survive.
-        auto supersedes = tombstone && context.empty() ? context_of(stored)
-                                                       : context;
-        auto version = make_version(stored, supersedes, st.settings.node_id,
-                                    wall_clock_ms(), tombstone,
-                                    std::move(value),
+        auto supersedes = tombstone && context.empty()
+                            ? context_of(stored.siblings)
+                            : context;
+        auto version = make_version(stored.siblings, stored.issued, supersedes,
+                                    st.settings.node_id, wall_clock_ms(),
+                                    tombstone, std::move(value),
                                     st.settings.max_clock_entries);
-        auto merged = reconcile(stored, {version});
+        auto merged = reconcile(stored.siblings, {version});
         if (merged.size() > st.settings.max_siblings)
           return make_kv_error(
             kv_errc::too_many_siblings,
-            "the key already holds " + std::to_string(stored.size())
+            "the key already holds " + std::to_string(stored.siblings.size())
               + " concurrent versions (maximum "
               + std::to_string(st.settings.max_siblings)
               + "); read it and write back with its context to resolve them");
-        st.store(key, merged);
+        st.store(key, key_record{merged, version.origin.counter});
         return {std::move(version), std::move(merged)};
       });
     },
@@ -135,7 +137,7 @@ replica_store(store_pointer self, std::shared_ptr<store_resources> disk,
         const sibling_list& incoming) -> caf::result<ok_atom> {
       auto& st = self->state;
       return guarded<caf::result<ok_atom>>([&]() -> caf::result<ok_atom> {
-        sibling_list stored;
+        key_record stored;
         try {
           stored = st.load(key);
         } catch (const corrupt_record_error& e) {
@@ -144,16 +146,17 @@ replica_store(store_pointer self, std::shared_ptr<store_resources> disk,
           log_line(log_level::warning,
                    std::string{"replacing an unreadable record: "} + e.what());
         }
-        auto merged = reconcile(stored, incoming);
-        if (merged != stored)
-          st.store(key, merged);
+        auto merged = reconcile(stored.siblings, incoming);
+        if (merged != stored.siblings)
+          st.store(key, key_record{std::move(merged), stored.issued});
         return ok_atom::value;
       });
     },
     [=](read_atom, const std::string& key) -> caf::result<sibling_list> {
       auto& st = self->state;
       ++st.stats.reads;
-      return guarded<caf::result<sibling_list>>([&] { return st.load(key); });
+      return guarded<caf::result<sibling_list>>(
+        [&] { return st.load(key).siblings; });
     },
     [=](stats_atom) { return self->state.stats; },
   };

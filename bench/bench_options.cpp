@@ -122,6 +122,7 @@ const std::map<std::string, option_spec, std::less<>>& option_table() {
       },
       "raw, embedded, remote or compare"}},
     {"clients", number(&bench_options::clients)},
+    {"raw-clients", number(&bench_options::raw_clients)},
     {"depth", number(&bench_options::depth)},
     {"keys", number(&bench_options::keys)},
     {"value-size", number(&bench_options::value_size)},
@@ -134,6 +135,7 @@ const std::map<std::string, option_spec, std::less<>>& option_table() {
       "uniform or zipfian"}},
     {"duration", real(&bench_options::duration_s)},
     {"ops", number(&bench_options::ops)},
+    {"rounds", number(&bench_options::rounds)},
     {"warmup-keys", flag(&bench_options::warmup_keys)},
     {"seed", number(&bench_options::seed)},
     {"n", number(&bench_options::n)},
@@ -141,6 +143,7 @@ const std::map<std::string, option_spec, std::less<>>& option_table() {
     {"w", number(&bench_options::w)},
     {"timeout-ms", number(&bench_options::timeout_ms)},
     {"use-context", flag(&bench_options::use_context)},
+    {"client-timeouts", flag(&bench_options::client_timeouts)},
     {"host", text(&bench_options::host)},
     {"port", number(&bench_options::port)},
     {"data-dir", text(&bench_options::data_dir)},
@@ -233,11 +236,13 @@ std::optional<std::string> bench_options_problem(const bench_options& o) {
   };
   std::optional<std::string> problem;
   if ((problem = range("clients", o.clients, 1, 4096))
+      || (problem = range("raw-clients", o.raw_clients, 0, 4096))
       || (problem = range("depth", o.depth, 1, 1u << 20))
       // key_name() has 12 digits.
       || (problem = range("keys", o.keys, 1, 999999999999ULL))
       || (problem = range("value-size", o.value_size, 0,
                           default_max_value_bytes))
+      || (problem = range("rounds", o.rounds, 1, 1000))
       || (problem = range("timeout-ms", o.timeout_ms, 1, 3600000))
       || (problem = range("n", o.n, 0, 64)) || (problem = range("r", o.r, 0, 64))
       || (problem = range("w", o.w, 0, 64))
@@ -248,6 +253,9 @@ std::optional<std::string> bench_options_problem(const bench_options& o) {
   if (!(o.read_ratio >= 0 && o.read_ratio <= 1))
     return "--read-ratio=" + fmt_number(o.read_ratio)
            + " must be between 0 and 1";
+  if (o.ops > 0 && o.mode == bench_mode::compare && o.ops < o.rounds)
+    return "--ops=" + std::to_string(o.ops) + " is fewer than --rounds="
+           + std::to_string(o.rounds);
   if (o.ops == 0 && !(o.duration_s > 0))
     return std::string{"--duration must be above 0 (or give --ops=N)"};
   if (o.duration_s > 86400)
@@ -264,6 +272,10 @@ std::optional<std::string> bench_options_problem(const bench_options& o) {
     return "--durability=" + o.durability + ": expected write or fsync";
   if (o.raw_plain && o.mode != bench_mode::raw && o.mode != bench_mode::compare)
     return std::string{"--raw-plain applies only to --mode=raw or compare"};
+  if (!o.client_timeouts && o.mode != bench_mode::embedded
+      && o.mode != bench_mode::compare)
+    return std::string{"--client-timeouts=false is only safe in-process "
+                       "(--mode=embedded or compare)"};
   if (!o.scheduler_policy.empty() && o.scheduler_policy != "stealing"
       && o.scheduler_policy != "sharing")
     return "--scheduler-policy=" + o.scheduler_policy
@@ -287,6 +299,7 @@ modes
 
 workload
   --clients=N         client actors / raw threads            [4]
+  --raw-clients=N     raw threads, if not --clients          [--clients]
   --depth=N           requests in flight per client actor    [16]
   --keys=N            key space                              [100000]
   --value-size=N      bytes per value                        [100]
@@ -294,13 +307,19 @@ workload
   --dist=D            uniform | zipfian (YCSB, theta 0.99)   [uniform]
   --duration=S        seconds to measure                     [10]
   --ops=N             or: operations to measure
+  --rounds=N          compare: alternate raw and embedded in N
+                      windows of duration/N (or ops/N) each  [5]
   --warmup-keys=B     preload every key before measuring     [true]
   --seed=N            workload seed                          [42]
 
 requests
   --n=N --r=N --w=N   request_options (0: node default)      [0]
   --timeout-ms=N      request timeout                        [5000]
-  --use-context       put with the last context seen for the key
+  --use-context=B     put with the last context seen for the key [true]
+                      (false: blind puts, each kept as a sibling)
+  --client-timeouts=false
+                      embedded: client requests without a timeout (keeps
+                      them off CAF's actor clock, to measure its cost)
 
 target and storage
   --host=H --port=P   remote node                            [127.0.0.1:4000]
@@ -315,7 +334,7 @@ target and storage
 
 output
   --csv               one CSV line instead of the table
-  --csv-header        print the CSV header line for these options first
+  --csv-header        print the CSV header line for these options and exit
 )";
 }
 

@@ -20,12 +20,19 @@ struct bench_options {
 
   // Workload (identical for every mode of a run).
   uint32_t clients = 4;       // client actors (raw: threads)
+  // Raw threads when they should differ from --clients (0: the same). On a
+  // small machine WiredTiger's log commit path slows down with more
+  // concurrent writers, so the best raw figure may need fewer threads.
+  uint32_t raw_clients = 0;
   uint32_t depth = 16;        // requests in flight per client actor
   uint64_t keys = 100000;     // key space
   uint32_t value_size = 100;  // bytes per value
   double read_ratio = 0.5;    // share of gets, 0..1
   key_distribution dist = key_distribution::uniform;
   double duration_s = 10;     // measure this long...
+  // compare: split the measured time into this many alternating windows
+  // (raw, embedded, raw, ...) so background load hits both sides alike.
+  uint32_t rounds = 5;
   uint64_t ops = 0;           // ...or this many operations (when > 0)
   bool warmup_keys = true;    // preload every key so reads hit
   uint64_t seed = 42;
@@ -36,7 +43,14 @@ struct bench_options {
   uint32_t r = 0;
   uint32_t w = 0;
   uint32_t timeout_ms = 5000;
-  bool use_context = false;   // put with the last context this client saw
+  // Put with the causal context this client last saw for the key (from the
+  // preload, its own gets and puts). false: blind puts, which the store
+  // keeps side by side as siblings (dotted versions).
+  bool use_context = true;
+  // Client requests carry a timeout (timeout-ms + 1 s). false: caf::infinite,
+  // which keeps the client's requests off CAF's actor clock; only for
+  // attributing the clock's cost in a local (embedded) run.
+  bool client_timeouts = true;
 
   // Remote target.
   std::string host = "127.0.0.1";
@@ -56,9 +70,14 @@ struct bench_options {
 
   // Output.
   bool csv = false;
-  bool csv_header = false;
+  bool csv_header = false;    // print the CSV header and exit
   bool help = false;
 };
+
+// Threads of the raw baseline.
+inline uint32_t raw_threads(const bench_options& o) {
+  return o.raw_clients > 0 ? o.raw_clients : o.clients;
+}
 
 struct parse_outcome {
   bench_options opts;

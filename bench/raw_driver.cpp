@@ -1,11 +1,12 @@
 #include "bench/raw_driver.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "bench/workload.hpp"
 #include "messages/versioned_value.hpp"
@@ -31,28 +32,6 @@ uint64_t now_ms() {
     .count();
 }
 
-// Lets every thread start measuring at the same moment, after all preloads.
-class start_gate {
-public:
-  explicit start_gate(uint32_t parties) : waiting_(parties) {
-    // nop
-  }
-
-  void arrive_and_wait() {
-    std::unique_lock<std::mutex> guard{mtx_};
-    if (--waiting_ == 0) {
-      cv_.notify_all();
-      return;
-    }
-    cv_.wait(guard, [this] { return waiting_ == 0; });
-  }
-
-private:
-  std::mutex mtx_;
-  std::condition_variable cv_;
-  uint32_t waiting_;
-};
-
 // One client thread's storage and the work of one operation.
 class raw_client {
 public:
@@ -74,7 +53,7 @@ public:
     // What the store does before it can write: read what is there.
     uint64_t counter = 0;
     if (table_.get(key_, buffer_)) {
-      auto stored = decode_siblings(buffer_);
+      auto stored = decode_key_record(buffer_).siblings;
       for (auto& v : stored)
         counter = std::max(counter, v.origin.counter);
     }
@@ -87,7 +66,7 @@ public:
     v.context.advance(raw_node_id, counter, ts); // it saw the previous write
     v.timestamp_ms = ts;
     v.value = value_;
-    table_.put(key_, encode_siblings(versions));
+    table_.put(key_, encode_key_record(key_record{versions, counter + 1}));
   }
 
   bool get(uint64_t index) {
@@ -95,7 +74,7 @@ public:
     if (!table_.get(key_, buffer_))
       return false;
     if (!plain_)
-      decoded_ = decode_siblings(buffer_);
+      decoded_ = decode_key_record(buffer_).siblings;
     return true;
   }
 
@@ -109,29 +88,11 @@ private:
   sibling_list decoded_;
 };
 
-struct shared_run {
-  const bench_options& opts;
-  wt_engine& engine;
-  const key_generator& keys;
-  const std::string& value;
-  start_gate preloaded;
-  start_gate measuring;
-  std::atomic<uint64_t> issued{0};
-  clock_type::time_point start;
-  clock_type::time_point deadline;
-  std::mutex mtx;
-  std::string setup_error;
-
-  shared_run(const bench_options& o, wt_engine& e, const key_generator& k,
-             const std::string& v)
-    : opts(o),
-      engine(e),
-      keys(k),
-      value(v),
-      preloaded(o.clients + 1),
-      measuring(o.clients + 1) {
-    // nop
-  }
+// One thread's part of a window.
+struct thread_slot {
+  std::unique_ptr<raw_client> client;
+  std::optional<op_stream> ops;
+  run_result out;
 };
 
 void note_error(run_result& out, const std::string& what) {
@@ -139,101 +100,123 @@ void note_error(run_result& out, const std::string& what) {
     out.first_error = what;
 }
 
-void client_thread(shared_run& run, uint32_t index, run_result& out) {
-  auto& opts = run.opts;
-  std::unique_ptr<raw_client> client;
-  try {
-    client = std::make_unique<raw_client>(run.engine, opts, run.value);
-    if (opts.warmup_keys) {
-      auto slice = slice_of(opts.keys, opts.clients, index);
-      for (auto i = slice.begin; i < slice.end; ++i)
-        client->put(i);
-    }
-  } catch (const std::exception& e) {
-    std::lock_guard<std::mutex> guard{run.mtx};
-    if (run.setup_error.empty())
-      run.setup_error = e.what();
-  }
-  run.preloaded.arrive_and_wait();
-  run.measuring.arrive_and_wait();
-  if (!client)
-    return;
-  op_stream ops{run.keys, opts.read_ratio, opts.seed, index};
-  auto deadline = run.deadline;
-  for (;;) {
-    auto start = clock_type::now();
-    if (opts.ops > 0 ? run.issued.fetch_add(1, std::memory_order_relaxed)
-                         >= opts.ops
-                     : start >= deadline)
-      break;
-    auto op = ops.next();
-    auto& stats = op.read ? out.reads : out.writes;
-    try {
-      if (op.read) {
-        if (!client->get(op.key) && opts.warmup_keys) {
-          ++stats.errors;
-          note_error(out, "read: a preloaded key is missing");
-          continue;
-        }
-      } else {
-        client->put(op.key);
-      }
-    } catch (const std::exception& e) {
-      ++stats.errors;
-      note_error(out, std::string{op.read ? "read: " : "write: "} + e.what());
-      continue;
-    }
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                clock_type::now() - start)
-                .count();
-    stats.latency.record(static_cast<uint64_t>(ns));
-  }
-}
-
 } // namespace
 
-run_result run_raw(const bench_options& opts, const std::string& data_dir) {
-  engine_options eo;
-  eo.data_dir = data_dir;
-  eo.cache_size_mb = opts.cache_mb;
-  eo.durability = *parse_durability(opts.durability);
-  wt_engine engine{eo};
-  engine.create_table(raw_table);
-  auto keys = make_key_generator(opts.dist, opts.keys);
-  auto value = make_value(opts.value_size, opts.seed);
-  shared_run run{opts, engine, *keys, value};
-  std::vector<run_result> parts(opts.clients);
-  std::vector<std::thread> threads;
-  auto preload_start = clock_type::now();
-  for (uint32_t i = 0; i < opts.clients; ++i)
-    threads.emplace_back(client_thread, std::ref(run), i, std::ref(parts[i]));
-  run.preloaded.arrive_and_wait();
-  auto preload_end = clock_type::now();
-  // The deadline is set before the gate opens; the gate's mutex publishes it.
-  auto cpu_start = process_cpu_seconds();
-  run.start = clock_type::now();
-  run.deadline = run.start
-                 + std::chrono::duration_cast<clock_type::duration>(
-                   std::chrono::duration<double>(opts.duration_s));
-  run.measuring.arrive_and_wait();
-  for (auto& t : threads)
-    t.join();
-  auto end = clock_type::now();
-  auto cpu_end = process_cpu_seconds();
-  if (!run.setup_error.empty())
-    throw storage_error("raw client setup failed: " + run.setup_error);
-  run_result result;
-  result.mode = "raw";
-  for (auto& p : parts)
-    result.merge(p);
-  result.elapsed_s = std::chrono::duration<double>(end - run.start).count();
-  result.cpu_s = cpu_end - cpu_start;
-  if (opts.warmup_keys) {
-    result.preloaded = opts.keys;
-    result.preload_s
-      = std::chrono::duration<double>(preload_end - preload_start).count();
+struct raw_bench::impl {
+  const bench_options& opts;
+  wt_engine engine;
+  std::unique_ptr<key_generator> keys;
+  std::string value;
+  std::vector<thread_slot> slots;
+
+  impl(const bench_options& o, const std::string& data_dir)
+    : opts(o),
+      engine(engine_settings(o, data_dir)),
+      keys(make_key_generator(o.dist, o.keys)),
+      value(make_value(o.value_size, o.seed)),
+      slots(raw_threads(o)) {
+    engine.create_table(raw_table);
+    for (uint32_t i = 0; i < slots.size(); ++i) {
+      slots[i].client = std::make_unique<raw_client>(engine, opts, value);
+      slots[i].ops.emplace(*keys, o.read_ratio, o.seed, i);
+    }
   }
-  return result;
+
+  static engine_options engine_settings(const bench_options& o,
+                                        const std::string& data_dir) {
+    engine_options eo;
+    eo.data_dir = data_dir;
+    eo.cache_size_mb = o.cache_mb;
+    eo.durability = *parse_durability(o.durability);
+    return eo;
+  }
+
+  // Runs `body(slot, index)` on one thread per slot; the result merges the
+  // slots' outputs, with wall and CPU time around the whole window.
+  template <class F>
+  run_result run_threads(F body) {
+    for (auto& slot : slots)
+      slot.out = run_result{};
+    auto cpu_start = process_cpu_seconds();
+    auto start = clock_type::now();
+    std::vector<std::thread> threads;
+    for (uint32_t i = 0; i < slots.size(); ++i)
+      threads.emplace_back([&, i] { body(slots[i], i); });
+    for (auto& t : threads)
+      t.join();
+    auto end = clock_type::now();
+    auto cpu_end = process_cpu_seconds();
+    run_result result;
+    result.mode = "raw";
+    for (auto& slot : slots)
+      result.merge(slot.out);
+    result.elapsed_s = std::chrono::duration<double>(end - start).count();
+    result.cpu_s = cpu_end - cpu_start;
+    return result;
+  }
+};
+
+raw_bench::raw_bench(const bench_options& opts, const std::string& data_dir)
+  : impl_(std::make_unique<impl>(opts, data_dir)) {
+  // nop
+}
+
+raw_bench::~raw_bench() {
+  // nop
+}
+
+run_result raw_bench::preload() {
+  auto& d = *impl_;
+  auto threads = static_cast<uint32_t>(d.slots.size());
+  return d.run_threads([&](thread_slot& slot, uint32_t index) {
+    auto slice = slice_of(d.opts.keys, threads, index);
+    for (auto i = slice.begin; i < slice.end; ++i) {
+      try {
+        slot.client->put(i);
+      } catch (const std::exception& e) {
+        ++slot.out.writes.errors;
+        note_error(slot.out, std::string{"preload: "} + e.what());
+      }
+    }
+  });
+}
+
+run_result raw_bench::measure(double seconds, uint64_t ops) {
+  auto& d = *impl_;
+  std::atomic<uint64_t> issued{0};
+  auto deadline = clock_type::now()
+                  + std::chrono::duration_cast<clock_type::duration>(
+                    std::chrono::duration<double>(seconds));
+  return d.run_threads([&](thread_slot& slot, uint32_t) {
+    for (;;) {
+      auto start = clock_type::now();
+      if (ops > 0 ? issued.fetch_add(1, std::memory_order_relaxed) >= ops
+                  : start >= deadline)
+        break;
+      auto op = slot.ops->next();
+      auto& stats = op.read ? slot.out.reads : slot.out.writes;
+      try {
+        if (op.read) {
+          if (!slot.client->get(op.key) && d.opts.warmup_keys) {
+            ++stats.errors;
+            note_error(slot.out, "read: a preloaded key is missing");
+            continue;
+          }
+        } else {
+          slot.client->put(op.key);
+        }
+      } catch (const std::exception& e) {
+        ++stats.errors;
+        note_error(slot.out,
+                   std::string{op.read ? "read: " : "write: "} + e.what());
+        continue;
+      }
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  clock_type::now() - start)
+                  .count();
+      stats.latency.record(static_cast<uint64_t>(ns));
+    }
+  });
 }
 
 } // namespace kv

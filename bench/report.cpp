@@ -1,5 +1,6 @@
 #include "bench/report.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -29,13 +30,33 @@ double run_result::cpu_us_per_op() const {
 void run_result::merge(const run_result& other) {
   reads.merge(other.reads);
   writes.merge(other.writes);
+  read_siblings += other.read_siblings;
+  max_siblings = std::max(max_siblings, other.max_siblings);
   if (first_error.empty())
     first_error = other.first_error;
+}
+
+void run_result::add_window(const run_result& window) {
+  merge(window);
+  elapsed_s += window.elapsed_s;
+  cpu_s += window.cpu_s;
 }
 
 double throughput_ratio(const run_result& x, const run_result& y) {
   auto base = y.ops_per_s();
   return base > 0 ? x.ops_per_s() / base : 0.0;
+}
+
+double cpu_per_op_ratio(const run_result& x, const run_result& y) {
+  auto base = y.cpu_us_per_op();
+  return base > 0 ? x.cpu_us_per_op() / base : 0.0;
+}
+
+double versions_per_read(const run_result& r) {
+  auto reads = r.reads.latency.count();
+  return reads > 0 ? static_cast<double>(r.read_siblings)
+                       / static_cast<double>(reads)
+                   : 0.0;
 }
 
 std::vector<std::string> result_modes(const bench_options& opts) {
@@ -58,7 +79,10 @@ std::string us(uint64_t ns) {
 
 std::string settings_line(const bench_options& o) {
   std::ostringstream out;
-  out << "clients=" << o.clients << " depth=" << o.depth << " keys=" << o.keys
+  out << "clients=" << o.clients;
+  if (o.raw_clients > 0)
+    out << " raw-clients=" << o.raw_clients;
+  out << " depth=" << o.depth << " keys=" << o.keys
       << " value-size=" << o.value_size << " read-ratio=" << o.read_ratio
       << " dist=" << to_string(o.dist);
   if (o.ops > 0)
@@ -66,6 +90,8 @@ std::string settings_line(const bench_options& o) {
   else
     out << " duration=" << o.duration_s << "s";
   out << " seed=" << o.seed << " warmup-keys=" << (o.warmup_keys ? 1 : 0);
+  if (o.mode == bench_mode::compare)
+    out << " rounds=" << o.rounds;
   if (o.raw_plain)
     out << " raw-plain";
   if (o.n || o.r || o.w)
@@ -117,6 +143,9 @@ std::string format_table(const bench_options& opts,
       out << " after preloading " << r.preloaded << " keys in "
           << fmt("%.2f", r.preload_s) << " s";
     out << "\n";
+    if (r.read_siblings > 0)
+      out << r.mode << ": gets returned " << fmt("%.2f", versions_per_read(r))
+          << " versions per key on average (max " << r.max_siblings << ")\n";
     if (!r.first_error.empty())
       out << r.mode << ": first error: " << r.first_error << "\n";
   }
@@ -127,39 +156,45 @@ std::string format_table(const bench_options& opts,
         << other.mode << "/" << base.mode << " throughput: "
         << fmt("%.3f", throughput_ratio(other, base)) << "  (" << base.mode
         << " " << fmt("%.0f", base.ops_per_s()) << " ops/s, " << other.mode
-        << " " << fmt("%.0f", other.ops_per_s()) << " ops/s)\n";
+        << " " << fmt("%.0f", other.ops_per_s()) << " ops/s)\n"
+        << other.mode << "/" << base.mode << " CPU per op: "
+        << fmt("%.3f", cpu_per_op_ratio(other, base)) << "  (" << base.mode
+        << " " << fmt("%.1f", base.cpu_us_per_op()) << " us, " << other.mode
+        << " " << fmt("%.1f", other.cpu_us_per_op()) << " us)\n";
   }
   return out.str();
 }
 
 std::string format_csv_header(const bench_options& opts) {
-  std::string out = "mode,clients,depth,keys,value_size,read_ratio,dist,"
-                    "duration_s,ops_target,seed,warmup_keys,raw_plain";
+  std::string out = "mode,clients,raw_clients,depth,keys,value_size,"
+                    "read_ratio,dist,duration_s,ops_target,rounds,seed,"
+                    "warmup_keys,raw_plain";
   for (auto& m : result_modes(opts)) {
-    out += "," + m + "_elapsed_s," + m + "_ops," + m + "_ops_per_s," + m
-           + "_errors," + m + "_cpu_s," + m + "_cpu_us_per_op";
+    for (auto col : {"elapsed_s", "ops", "ops_per_s", "errors", "cpu_s",
+                     "cpu_us_per_op", "read_versions_avg"})
+      out += "," + m + "_" + col;
     for (auto op : {"read", "write"})
-      out += "," + m + "_" + op + "_ops," + m + "_" + op + "_p50_us," + m + "_"
-             + op + "_p99_us," + m + "_" + op + "_p999_us," + m + "_" + op
-             + "_max_us";
+      for (auto col : {"ops", "p50_us", "p99_us", "p999_us", "max_us"})
+        out += "," + m + "_" + op + "_" + col;
   }
   if (opts.mode == bench_mode::compare)
-    out += ",ratio_embedded_raw";
+    out += ",ratio_embedded_raw,cpu_per_op_ratio_embedded_raw";
   return out;
 }
 
 std::string format_csv_line(const bench_options& o,
                             const std::vector<run_result>& results) {
   std::ostringstream out;
-  out << to_string(o.mode) << "," << o.clients << "," << o.depth << ","
-      << o.keys << "," << o.value_size << "," << o.read_ratio << ","
-      << to_string(o.dist) << "," << o.duration_s << "," << o.ops << ","
-      << o.seed << "," << (o.warmup_keys ? 1 : 0) << ","
-      << (o.raw_plain ? 1 : 0);
+  out << to_string(o.mode) << "," << o.clients << "," << raw_threads(o) << ","
+      << o.depth << "," << o.keys << "," << o.value_size << ","
+      << o.read_ratio << "," << to_string(o.dist) << "," << o.duration_s
+      << "," << o.ops << "," << o.rounds << "," << o.seed << ","
+      << (o.warmup_keys ? 1 : 0) << "," << (o.raw_plain ? 1 : 0);
   for (auto& r : results) {
     out << "," << fmt("%.3f", r.elapsed_s) << "," << r.ops() << ","
         << fmt("%.1f", r.ops_per_s()) << "," << r.errors() << ","
-        << fmt("%.3f", r.cpu_s) << "," << fmt("%.2f", r.cpu_us_per_op());
+        << fmt("%.3f", r.cpu_s) << "," << fmt("%.2f", r.cpu_us_per_op()) << ","
+        << fmt("%.3f", versions_per_read(r));
     for (auto* s : {&r.reads, &r.writes}) {
       auto& h = s->latency;
       out << "," << h.count() << "," << us(h.percentile(50)) << ","
@@ -168,7 +203,8 @@ std::string format_csv_line(const bench_options& o,
     }
   }
   if (o.mode == bench_mode::compare && results.size() == 2)
-    out << "," << fmt("%.4f", throughput_ratio(results[1], results[0]));
+    out << "," << fmt("%.4f", throughput_ratio(results[1], results[0])) << ","
+        << fmt("%.4f", cpu_per_op_ratio(results[1], results[0]));
   return out.str();
 }
 

@@ -27,6 +27,10 @@ struct run_result {
   double cpu_s = 0;
   op_stats reads;
   op_stats writes;
+  // Live versions the gets returned: a store that keeps piling up siblings
+  // does more work per operation than the raw baseline.
+  uint64_t read_siblings = 0;
+  uint64_t max_siblings = 0;
   uint64_t preloaded = 0; // keys written before measuring
   double preload_s = 0;
   std::string first_error; // the first failure, described, if any
@@ -36,10 +40,20 @@ struct run_result {
   double ops_per_s() const;
   double cpu_us_per_op() const;
   void merge(const run_result& other); // ops of several clients, same phase
+  // Appends a later measured window of the same mode (compare --rounds):
+  // merges its operations and adds its wall and CPU time.
+  void add_window(const run_result& window);
 };
 
 // Throughput of `x` over `y` (0 when y measured nothing).
 double throughput_ratio(const run_result& x, const run_result& y);
+
+// Process CPU time per operation of `x` over `y`: less sensitive than
+// throughput to how many cores other tenants leave free.
+double cpu_per_op_ratio(const run_result& x, const run_result& y);
+
+// Live versions a get returned on average (0 without gets).
+double versions_per_read(const run_result& r);
 
 // A table for people: one block per result, read/write/all rows, and for two
 // results (compare) the ratio second/first.

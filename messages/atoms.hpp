@@ -19,6 +19,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using gossip_atom = caf::atom_constant<caf::atom("gossip")>;
 using members_atom = caf::atom_constant<caf::atom("members")>;
 using leave_atom = caf::atom_constant<caf::atom("leave")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
 using ring_atom = caf::atom_constant<caf::atom("ring")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using hint_atom = caf::atom_constant<caf::atom("hint")>;

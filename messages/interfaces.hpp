@@ -11,6 +11,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/caf_types.hpp"
 #include "messages/membership.hpp"
 #include "messages/request.hpp"
 #include "messages/vector_clock.hpp"
@@ -32,19 +33,7 @@ typename Inspector::result_type inspect(Inspector& f, store_stats& x) {
            x.sibling_warnings, x.corrupt_records);
 }
 
-// What clients talk to: any node's coordinator serves any key.
-using coordinator_actor = caf::typed_actor<
-  // put(key, value, context, options): context is what a get returned (empty
-  // for a blind write); the reply carries the new version's history.
-  caf::replies_to<put_atom, std::string, std::string, vector_clock,
-                  request_options>::with<put_result>,
-  caf::replies_to<get_atom, std::string, request_options>::with<get_result>,
-  // delete(key, context, options) writes a tombstone.
-  caf::replies_to<delete_atom, std::string, vector_clock,
-                  request_options>::with<put_result>>;
-
-// One node's storage. Every operation is keyed; the store serialises writes
-// to a key, so a coordinate is an atomic read-modify-write.
+// One node's replica stores, in shard order (see store_shard_of).
 using replica_store_actor = caf::typed_actor<
   // This replica coordinates a write: it makes the new version (value,
   // tombstone flag, client context) and stores it. The reply is the new
@@ -60,12 +49,48 @@ using replica_store_actor = caf::typed_actor<
   caf::replies_to<read_atom, std::string>::with<sibling_list>,
   caf::replies_to<stats_atom>::with<store_stats>>;
 
-// Membership (issue 4): exchanges member lists with peers.
+struct node_card;
+
+// Membership: exchanges node cards with peers. A card with a higher
+// heartbeat replaces an older one.
 using gossiper_actor = caf::typed_actor<
-  caf::replies_to<gossip_atom, std::vector<member_info>>::with<
-    std::vector<member_info>>,
+  caf::replies_to<gossip_atom, std::vector<node_card>>::with<
+    std::vector<node_card>>,
   caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
   caf::reacts_to<leave_atom>>;
+
+// What clients talk to: any node's coordinator serves any key.
+using coordinator_actor = caf::typed_actor<
+  // put(key, value, context, options): context is what a get returned (empty
+  // for a blind write); the reply carries the new version's history.
+  caf::replies_to<put_atom, std::string, std::string, vector_clock,
+                  request_options>::with<put_result>,
+  caf::replies_to<get_atom, std::string, request_options>::with<get_result>,
+  // delete(key, context, options) writes a tombstone; without a context it
+  // supersedes every version the coordinating replica holds.
+  caf::replies_to<delete_atom, std::string, vector_clock,
+                  request_options>::with<put_result>,
+  // A joining node asks a seed for its gossiper.
+  caf::replies_to<join_atom>::with<gossiper_actor>,
+  // The members this node knows, with their status.
+  caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
+  // The preference list (node ids) of a key for n replicas.
+  caf::replies_to<get_atom, ring_atom, std::string, uint32_t>::with<
+    std::vector<std::string>>>;
+
+// A node as other nodes reach it: its member record and actor handles.
+struct node_card {
+  member_info info;
+  coordinator_actor coordinator;
+  std::vector<replica_store_actor> stores;
+  gossiper_actor gossiper;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_card& x) {
+  return f(caf::meta::type_name("node_card"), x.info, x.coordinator, x.stores,
+           x.gossiper);
+}
 
 // Ring ownership (issue 3): derived from the member list.
 using ring_manager_actor = caf::typed_actor<

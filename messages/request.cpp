@@ -34,6 +34,17 @@ std::optional<std::string> value_problem(std::string_view value,
   return std::nullopt;
 }
 
+std::optional<std::string> context_problem(const vector_clock& context) {
+  for (auto& e : context.entries()) {
+    if (!valid_node_id(e.node))
+      return "the context names an invalid node id";
+    if (e.counter >= max_clock_counter)
+      return "the context has counter " + std::to_string(e.counter) + " for "
+             + e.node + ", beyond any real history";
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> options_problem(const request_options& resolved,
                                            std::size_t cluster_size) {
   auto n = std::to_string(resolved.n);

@@ -34,6 +34,10 @@ std::optional<std::string> key_problem(std::string_view key);
 std::optional<std::string> value_problem(std::string_view value,
                                          std::size_t max_value_bytes);
 
+// Why a client's causal context is unusable (a counter at or above
+// max_clock_counter, a bad node id), if it is.
+std::optional<std::string> context_problem(const vector_clock& context);
+
 // Why resolved options are unusable (R or W outside 1..N, N above the
 // cluster size), if they are.
 std::optional<std::string> options_problem(const request_options& resolved,

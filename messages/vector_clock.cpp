@@ -104,12 +104,13 @@ void vector_clock::advance(const std::string& node, uint64_t counter,
   entries_.insert(i, clock_entry{node, counter, now_ms});
 }
 
-std::size_t vector_clock::prune(std::size_t max_entries, std::string_view keep) {
+std::size_t vector_clock::prune(std::size_t max_entries,
+                                const std::vector<std::string_view>& keep) {
   std::size_t removed = 0;
   while (entries_.size() > max_entries) {
     auto oldest = entries_.end();
     for (auto i = entries_.begin(); i != entries_.end(); ++i) {
-      if (i->node == keep)
+      if (std::find(keep.begin(), keep.end(), i->node) != keep.end())
         continue;
       // Ties break on the node id so every replica prunes the same entry.
       if (oldest == entries_.end() || i->timestamp_ms < oldest->timestamp_ms
@@ -122,6 +123,13 @@ std::size_t vector_clock::prune(std::size_t max_entries, std::string_view keep) 
     ++removed;
   }
   return removed;
+}
+
+uint64_t vector_clock::max_counter() const {
+  uint64_t result = 0;
+  for (auto& e : entries_)
+    result = std::max(result, e.counter);
+  return result;
 }
 
 std::string vector_clock::to_string() const {
@@ -164,6 +172,8 @@ bool parse_u64(std::string_view text, uint64_t& out) {
 
 std::optional<vector_clock> vector_clock::from_token(std::string_view token) {
   vector_clock result;
+  if (!token.empty() && token.back() == ',')
+    return std::nullopt;
   while (!token.empty()) {
     auto comma = token.find(',');
     auto item = token.substr(0, comma);
@@ -179,7 +189,8 @@ std::optional<vector_clock> vector_clock::from_token(std::string_view token) {
     uint64_t ts = 0;
     if (!valid_node_id(node)
         || !parse_u64(item.substr(colon + 1, at - colon - 1), counter)
-        || counter == 0 || !parse_u64(item.substr(at + 1), ts)
+        || counter == 0 || counter >= max_clock_counter
+        || !parse_u64(item.substr(at + 1), ts)
         || result.counter(node) != 0)
       return std::nullopt;
     result.advance(std::string{node}, counter, ts);

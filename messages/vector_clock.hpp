@@ -27,6 +27,10 @@ struct clock_entry {
   uint64_t timestamp_ms = 0;
 };
 
+// Counters at or above this are refused (contexts from clients, tokens), so
+// issuing the next counter can never wrap around.
+constexpr uint64_t max_clock_counter = uint64_t{1} << 62;
+
 enum class causal_order { equal, before, after, concurrent };
 
 const char* to_string(causal_order x);
@@ -65,11 +69,18 @@ public:
   void advance(const std::string& node, uint64_t counter, uint64_t now_ms);
 
   // Drops the entries with the oldest timestamps until at most `max_entries`
-  // remain; the entry of `keep` (if any) is never dropped. Returns how many
-  // entries were removed. Pruning forgets history, so a pruned clock may later
-  // look concurrent with a version it actually descends from: a false
-  // conflict (an extra sibling), never a lost write.
-  std::size_t prune(std::size_t max_entries, std::string_view keep = {});
+  // remain; the entries of nodes in `keep` are never dropped (so more may
+  // remain). Returns how many entries were removed. Pruning forgets history,
+  // so a pruned clock may later look concurrent with a version it actually
+  // descends from: a false conflict (an extra sibling), never a lost write.
+  std::size_t prune(std::size_t max_entries,
+                    const std::vector<std::string_view>& keep);
+  std::size_t prune(std::size_t max_entries, std::string_view keep = {}) {
+    return prune(max_entries, std::vector<std::string_view>{keep});
+  }
+
+  // The largest counter of any entry (0 for the empty clock).
+  uint64_t max_counter() const;
 
   // "{n1:3, n2:1}"
   std::string to_string() const;

@@ -58,20 +58,25 @@ sibling_list reconcile(const sibling_list& stored, const sibling_list& incoming)
   return result;
 }
 
-versioned_value make_version(const sibling_list& stored,
+versioned_value make_version(const sibling_list& stored, uint64_t issued,
                              const vector_clock& context,
                              const std::string& node, uint64_t now_ms,
                              bool tombstone, std::string value,
                              std::size_t max_clock_entries) {
-  uint64_t highest = context.counter(node);
-  for (auto& v : stored)
+  uint64_t highest = std::max(issued, context.counter(node));
+  std::vector<std::string_view> superseding;
+  for (auto& v : stored) {
     highest = std::max({highest, v.context.counter(node),
                         v.origin.node == node ? v.origin.counter : 0});
+    if (context.covers(v.origin))
+      superseding.push_back(v.origin.node);
+  }
   versioned_value result;
   result.origin = dot{node, highest + 1};
   result.context = context;
   // The origin counts as an entry of the version's history.
-  result.context.prune(max_clock_entries > 0 ? max_clock_entries - 1 : 0);
+  result.context.prune(max_clock_entries > 0 ? max_clock_entries - 1 : 0,
+                       superseding);
   result.timestamp_ms = now_ms;
   result.tombstone = tombstone;
   if (!tombstone)

@@ -37,16 +37,24 @@ inline bool obsoleted_by(const versioned_value& v, const vector_clock& seen) {
 
 // Merges two sibling sets of the same key: keeps every version that no other
 // version (in either set) has seen, once. Order of the result: by origin.
-// Commutative, associative and idempotent, so replicas converge whatever
-// order replication, read repair, hints and anti-entropy deliver in.
+// Commutative and idempotent, and associative while no context was pruned.
+// With pruned contexts the grouping can leave a false sibling (a version some
+// other version did see, but whose pruned context no longer says so). It is
+// an extra sibling, never a lost write: replicas still agree after a few
+// exchanges, and the next put with the read context removes it.
 sibling_list reconcile(const sibling_list& stored, const sibling_list& incoming);
 
 // Builds the version for a new write coordinated by `node` on top of what the
 // coordinating replica has stored. `context` is what the client read (empty for
 // a blind write): the new version supersedes exactly the versions it covers.
-// The new counter for `node` is above everything `node` has issued for this
-// key, so a dot is never reused while the replica keeps its data.
-versioned_value make_version(const sibling_list& stored,
+// `issued` is the highest counter `node` has issued for this key (kept by the
+// replica, since pruning may drop it from every stored context); the new
+// counter is above it and above anything stored or in the context, so a dot
+// is never reused while the replica keeps its data. Pruning the new context
+// never drops an entry that supersedes a stored version, so a put with the
+// read context always collapses the siblings it read. Counters in `context`
+// must be below max_clock_counter (see context_problem).
+versioned_value make_version(const sibling_list& stored, uint64_t issued,
                              const vector_clock& context,
                              const std::string& node, uint64_t now_ms,
                              bool tombstone, std::string value,

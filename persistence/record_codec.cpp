@@ -203,7 +203,33 @@ static void load(cereal::BinaryInputArchive& ar, hint& x) {
 
 namespace {
 
-// The whole record is one value of type T: a sibling_list or a hint.
+void save_payload(output_archive& ar, const key_record& x) {
+  save_vector(ar, x.siblings);
+  ar(x.issued);
+}
+
+void save_payload(output_archive& ar, const hint& x) {
+  ar(x);
+}
+
+void load_payload(cereal::BinaryInputArchive& ar, uint8_t version,
+                  key_record& x) {
+  load_vector(ar, x.siblings);
+  if (version >= 2)
+    ar(x.issued);
+}
+
+void load_payload(cereal::BinaryInputArchive& ar, uint8_t, hint& x) {
+  ar(x);
+}
+
+// The checksum covers the version byte too, so a flipped version cannot make
+// a record parse under another layout.
+uint32_t record_checksum(char version, std::string_view payload) {
+  return crc32(payload, crc32(std::string_view{&version, 1}));
+}
+
+// The whole record is one value of type T: a key_record or a hint.
 template <class T>
 std::string encode_record(const T& x) {
   std::ostringstream out(std::ios::binary);
@@ -211,15 +237,11 @@ std::string encode_record(const T& x) {
   out.write(header, header_size);
   {
     output_archive ar(out);
-    if constexpr (std::is_same_v<T, sibling_list>)
-      save_vector(ar, x);
-    else
-      ar(x);
+    save_payload(ar, x);
   }
   auto result = out.str();
-  auto payload = std::string_view{result}.substr(header_size);
-  auto crc = crc32(payload);
   result[0] = static_cast<char>(record_format_version);
+  auto crc = record_checksum(result[0], std::string_view{result}.substr(header_size));
   for (int i = 0; i < 4; ++i)
     result[1 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
   return result;
@@ -231,24 +253,21 @@ T decode_record(std::string_view bytes) {
     throw corrupt_record_error("record truncated: "
                                + std::to_string(bytes.size()) + " bytes");
   auto version = static_cast<uint8_t>(bytes[0]);
-  if (version != record_format_version)
+  if (version == 0 || version > record_format_version)
     throw corrupt_record_error("unknown record format version "
                                + std::to_string(version));
   uint32_t stored_crc = 0;
   for (int i = 0; i < 4; ++i)
     stored_crc |= uint32_t{static_cast<uint8_t>(bytes[1 + i])} << (8 * i);
   auto payload = bytes.substr(header_size);
-  if (crc32(payload) != stored_crc)
+  if (record_checksum(bytes[0], payload) != stored_crc)
     throw corrupt_record_error("record checksum mismatch");
   span_buf buf{payload};
   std::istream in(&buf);
   T result;
   try {
     input_archive ar(buf, in);
-    if constexpr (std::is_same_v<T, sibling_list>)
-      load_vector(ar, result);
-    else
-      ar(result);
+    load_payload(ar, version, result);
   } catch (const cereal::Exception& e) {
     throw corrupt_record_error(std::string("record does not decode: ")
                                + e.what());
@@ -261,19 +280,19 @@ T decode_record(std::string_view bytes) {
 
 } // namespace
 
-uint32_t crc32(std::string_view bytes) {
-  uint32_t c = 0xFFFFFFFFu;
+uint32_t crc32(std::string_view bytes, uint32_t crc) {
+  uint32_t c = crc ^ 0xFFFFFFFFu;
   for (unsigned char b : bytes)
     c = crc_table[(c ^ b) & 0xFF] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
 
-std::string encode_siblings(const sibling_list& siblings) {
-  return encode_record(siblings);
+std::string encode_key_record(const key_record& record) {
+  return encode_record(record);
 }
 
-sibling_list decode_siblings(std::string_view bytes) {
-  return decode_record<sibling_list>(bytes);
+key_record decode_key_record(std::string_view bytes) {
+  return decode_record<key_record>(bytes);
 }
 
 std::string encode_hint(const hint& h) {

@@ -65,4 +65,16 @@ caf::expected<put_result> blocking_client::remove(const std::string& key,
                          key, context, opts);
 }
 
+caf::expected<std::vector<member_info>> blocking_client::members() {
+  return ask<std::vector<member_info>>(sys_, node_, wait_limit({}),
+                                       get_atom::value, members_atom::value);
+}
+
+caf::expected<std::vector<std::string>>
+blocking_client::preference_list(const std::string& key, uint32_t n) {
+  return ask<std::vector<std::string>>(sys_, node_, wait_limit({}),
+                                       get_atom::value, ring_atom::value, key,
+                                       n);
+}
+
 } // namespace kv

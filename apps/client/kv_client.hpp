@@ -50,6 +50,13 @@ public:
                                    const vector_clock& context = {},
                                    const request_options& opts = {});
 
+  // The members the node knows, with their status.
+  caf::expected<std::vector<member_info>> members();
+
+  // The preference list (node ids) of `key` for `n` replicas.
+  caf::expected<std::vector<std::string>>
+  preference_list(const std::string& key, uint32_t n);
+
   const coordinator_actor& node() const { return node_; }
 
 private:

@@ -22,6 +22,8 @@ public:
   std::string durability = "write";
   uint32_t port = 4000;
   uint32_t cache_size_mb = 256;
+  std::string seeds;
+  uint32_t gossip_interval_ms = 1000;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -50,7 +52,28 @@ public:
       .add(node.consistency.r, "r", "default read quorum")
       .add(node.consistency.w, "w", "default write quorum")
       .add(node.consistency.timeout_ms, "timeout-ms",
-           "default request timeout in milliseconds");
+           "default request timeout in milliseconds")
+      .add(seeds, "seeds",
+           "host:port,... of nodes to join through (any one suffices)")
+      .add(node.tokens_per_node, "tokens", "virtual nodes on the ring")
+      .add(gossip_interval_ms, "gossip-interval-ms",
+           "milliseconds between gossip rounds");
+  }
+
+  // The first "--name" among the arguments that no option answers to. CAF
+  // itself reports these as raw parser errors.
+  std::optional<std::string> unknown_flag(int argc, char** argv) const {
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg.rfind("--", 0) != 0)
+        continue;
+      auto name = arg.substr(2, arg.find('=') - 2);
+      if (name != "help" && name != "long-help" && name != "dump-config"
+          && name != "config-file" && name != "caf#"
+          && custom_options_.cli_long_name_lookup(name) == nullptr)
+        return "--" + name;
+    }
+    return std::nullopt;
   }
 
   // Completes node settings from the flags; an error text if they are bad.
@@ -68,6 +91,12 @@ public:
       return "compressor '" + node.storage.block_compressor
              + "' is invalid: use snappy, zlib or none";
     node.storage.cache_size_mb = cache_size_mb;
+    std::string seed_error;
+    auto parsed = kv::parse_seeds(seeds, seed_error);
+    if (!parsed)
+      return seed_error;
+    node.membership.seeds = std::move(*parsed);
+    node.membership.interval = std::chrono::milliseconds{gossip_interval_ms};
     if (node.storage.data_dir.empty())
       node.storage.data_dir = "data/" + node.node_id;
     return kv::config_problem(node);
@@ -91,8 +120,11 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   kvnode_config cfg;
+  if (auto unknown = cfg.unknown_flag(argc, argv))
+    return fail("unknown option '" + *unknown + "' (see --help)", 2);
   if (auto err = cfg.parse(argc, argv))
-    return fail(cfg.render(err), 2);
+    return fail("invalid option value: " + cfg.render(err) + " (see --help)",
+                2);
   if (cfg.cli_helptext_printed)
     return 0;
   if (!cfg.remainder.empty())

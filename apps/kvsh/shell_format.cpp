@@ -1,5 +1,10 @@
 #include "apps/kvsh/shell_format.hpp"
 
+#include <algorithm>
+#include <map>
+
+#include "actors/ring.hpp"
+
 #include <cstdio>
 #include <ctime>
 
@@ -101,6 +106,70 @@ std::string format_get(const get_result& result) {
 
 std::string format_write(const put_result& result) {
   return "ok\n  clock " + result.context.to_string() + "\n";
+}
+
+namespace {
+
+std::string dc_of(const std::vector<member_info>& members,
+                  const std::string& id) {
+  for (auto& m : members)
+    if (m.node_id == id)
+      return m.dc;
+  return "?";
+}
+
+std::string padded(std::string text, std::size_t width) {
+  if (text.size() < width)
+    text.append(width - text.size(), ' ');
+  return text;
+}
+
+} // namespace
+
+std::string format_members(std::vector<member_info> members) {
+  std::sort(members.begin(), members.end(),
+            [](const member_info& x, const member_info& y) {
+              return x.node_id < y.node_id;
+            });
+  std::string out;
+  for (auto& m : members)
+    out += padded(m.node_id, 8) + " " + padded(m.dc, 6) + " "
+           + padded(m.host + ":" + std::to_string(m.port), 22) + " "
+           + padded(to_string(m.status), 8) + " heartbeat "
+           + std::to_string(m.heartbeat) + " tokens "
+           + std::to_string(m.tokens.size()) + "\n";
+  return out;
+}
+
+std::string format_ring(const std::vector<member_info>& members) {
+  auto current = make_ring(members, 0);
+  // The share of each node as primary owner, sampled at evenly spaced
+  // positions: fine enough to show balance at a glance.
+  constexpr uint64_t samples = 1 << 16;
+  constexpr uint64_t step = ~uint64_t{0} / samples;
+  std::map<std::string, uint64_t> owned;
+  for (uint64_t i = 0; i < samples; ++i)
+    ++owned[current.owner_of(i * step)];
+  std::string out;
+  for (auto& m : current.members()) {
+    char share[16];
+    std::snprintf(share, sizeof(share), "%5.1f%%",
+                  100.0 * static_cast<double>(owned[m.node_id]) / samples);
+    out += padded(m.node_id, 8) + " " + padded(m.dc, 6) + " tokens "
+           + padded(std::to_string(m.tokens.size()), 6) + " owns " + share
+           + "\n";
+  }
+  out += "ring of " + std::to_string(current.size()) + " node(s)\n";
+  return out;
+}
+
+std::string format_preference_list(const std::vector<std::string>& owners,
+                                   const std::vector<member_info>& members) {
+  std::string out;
+  for (std::size_t i = 0; i < owners.size(); ++i)
+    out += padded(owners[i], 8) + " " + padded(dc_of(members, owners[i]), 6)
+           + (i == 0 ? " primary" : " replica") + "\n";
+  return out;
 }
 
 } // namespace kv

@@ -13,6 +13,9 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
+#include "messages/membership.hpp"
 #include "messages/request.hpp"
 
 namespace kv {
@@ -30,5 +33,16 @@ std::string format_get(const get_result& result);
 
 // The output of a successful put or delete.
 std::string format_write(const put_result& result);
+
+// `nodes`: one line per member: id, dc, address, status, heartbeat, tokens.
+std::string format_members(std::vector<member_info> members);
+
+// `ring`: one line per member: id, dc, tokens and its share of the key
+// space as primary owner.
+std::string format_ring(const std::vector<member_info>& members);
+
+// `ring KEY`: the preference list, primary first, with each node's dc.
+std::string format_preference_list(const std::vector<std::string>& owners,
+                                   const std::vector<member_info>& members);
 
 } // namespace kv

@@ -131,6 +131,8 @@ const std::vector<command_spec>& command_specs() {
      "delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS]"},
     {"connect", command_kind::connect, {"HOST", "PORT"}, opt_none,
      "connect HOST PORT"},
+    {"nodes", command_kind::nodes, {}, opt_none, "nodes"},
+    {"ring", command_kind::ring, {}, opt_n, "ring [KEY [n=N]]"},
     {"help", command_kind::help, {}, opt_none, "help"},
     {"quit", command_kind::quit, {}, opt_none, "quit"},
     {"exit", command_kind::quit, {}, opt_none, "exit"},
@@ -291,6 +293,12 @@ parsed_command parse_command(std::string_view line) {
     default:
       break;
   }
+  // ring's KEY is optional: a first argument that is no option is the key.
+  if (spec->kind == command_kind::ring && tokens.size() > 1
+      && tokens[1].find('=') == std::string::npos) {
+    cmd.key = tokens[1];
+    ++positionals;
+  }
   unsigned seen = 0;
   for (auto i = positionals + 1; i < tokens.size(); ++i)
     if (auto problem = apply_option(*spec, tokens[i], seen, cmd))
@@ -339,6 +347,9 @@ const char* shell_help_text() {
          "  get KEY [n=N] [r=R] [timeout=MS]\n"
          "  delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS]\n"
          "  connect HOST PORT    switch to another node\n"
+         "  nodes                the members this node knows, with status\n"
+         "  ring                 tokens and share of the ring per node\n"
+         "  ring KEY [n=N]       the preference list of KEY (default n: 3)\n"
          "  help                 this text\n"
          "  quit | exit\n"
          "arguments:\n"

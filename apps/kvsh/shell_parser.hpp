@@ -28,7 +28,9 @@ struct token_list {
 // whose first non-blank character is '#' is a comment (no tokens).
 token_list tokenize(std::string_view line);
 
-enum class command_kind { none, put, get, remove, help, quit, connect };
+enum class command_kind {
+  none, put, get, remove, help, quit, connect, nodes, ring
+};
 
 // Where a put or delete takes its causal context from.
 enum class context_source {
@@ -39,7 +41,7 @@ enum class context_source {
 
 struct shell_command {
   command_kind kind = command_kind::none;
-  std::string key;   // put, get, delete
+  std::string key;   // put, get, delete; ring (optional)
   std::string value; // put
   std::string host;  // connect
   uint16_t port = 0; // connect

@@ -23,7 +23,7 @@ std::string connect_failure(const caf::error& err, const std::string& host,
   auto reason = tcp_connect_problem(host, port, std::chrono::seconds{3});
   if (!reason.empty())
     return reason;
-  return "something listens there but it is not a kvactors node ("
+  return "something listens there but did not answer as a kvactors node ("
          + describe(err) + ")";
 }
 
@@ -70,9 +70,30 @@ std::optional<std::string> shell_session::connect(const std::string& host,
   if (!node)
     return "cannot reach node at " + host + ":" + std::to_string(port) + ": "
            + connect_failure(node.error(), host, port);
+  // A fresh watcher, so a down_msg of the previous node cannot count.
+  watcher_ = std::make_unique<caf::scoped_actor>(sys_);
+  (*watcher_)->monitor(*node);
   client_.emplace(sys_, std::move(*node));
+  node_lost_ = false;
+  host_ = host;
+  port_ = port;
   // Contexts name versions, not nodes, so they stay valid on the new node.
   return std::nullopt;
+}
+
+bool shell_session::ensure_connected() {
+  if (!node_lost_)
+    (*watcher_)->receive([&](const caf::down_msg&) { node_lost_ = true; },
+                         caf::after(std::chrono::seconds{0}) >> [] {
+                           // nop
+                         });
+  if (!node_lost_)
+    return true;
+  if (auto problem = connect(host_, port_)) {
+    report("lost the node; " + *problem);
+    return false;
+  }
+  return true;
 }
 
 bool shell_session::execute(std::string_view line) {
@@ -104,15 +125,45 @@ void shell_session::run(const shell_command& cmd) {
         out_ << "connected to " << cmd.host << ':' << cmd.port << '\n';
       break;
     case command_kind::get:
-      run_get(cmd);
+      if (ensure_connected())
+        run_get(cmd);
+      break;
+    case command_kind::nodes:
+    case command_kind::ring:
+      if (ensure_connected())
+        run_cluster_view(cmd);
       break;
     case command_kind::put:
     case command_kind::remove:
-      run_write(cmd);
+      if (ensure_connected())
+        run_write(cmd);
       break;
     default:
       break;
   }
+}
+
+void shell_session::run_cluster_view(const shell_command& cmd) {
+  auto members = client_->members();
+  if (!members) {
+    report(describe(members.error()));
+    return;
+  }
+  if (cmd.kind == command_kind::nodes) {
+    out_ << format_members(*members);
+    return;
+  }
+  if (cmd.key.empty()) {
+    out_ << format_ring(*members);
+    return;
+  }
+  auto owners = client_->preference_list(cmd.key,
+                                         cmd.options.n != 0 ? cmd.options.n : 3);
+  if (!owners) {
+    report(describe(owners.error()));
+    return;
+  }
+  out_ << format_preference_list(*owners, *members);
 }
 
 void shell_session::run_get(const shell_command& cmd) {

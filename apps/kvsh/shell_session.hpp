@@ -6,6 +6,7 @@
 // command's output in order.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 
 #include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include "apps/client/kv_client.hpp"
 #include "apps/kvsh/shell_args.hpp"
@@ -29,18 +31,29 @@ public:
   // and returns the error line ("cannot reach node at ...").
   std::optional<std::string> connect(const std::string& host, uint16_t port);
 
-  // Runs one line; false once the user asked to quit.
+  // Runs one line; false once the user asked to quit. Needs a successful
+  // connect first.
   bool execute(std::string_view line);
 
 private:
+  // Whether requests can go out; reconnects (once per call) to the same
+  // address after the node went away, e.g. restarted.
+  bool ensure_connected();
   void run(const shell_command& cmd);
   void run_get(const shell_command& cmd);
+  void run_cluster_view(const shell_command& cmd);
   void run_write(const shell_command& cmd);
   void report(const std::string& message);
   request_options with_defaults(request_options opts) const;
 
   caf::actor_system& sys_;
   std::optional<blocking_client> client_;
+  // Monitors the node. CAF does not fail requests to a node whose
+  // connection dropped, they only time out; the down_msg tells at once.
+  std::unique_ptr<caf::scoped_actor> watcher_;
+  bool node_lost_ = false;
+  std::string host_;
+  uint16_t port_ = 0;
   uint32_t default_timeout_ms_;
   std::size_t max_value_bytes_;
   // Context of the latest get per key, for ctx=@.

@@ -325,9 +325,37 @@ BOOST_AUTO_TEST_CASE(help_skips_validation) {
   BOOST_TEST(!res.error);
 }
 
+BOOST_AUTO_TEST_CASE(rounds_and_raw_clients) {
+  auto res = parse({"--rounds=3", "--raw-clients=1", "--clients=8"});
+  BOOST_REQUIRE(!res.error);
+  BOOST_TEST(res.opts.rounds == 3u);
+  BOOST_TEST(raw_threads(res.opts) == 1u);
+  BOOST_TEST(raw_threads(parse({"--clients=8"}).opts) == 8u);
+  BOOST_TEST(parse({"--rounds=0"}).error.has_value());
+  BOOST_TEST(parse({"--ops=2", "--rounds=3"}).error.has_value());
+  BOOST_TEST(!parse({"--mode=raw", "--ops=2", "--rounds=3"}).error);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(report)
+
+BOOST_AUTO_TEST_CASE(windows_add_up) {
+  run_result total;
+  for (int i = 0; i < 3; ++i) {
+    run_result w;
+    w.elapsed_s = 2;
+    w.cpu_s = 1;
+    for (int j = 0; j < 10; ++j)
+      w.writes.latency.record(1000 * (i + 1));
+    total.add_window(w);
+  }
+  BOOST_TEST(total.elapsed_s == 6.0);
+  BOOST_TEST(total.ops() == 30u);
+  BOOST_TEST(total.ops_per_s() == 5.0);
+  BOOST_TEST(total.cpu_us_per_op() == 1e5);
+  BOOST_TEST(total.writes.latency.max() == 3000u);
+}
 
 BOOST_AUTO_TEST_CASE(ratio_and_csv_columns_line_up) {
   bench_options opts;
@@ -346,12 +374,25 @@ BOOST_AUTO_TEST_CASE(ratio_and_csv_columns_line_up) {
   emb.reads.errors = 1;
   BOOST_TEST(raw.ops_per_s() == 100.0);
   BOOST_TEST(throughput_ratio(emb, raw) == 0.15);
+  raw.cpu_s = 1;  // 5 ms per op
+  emb.cpu_s = 0.6; // 20 ms per op
+  BOOST_TEST(cpu_per_op_ratio(emb, raw) == 4.0);
   BOOST_TEST(emb.errors() == 1u);
   auto header = format_csv_header(opts);
   auto line = format_csv_line(opts, {raw, emb});
   BOOST_TEST(commas(header) == commas(line));
   BOOST_TEST(line.find('\n') == std::string::npos);
-  BOOST_TEST(line.substr(line.rfind(',') + 1) == "0.1500");
+  // The ratio sits in the column the header names.
+  auto column = [](const std::string& csv, std::size_t i) {
+    std::size_t begin = 0;
+    for (; i > 0; --i)
+      begin = csv.find(',', begin) + 1;
+    return csv.substr(begin, csv.find(',', begin) - begin);
+  };
+  std::size_t ratio_col = 0;
+  while (column(header, ratio_col) != "ratio_embedded_raw")
+    ++ratio_col;
+  BOOST_TEST(column(line, ratio_col) == "0.1500");
   auto table = format_table(opts, {raw, emb});
   BOOST_TEST(table.find("embedded/raw throughput: 0.150") != std::string::npos);
 }

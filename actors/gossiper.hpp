@@ -1,0 +1,41 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/coordinator.hpp"
+#include "messages/interfaces.hpp"
+
+namespace kv {
+
+struct seed_address {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// Parses "host:port,host:port"; nullopt (and `error` set) if malformed.
+std::optional<std::vector<seed_address>>
+parse_seeds(const std::string& text, std::string& error);
+
+struct gossiper_settings {
+  std::vector<seed_address> seeds;            // contacted until one answers
+  std::chrono::milliseconds interval{1000};   // one gossip round
+  uint32_t fanout = 2;                        // peers per round
+};
+
+// Spawns the gossiper. It owns the membership list (node cards by id): every
+// interval it advances its own heartbeat and exchanges the list with a few
+// random peers, a card with a higher heartbeat replacing an older one. Until
+// it knows a peer it keeps asking the seeds. Membership changes go to the
+// ring manager (member records) and the coordinator (cards with handles).
+// `self_card` is this node's own card without the gossiper handle.
+gossiper_actor spawn_gossiper(caf::actor_system& sys,
+                              gossiper_settings settings, node_card self_card,
+                              ring_manager_actor ring_manager,
+                              coordinator_node_actor coordinator);
+
+} // namespace kv

@@ -1,0 +1,92 @@
+#include "tests/actors/cluster_fixture.hpp"
+
+#include "actors/key_hash.hpp"
+
+namespace kv::testing {
+
+cluster_fixture::cluster_fixture(std::size_t count, std::vector<std::string> dcs)
+  : dcs_(std::move(dcs)) {
+  for (std::size_t i = 0; i < count; ++i) {
+    auto n = std::make_unique<test_node>();
+    n->running = node::start(n->sys, config_for(i));
+    if (i == 0)
+      seed_port_ = n->running->port();
+    n->client = std::make_unique<blocking_client>(n->sys,
+                                                  n->running->coordinator());
+    nodes_.push_back(std::move(n));
+  }
+}
+
+cluster_fixture::~cluster_fixture() {
+  for (auto& n : nodes_)
+    if (n->running) {
+      n->client.reset();
+      n->running->stop();
+    }
+}
+
+node_config cluster_fixture::config_for(std::size_t i) const {
+  node_config nc;
+  nc.node_id = "n" + std::to_string(i + 1);
+  nc.dc = dcs_[i % dcs_.size()];
+  nc.port = 0;
+  nc.storage.data_dir = (dir_.path / nc.node_id).string();
+  nc.storage.cache_size_mb = 8;
+  nc.membership.interval = std::chrono::milliseconds{50};
+  if (i > 0)
+    nc.membership.seeds = {seed_address{"127.0.0.1", seed_port_}};
+  return nc;
+}
+
+bool cluster_fixture::converged(std::size_t count) {
+  return eventually([&] {
+    for (auto& n : nodes_) {
+      if (!n->running)
+        continue;
+      caf::scoped_actor self{n->sys};
+      bool ok = false;
+      self
+        ->request(n->running->coordinator(), std::chrono::seconds{5},
+                  get_atom::value, ring_atom::value, std::string{"probe"},
+                  static_cast<uint32_t>(count))
+        .receive(
+          [&](const std::vector<std::string>& owners) {
+            ok = owners.size() == count;
+          },
+          [&](caf::error&) {});
+      if (!ok)
+        return false;
+    }
+    return true;
+  });
+}
+
+replica_store_actor cluster_fixture::store_for(std::size_t i,
+                                               const std::string& key) {
+  auto& stores = nodes_[i]->running->stores();
+  return stores[store_shard_of(key, static_cast<uint32_t>(stores.size()))];
+}
+
+sibling_list cluster_fixture::stored_on(std::size_t i, const std::string& key) {
+  caf::scoped_actor self{nodes_[i]->sys};
+  sibling_list result;
+  self->request(store_for(i, key), std::chrono::seconds{5}, read_atom::value, key)
+    .receive([&](sibling_list& xs) { result = std::move(xs); },
+             [&](caf::error& err) {
+               throw std::runtime_error("store read failed: "
+                                        + describe(err));
+             });
+  return result;
+}
+
+std::size_t cluster_fixture::index_of(const std::string& node_id) const {
+  return std::stoul(node_id.substr(1)) - 1;
+}
+
+void cluster_fixture::stop(std::size_t i) {
+  nodes_[i]->client.reset();
+  nodes_[i]->running->stop();
+  nodes_[i]->running.reset();
+}
+
+} // namespace kv::testing

@@ -1,0 +1,89 @@
+#pragma once
+
+// Several kvactors nodes in one test process: each has its own actor system
+// (and middleman), WiredTiger directory and loopback port.
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/node.hpp"
+#include "apps/client/kv_client.hpp"
+
+namespace kv::testing {
+
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    char tmpl[] = "/tmp/kv_cluster_XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+};
+
+// Polls `done` until it holds or `limit` passes; true if it held. For events
+// that have no message to wait on (gossip convergence, background repair).
+inline bool eventually(const std::function<bool()>& done,
+                       std::chrono::milliseconds limit
+                       = std::chrono::seconds{20}) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return true;
+}
+
+struct test_node {
+  client_config cfg;
+  caf::actor_system sys{cfg};
+  std::unique_ptr<node> running;
+  std::unique_ptr<blocking_client> client;
+};
+
+class cluster_fixture {
+public:
+  // Starts nodes n1..nK; node i is in dcs[i % dcs.size()]; all join via n1.
+  explicit cluster_fixture(std::size_t count,
+                           std::vector<std::string> dcs = {"dc1", "dc2"});
+  ~cluster_fixture();
+
+  test_node& at(std::size_t i) { return *nodes_[i]; }
+  blocking_client& client(std::size_t i) { return *nodes_[i]->client; }
+  std::size_t size() const { return nodes_.size(); }
+
+  // Waits until every running node knows `count` members and its ring has
+  // them all.
+  bool converged(std::size_t count);
+
+  // The store serving `key` on node i (as the coordinator picks it).
+  replica_store_actor store_for(std::size_t i, const std::string& key);
+
+  // Every stored version of `key` on node i, read from its store directly.
+  sibling_list stored_on(std::size_t i, const std::string& key);
+
+  // Index of the node with id `node_id`.
+  std::size_t index_of(const std::string& node_id) const;
+
+  // Stops node i's actors (its actor system lives on, as after a crash the
+  // peers' proxies would see).
+  void stop(std::size_t i);
+
+  node_config config_for(std::size_t i) const;
+
+private:
+  temp_dir dir_;
+  std::vector<std::string> dcs_;
+  uint16_t seed_port_ = 0;
+  std::vector<std::unique_ptr<test_node>> nodes_;
+};
+
+} // namespace kv::testing

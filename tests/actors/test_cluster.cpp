@@ -1,0 +1,209 @@
+// Three nodes in one process on loopback: quorum writes and reads, siblings
+// from two coordinators, read repair and clear quorum errors.
+#define BOOST_TEST_MODULE cluster
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "tests/actors/cluster_fixture.hpp"
+
+using namespace kv;
+using namespace kv::testing;
+
+namespace {
+
+request_options with(uint32_t n, uint32_t r, uint32_t w) {
+  request_options opts;
+  opts.n = n;
+  opts.r = r;
+  opts.w = w;
+  opts.timeout_ms = 5000;
+  return opts;
+}
+
+std::multiset<std::string> values_of(const sibling_list& xs) {
+  std::multiset<std::string> out;
+  for (auto& x : live_values(xs))
+    out.insert(x.value);
+  return out;
+}
+
+template <class T>
+T require(caf::expected<T> res) {
+  BOOST_REQUIRE_MESSAGE(res, "request failed: "
+                               << (res ? std::string{} : describe(res.error())));
+  return std::move(*res);
+}
+
+struct three_nodes : cluster_fixture {
+  three_nodes() : cluster_fixture(3) {
+    BOOST_REQUIRE_MESSAGE(converged(3), "membership did not converge");
+  }
+
+  // Node indices of the key's preference list for n=3 (every node).
+  std::vector<std::size_t> owners(const std::string& key) {
+    caf::scoped_actor self{at(0).sys};
+    std::vector<std::size_t> result;
+    self
+      ->request(at(0).running->coordinator(), std::chrono::seconds{5},
+                get_atom::value, ring_atom::value, key, uint32_t{3})
+      .receive(
+        [&](const std::vector<std::string>& ids) {
+          for (auto& id : ids)
+            result.push_back(index_of(id));
+        },
+        [&](caf::error& err) { BOOST_FAIL(describe(err)); });
+    return result;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(cluster, three_nodes)
+
+BOOST_AUTO_TEST_CASE(every_node_builds_the_same_ring) {
+  for (auto key : {"a", "b", "user:42", "zzz"}) {
+    std::vector<std::vector<std::string>> lists;
+    for (std::size_t i = 0; i < size(); ++i) {
+      caf::scoped_actor self{at(i).sys};
+      self
+        ->request(at(i).running->coordinator(), std::chrono::seconds{5},
+                  get_atom::value, ring_atom::value, std::string{key},
+                  uint32_t{2})
+        .receive([&](std::vector<std::string>& ids) { lists.push_back(ids); },
+                 [&](caf::error& err) { BOOST_FAIL(describe(err)); });
+    }
+    BOOST_TEST(lists[0] == lists[1]);
+    BOOST_TEST(lists[1] == lists[2]);
+    // Two data centres: n=2 puts one replica in each.
+    BOOST_TEST(lists[0].size() == 2u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(write_with_w_equal_n_is_on_every_replica) {
+  auto res = require(client(0).put("all", "v", {}, with(3, 2, 3)));
+  BOOST_TEST(res.acks == 3u);
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST(values_of(stored_on(i, "all")) == (std::multiset<std::string>{"v"}));
+}
+
+BOOST_AUTO_TEST_CASE(overlapping_quorums_read_the_latest_write) {
+  for (int round = 0; round < 20; ++round) {
+    auto key = "k" + std::to_string(round);
+    auto value = "v" + std::to_string(round);
+    auto written = require(client(round % 3).put(key, value, {}, with(3, 2, 2)));
+    BOOST_TEST(written.acks >= 2u);
+    auto read = require(client((round + 1) % 3).get(key, with(3, 2, 2)));
+    BOOST_REQUIRE(read.siblings.size() == 1u);
+    BOOST_TEST(read.siblings[0].value == value);
+    BOOST_TEST(read.replies >= 2u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(r1_reads_one_replica_and_can_be_stale_until_repaired) {
+  require(client(0).put("stale", "old", {}, with(3, 2, 3)));
+  // A newer write reaches only the primary (as a W=1 write whose
+  // replication has not arrived yet).
+  auto primary = owners("stale").front();
+  caf::scoped_actor self{at(primary).sys};
+  auto ctx = require(client(0).get("stale", with(3, 3, 3))).context;
+  self
+    ->request(store_for(primary, "stale"), std::chrono::seconds{5},
+              coordinate_atom::value, std::string{"stale"}, std::string{"new"},
+              false, ctx)
+    .receive([](versioned_value&, sibling_list&) {},
+             [](caf::error& err) { BOOST_FAIL(describe(err)); });
+  std::size_t stale_replicas = 0;
+  for (std::size_t i = 0; i < 3; ++i)
+    if (values_of(stored_on(i, "stale")) == std::multiset<std::string>{"old"})
+      ++stale_replicas;
+  BOOST_TEST(stale_replicas == 2u);
+  // R=1 answers with whichever replica is first: old or new, never both.
+  auto quick = require(client(1).get("stale", with(3, 1, 1)));
+  BOOST_REQUIRE(quick.siblings.size() == 1u);
+  BOOST_TEST((quick.siblings[0].value == "old" || quick.siblings[0].value == "new"));
+  // R=N sees the latest, and repairs the others in the background.
+  auto full = require(client(2).get("stale", with(3, 3, 1)));
+  BOOST_REQUIRE(full.siblings.size() == 1u);
+  BOOST_TEST(full.siblings[0].value == "new");
+  BOOST_TEST(eventually([&] {
+    for (std::size_t i = 0; i < 3; ++i)
+      if (values_of(stored_on(i, "stale")) != std::multiset<std::string>{"new"})
+        return false;
+    return true;
+  }));
+}
+
+BOOST_AUTO_TEST_CASE(read_repair_restores_a_replica_that_missed_a_write) {
+  // Write on the primary's store alone: the other two never saw the key.
+  auto primary = owners("missed").front();
+  caf::scoped_actor self{at(primary).sys};
+  self
+    ->request(store_for(primary, "missed"), std::chrono::seconds{5},
+              coordinate_atom::value, std::string{"missed"},
+              std::string{"only here"}, false, vector_clock{})
+    .receive([](versioned_value&, sibling_list&) {},
+             [](caf::error& err) { BOOST_FAIL(describe(err)); });
+  for (std::size_t i = 0; i < 3; ++i)
+    if (i != primary)
+      BOOST_TEST(stored_on(i, "missed").empty());
+  auto read = require(client(0).get("missed", with(3, 3, 1)));
+  BOOST_REQUIRE(read.siblings.size() == 1u);
+  BOOST_TEST(eventually([&] {
+    for (std::size_t i = 0; i < 3; ++i)
+      if (values_of(stored_on(i, "missed"))
+          != std::multiset<std::string>{"only here"})
+        return false;
+    return true;
+  }));
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_writes_from_two_coordinators_are_siblings) {
+  require(client(0).put("doc", "from n1", {}, with(3, 2, 3)));
+  require(client(1).put("doc", "from n2", {}, with(3, 2, 3)));
+  auto read = require(client(2).get("doc", with(3, 2, 2)));
+  BOOST_TEST(values_of(read.siblings)
+             == (std::multiset<std::string>{"from n1", "from n2"}));
+  // A put with the read context resolves them everywhere.
+  require(client(1).put("doc", "merged", read.context, with(3, 2, 3)));
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST(values_of(stored_on(i, "doc"))
+               == (std::multiset<std::string>{"merged"}));
+  auto after = require(client(0).get("doc", with(3, 3, 3)));
+  BOOST_TEST(values_of(after.siblings) == (std::multiset<std::string>{"merged"}));
+}
+
+BOOST_AUTO_TEST_CASE(delete_through_one_node_is_seen_through_another) {
+  require(client(0).put("temp", "x", {}, with(3, 2, 3)));
+  require(client(1).remove("temp", {}, with(3, 2, 3)));
+  auto read = require(client(2).get("temp", with(3, 2, 2)));
+  BOOST_TEST(read.siblings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(impossible_quorums_are_refused_with_reasons) {
+  auto too_many = client(0).put("k", "v", {}, with(4, 2, 2));
+  BOOST_REQUIRE(!too_many);
+  BOOST_TEST(is_kv_error(too_many.error(), kv_errc::invalid_argument));
+  BOOST_TEST(describe(too_many.error()).find("3 node(s)") != std::string::npos);
+  auto w_above_n = client(0).get("k", with(2, 3, 1));
+  BOOST_REQUIRE(!w_above_n);
+  BOOST_TEST(describe(w_above_n.error()).find("r=3") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(write_quorum_failure_says_how_many_acknowledged) {
+  stop(2);
+  auto opts = with(3, 2, 3);
+  opts.timeout_ms = 2000;
+  auto res = client(0).put("partial", "v", {}, opts);
+  BOOST_REQUIRE(!res);
+  BOOST_TEST(is_kv_error(res.error(), kv_errc::write_quorum_failed));
+  BOOST_TEST(describe(res.error()).find("2 of 3") != std::string::npos,
+             describe(res.error()));
+  // W=2 still succeeds with one node gone, and the value is readable.
+  require(client(1).put("partial", "v2", {}, with(3, 2, 2)));
+  auto read = require(client(0).get("partial", with(3, 2, 2)));
+  BOOST_TEST(values_of(read.siblings).count("v2") == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
