@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 
 #include <caf/all.hpp>
 
@@ -19,36 +19,85 @@ namespace {
 using std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
 
-// One replica of a key: the node and the store on it that serves the key.
-struct replica {
+uint64_t wall_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+// A true owner of a key: the store on it that serves the key.
+struct owner_replica {
   std::string node_id;
   replica_store_actor store;
+};
+
+// A healthy node standing in for an owner that is not (sloppy quorum): it
+// holds the key's versions as a hint until the owner is back.
+struct fallback_replica {
+  std::string node_id;
+  std::string intended_owner;
+  hint_buffer_actor hints;
+};
+
+// Where one request goes.
+struct placement {
+  std::vector<owner_replica> owners;       // reachable owners, ring order
+  std::vector<fallback_replica> fallbacks; // stand-ins for the others
+  std::vector<std::string> missing;        // owners without a stand-in
 };
 
 struct coordinator_state {
   coordinator_settings settings;
   ring_snapshot current_ring;
-  std::map<std::string, node_card> cards; // by node id
-  // Nodes whose actors we saw go away (down_msg): not asked until a card
-  // with fresh handles (a restart, a reconnect) arrives.
+  std::map<std::string, node_card> cards; // by node id, status = local view
+  // Nodes whose actors we saw go away (down_msg): not asked until gossip
+  // shows them up again (with fresh handles).
   std::set<std::string> unreachable;
 
   static inline const char* name = "coordinator";
 
   std::size_t cluster_size() const { return current_ring->size(); }
 
-  // The key's preference list, as replicas we hold handles for.
-  std::vector<replica> replicas_for(const std::string& key, uint32_t n) const {
-    std::vector<replica> result;
-    for (auto& id : current_ring->preference_list(key, n)) {
-      auto i = cards.find(id);
-      if (i == cards.end() || i->second.stores.empty()
-          || unreachable.count(id) > 0)
-        continue;
-      auto& stores = i->second.stores;
-      auto shard = store_shard_of(key, static_cast<uint32_t>(stores.size()));
-      result.push_back(replica{id, stores[shard]});
+  const node_card* usable(const std::string& id) const {
+    auto i = cards.find(id);
+    if (i == cards.end() || i->second.stores.empty()
+        || i->second.info.status != member_status::up
+        || unreachable.count(id) > 0)
+      return nullptr;
+    return &i->second;
+  }
+
+  // The key's n owners that can be asked, and (unless strict) the next
+  // healthy nodes on the ring standing in for the others.
+  placement place(const std::string& key, uint32_t n, bool strict) const {
+    placement result;
+    auto walk = current_ring->walk(key, n);
+    auto owner_count = std::min<std::size_t>(n, walk.size());
+    for (std::size_t i = 0; i < owner_count; ++i) {
+      if (auto card = usable(walk[i])) {
+        auto& stores = card->stores;
+        auto shard = store_shard_of(key, static_cast<uint32_t>(stores.size()));
+        result.owners.push_back(owner_replica{walk[i], stores[shard]});
+      } else {
+        result.missing.push_back(walk[i]);
+      }
     }
+    if (strict)
+      return result;
+    auto next = walk.begin() + owner_count;
+    std::vector<std::string> still_missing;
+    for (auto& owner : result.missing) {
+      auto card = static_cast<const node_card*>(nullptr);
+      while (next != walk.end() && (card = usable(*next)) == nullptr)
+        ++next;
+      if (next == walk.end()) {
+        still_missing.push_back(owner);
+        continue;
+      }
+      result.fallbacks.push_back(fallback_replica{*next, owner, card->hints});
+      ++next;
+    }
+    result.missing = std::move(still_missing);
     return result;
   }
 
@@ -83,18 +132,52 @@ bool refuses_the_write(const caf::error& err) {
          || is_kv_error(err, kv_errc::invalid_argument);
 }
 
+std::string joined(const std::vector<std::string>& ids) {
+  std::string out;
+  for (auto& id : ids)
+    out += (out.empty() ? "" : ", ") + id;
+  return out;
+}
+
+// How many replicas can count toward a quorum, and why not more.
+std::string reach_detail(const placement& where, uint32_t n, bool strict,
+                         const char* quorum, uint32_t needed) {
+  auto counted = where.owners.size() + (strict ? 0 : where.fallbacks.size());
+  auto out = "only " + std::to_string(counted) + " of " + std::to_string(n)
+             + " replicas are reachable, " + quorum + "="
+             + std::to_string(needed) + " needed";
+  std::vector<std::string> absent = where.missing;
+  if (strict)
+    for (auto& fb : where.fallbacks)
+      absent.push_back(fb.intended_owner);
+  if (!absent.empty())
+    out += " (not reachable: " + joined(absent) + ")";
+  if (strict)
+    out += "; strict quorum: stand-in nodes do not count";
+  return out;
+}
+
 // One client write while replicas acknowledge it.
 struct pending_write {
   caf::typed_response_promise<put_result> promise;
   quorum_tracker quorum;
   uint32_t timeout_ms;
+  bool hints_count; // sloppy quorum: acknowledged hints count toward W
   vector_clock context; // history of the new version
   caf::error last_error;
 
   pending_write(caf::typed_response_promise<put_result> rp, uint32_t w,
-                uint32_t n, uint32_t timeout)
-    : promise(std::move(rp)), quorum(w, n), timeout_ms(timeout) {
+                uint32_t contacted, uint32_t timeout, bool sloppy)
+    : promise(std::move(rp)), quorum(w, contacted), timeout_ms(timeout),
+      hints_count(sloppy) {
     // nop
+  }
+
+  void record(bool ok, caf::error err = {}) {
+    if (!ok)
+      last_error = std::move(err);
+    ok ? quorum.record_success() : quorum.record_failure();
+    settle();
   }
 
   void settle() {
@@ -130,46 +213,61 @@ struct pending_write {
   }
 };
 
+// Sends the coordinated versions to the other owners and, as hints, to the
+// stand-ins of the missing ones.
 void replicate(coordinator_pointer self, std::shared_ptr<pending_write> write,
                const std::string& key, const sibling_list& versions,
-               const std::vector<replica>& others,
+               const std::vector<owner_replica>& others,
+               const std::vector<fallback_replica>& fallbacks,
                clock_type::time_point deadline) {
   for (auto& target : others)
     self->request(target.store, remaining(deadline), apply_atom::value, key,
                   versions)
+      .then([=](ok_atom) { write->record(true); },
+            [=](caf::error& err) { write->record(false, std::move(err)); });
+  for (auto& target : fallbacks) {
+    hint held{target.intended_owner, key, versions, wall_clock_ms()};
+    self->request(target.hints, remaining(deadline), hint_atom::value, held)
       .then(
         [=](ok_atom) {
-          write->quorum.record_success();
-          write->settle();
+          if (write->hints_count)
+            write->record(true);
         },
         [=](caf::error& err) {
-          write->last_error = std::move(err);
-          write->quorum.record_failure();
-          write->settle();
+          if (write->hints_count)
+            write->record(false, std::move(err));
         });
+  }
 }
 
-// Asks replicas[index] to coordinate the write; if it cannot be reached, the
-// next one in the preference list takes over (its failure counts against W).
+struct write_job {
+  std::string key;
+  std::string value;
+  bool tombstone;
+  vector_clock context;
+  placement where;
+  clock_type::time_point deadline;
+};
+
+// Asks owner `index` to coordinate the write; if it cannot be reached, the
+// next owner takes over (its failure counts against W).
 void coordinate_at(coordinator_pointer self,
-                   std::shared_ptr<pending_write> write, std::string key,
-                   std::string value, bool tombstone, vector_clock context,
-                   std::vector<replica> replicas, std::size_t index,
-                   clock_type::time_point deadline) {
-  auto target = replicas[index].store;
+                   std::shared_ptr<pending_write> write,
+                   std::shared_ptr<const write_job> job, std::size_t index) {
+  auto& target = job->where.owners[index];
   self
-    ->request(target, remaining(deadline), coordinate_atom::value, key, value,
-              tombstone, context)
+    ->request(target.store, remaining(job->deadline), coordinate_atom::value,
+              job->key, job->value, job->tombstone, job->context)
     .then(
       [=](versioned_value& version, sibling_list& versions) {
         write->context = version.history();
-        write->quorum.record_success();
-        write->settle();
-        std::vector<replica> others(replicas.begin() + index + 1,
-                                    replicas.end());
-        replicate(self, write, key, versions, others, deadline);
+        write->record(true);
+        std::vector<owner_replica> others(job->where.owners.begin() + index + 1,
+                                          job->where.owners.end());
+        replicate(self, write, job->key, versions, others,
+                  job->where.fallbacks, job->deadline);
       },
-      [=](caf::error& err) mutable {
+      [=](caf::error& err) {
         if (refuses_the_write(err)) {
           if (write->promise.pending())
             write->promise.deliver(std::move(err));
@@ -177,21 +275,12 @@ void coordinate_at(coordinator_pointer self,
         }
         write->last_error = err;
         write->quorum.record_failure();
-        if (index + 1 < replicas.size()
+        if (index + 1 < job->where.owners.size()
             && write->quorum.state() == quorum_tracker::outcome::pending)
-          coordinate_at(self, write, std::move(key), std::move(value),
-                        tombstone, std::move(context), std::move(replicas),
-                        index + 1, deadline);
+          coordinate_at(self, write, job, index + 1);
         else
           write->settle();
       });
-}
-
-std::string unreachable_detail(std::size_t reachable, uint32_t n,
-                               const char* quorum, uint32_t needed) {
-  return "only " + std::to_string(reachable) + " of " + std::to_string(n)
-         + " replicas are reachable, " + quorum + "=" + std::to_string(needed)
-         + " needed";
 }
 
 // Validates a request; the error to answer with, if it is invalid.
@@ -219,38 +308,45 @@ caf::result<put_result> start_write(coordinator_pointer self,
     return make_kv_error(kv_errc::value_too_large, *problem);
   if (auto problem = context_problem(context))
     return make_kv_error(kv_errc::invalid_argument, *problem);
-  auto replicas = st.replicas_for(key, opts.n);
-  if (replicas.size() < opts.w)
+  auto sloppy = !opts.strict_quorum;
+  auto where = st.place(key, opts.n, opts.strict_quorum);
+  auto counted = where.owners.size() + (sloppy ? where.fallbacks.size() : 0);
+  if (where.owners.empty())
+    return make_kv_error(kv_errc::unavailable,
+                         "no owner of this key is reachable (down: "
+                           + joined(where.missing.empty()
+                                      ? std::vector<std::string>{"?"}
+                                      : where.missing)
+                           + "); nothing was written");
+  if (counted < opts.w)
     return make_kv_error(kv_errc::write_quorum_failed,
-                         unreachable_detail(replicas.size(), opts.n, "w",
-                                            opts.w)
+                         reach_detail(where, opts.n, opts.strict_quorum, "w",
+                                      opts.w)
                            + "; nothing was written");
   auto write = std::make_shared<pending_write>(
-    self->make_response_promise<put_result>(), opts.w, opts.n,
-    opts.timeout_ms);
-  // Replicas known to be unreachable count as failed right away.
-  for (auto i = replicas.size(); i < opts.n; ++i)
-    write->quorum.record_failure();
-  auto deadline = clock_type::now() + milliseconds{opts.timeout_ms};
-  coordinate_at(self, write, key, std::move(value), tombstone, context,
-                std::move(replicas), 0, deadline);
+    self->make_response_promise<put_result>(), opts.w,
+    static_cast<uint32_t>(counted), opts.timeout_ms, sloppy);
+  auto job = std::make_shared<const write_job>(
+    write_job{key, std::move(value), tombstone, context, std::move(where),
+              clock_type::now() + milliseconds{opts.timeout_ms}});
+  coordinate_at(self, write, job, 0);
   return write->promise;
 }
 
-// One client read while replicas answer; repairs stale replicas once all
-// have answered or timed out.
+// One client read while replicas answer; repairs stale owners once all have
+// answered or timed out.
 struct pending_read {
   caf::typed_response_promise<get_result> promise;
   quorum_tracker quorum;
   uint32_t timeout_ms;
   std::string key;
   sibling_list merged;
-  std::vector<std::pair<replica_store_actor, sibling_list>> answers;
+  std::vector<std::pair<replica_store_actor, sibling_list>> owner_answers;
   caf::error last_error;
 
   pending_read(caf::typed_response_promise<get_result> rp, uint32_t r,
-               uint32_t n, uint32_t timeout, std::string k)
-    : promise(std::move(rp)), quorum(r, n), timeout_ms(timeout),
+               uint32_t contacted, uint32_t timeout, std::string k)
+    : promise(std::move(rp)), quorum(r, contacted), timeout_ms(timeout),
       key(std::move(k)) {
     // nop
   }
@@ -283,12 +379,26 @@ struct pending_read {
     }
   }
 
-  // Sends the merged versions to every replica that answered with less.
-  // Replicas that did not answer are left to hints and anti-entropy.
+  void answered(sibling_list versions) {
+    merged = reconcile(merged, versions);
+    quorum.record_success();
+    settle();
+  }
+
+  void failed(caf::error err) {
+    last_error = std::move(err);
+    quorum.record_failure();
+    settle();
+  }
+
+  // Sends the merged versions to every owner that answered with less.
+  // Owners that did not answer are left to hints and anti-entropy.
   void repair(coordinator_pointer self) {
     if (quorum.outstanding() > 0 || merged.empty())
       return;
-    for (auto& [store, versions] : answers)
+    for (auto& [store, versions] : owner_answers)
+      // Stores keep sets in reconcile's canonical order, so equality means
+      // "nothing to repair".
       if (versions != merged)
         self->request(store, milliseconds{timeout_ms}, apply_atom::value, key,
                       merged)
@@ -303,45 +413,77 @@ caf::result<get_result> start_read(coordinator_pointer self,
   auto opts = st.effective(requested);
   if (auto err = request_problem(st, key, opts))
     return std::move(*err);
-  auto replicas = st.replicas_for(key, opts.n);
-  if (replicas.size() < opts.r)
+  auto where = st.place(key, opts.n, opts.strict_quorum);
+  auto counted = where.owners.size() + where.fallbacks.size();
+  if (counted < opts.r)
     return make_kv_error(kv_errc::read_quorum_failed,
-                         unreachable_detail(replicas.size(), opts.n, "r",
-                                            opts.r));
+                         reach_detail(where, opts.n, opts.strict_quorum, "r",
+                                      opts.r));
   auto read = std::make_shared<pending_read>(
-    self->make_response_promise<get_result>(), opts.r, opts.n, opts.timeout_ms,
-    key);
-  for (auto i = replicas.size(); i < opts.n; ++i)
-    read->quorum.record_failure();
+    self->make_response_promise<get_result>(), opts.r,
+    static_cast<uint32_t>(counted), opts.timeout_ms, key);
   auto timeout = milliseconds{opts.timeout_ms};
-  for (auto& target : replicas) {
-    auto store = target.store;
+  for (auto& owner : where.owners) {
+    auto store = owner.store;
     self->request(store, timeout, read_atom::value, key)
       .then(
         [=](sibling_list& versions) {
-          read->merged = reconcile(read->merged, versions);
-          // Stores keep sets in reconcile's canonical order, so equality
-          // with the merged set means "nothing to repair".
-          read->answers.emplace_back(store, std::move(versions));
-          read->quorum.record_success();
-          read->settle();
+          read->owner_answers.emplace_back(store, versions);
+          read->answered(std::move(versions));
           read->repair(self);
         },
         [=](caf::error& err) {
-          read->last_error = std::move(err);
-          read->quorum.record_failure();
-          read->settle();
+          read->failed(std::move(err));
           read->repair(self);
         });
   }
+  for (auto& fallback : where.fallbacks)
+    self
+      ->request(fallback.hints, timeout, read_atom::value,
+                fallback.intended_owner, key)
+      .then(
+        [=](sibling_list& versions) {
+          read->answered(std::move(versions));
+          read->repair(self);
+        },
+        [=](caf::error& err) {
+          read->failed(std::move(err));
+          read->repair(self);
+        });
   return read->promise;
 }
 
 std::vector<member_info> members_of(const coordinator_state& st) {
   std::vector<member_info> result;
-  for (auto& [id, card] : st.cards)
+  for (auto& [id, card] : st.cards) {
     result.push_back(card.info);
+    if (st.unreachable.count(id) > 0
+        && result.back().status == member_status::up)
+      result.back().status = member_status::suspect;
+  }
   return result;
+}
+
+// Takes the gossiper's view of the members. A node seen up again after its
+// actors went away is asked again, through the handles of its latest card.
+void update_cards(coordinator_pointer self, std::vector<node_card>& cards) {
+  auto& st = self->state;
+  for (auto& card : cards) {
+    auto id = card.info.node_id;
+    auto known = st.cards.find(id);
+    bool fresh = known == st.cards.end()
+                 || known->second.coordinator != card.coordinator;
+    bool back_up = known != st.cards.end()
+                   && known->second.info.status != member_status::up
+                   && card.info.status == member_status::up;
+    if (id != st.settings.node_id && (fresh || back_up)) {
+      // A peer's actors vanish together when it stops or the link drops;
+      // watching its coordinator is enough.
+      self->monitor(card.coordinator);
+      st.unreachable.erase(id);
+    }
+    st.cards[id] = std::move(card);
+  }
 }
 
 coordinator_node_actor::behavior_type
@@ -371,8 +513,7 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
       return start_write(self, key, std::string{}, true, context, opts);
     },
     [=](join_atom) -> caf::result<gossiper_actor> {
-      auto& st = self->state;
-      auto& own = st.cards.at(st.settings.node_id);
+      auto& own = self->state.cards.at(self->state.settings.node_id);
       if (!own.gossiper)
         return make_kv_error(kv_errc::unavailable, "membership is starting");
       return own.gossiper;
@@ -381,24 +522,20 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
     [=](get_atom, ring_atom, const std::string& key, uint32_t n) {
       return self->state.current_ring->preference_list(key, n);
     },
+    [=](get_atom, hint_atom) {
+      auto& own = self->state.cards.at(self->state.settings.node_id);
+      return self->delegate(own.hints, get_atom::value, hint_atom::value);
+    },
+    [=](read_atom, const std::string& key) {
+      auto& stores = self->state.cards.at(self->state.settings.node_id).stores;
+      auto shard = store_shard_of(key, static_cast<uint32_t>(stores.size()));
+      return self->delegate(stores[shard], read_atom::value, key);
+    },
     [=](ring_atom, ring_snapshot& next) {
       self->state.current_ring = std::move(next);
     },
     [=](members_atom, std::vector<node_card>& cards) {
-      auto& st = self->state;
-      for (auto& card : cards) {
-        auto id = card.info.node_id;
-        auto known = st.cards.find(id);
-        bool fresh = known == st.cards.end()
-                     || known->second.coordinator != card.coordinator;
-        if (fresh && id != st.settings.node_id) {
-          // A peer's actors vanish together when it stops or the link
-          // drops; watching its coordinator is enough.
-          self->monitor(card.coordinator);
-          st.unreachable.erase(id);
-        }
-        st.cards[id] = std::move(card);
-      }
+      update_cards(self, cards);
     },
   };
 }

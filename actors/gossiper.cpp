@@ -40,6 +40,14 @@ parse_seeds(const std::string& text, std::string& error) {
   return result;
 }
 
+failure_detector_settings detection_for(std::chrono::milliseconds interval) {
+  failure_detector_settings result;
+  result.suspect_after = interval * 3;
+  result.down_after = interval * 8;
+  result.report_ttl = interval * 10;
+  return result;
+}
+
 namespace {
 
 using std::chrono::milliseconds;
@@ -54,8 +62,10 @@ struct gossiper_state {
   gossiper_settings settings;
   std::string self_id;
   std::map<std::string, node_card> cards; // by node id, self included
+  std::optional<failure_detector> detector;
   ring_manager_actor ring_manager;
   coordinator_node_actor coordinator;
+  hint_buffer_actor hint_buffer;
   std::minstd_rand rng{std::random_device{}()};
   bool seeded = false; // a seed or peer has answered
 
@@ -63,6 +73,16 @@ struct gossiper_state {
 
   node_card& own() { return cards.at(self_id); }
 
+  // A node's status as this node sees it: its own word for leaving, the
+  // failure detector's otherwise.
+  member_status view_of(const node_card& card) const {
+    if (card.info.status == member_status::leaving
+        || card.info.node_id == self_id)
+      return card.info.status;
+    return detector->status_of(card.info.node_id);
+  }
+
+  // Cards as gossip sends them: each node's own record.
   std::vector<node_card> all_cards() const {
     std::vector<node_card> result;
     result.reserve(cards.size());
@@ -71,17 +91,26 @@ struct gossiper_state {
     return result;
   }
 
+  // Cards for this node's actors: status is the local view.
+  std::vector<node_card> viewed_cards() const {
+    auto result = all_cards();
+    for (auto& card : result)
+      card.info.status = view_of(card);
+    return result;
+  }
+
   std::vector<member_info> members() const {
     std::vector<member_info> result;
-    for (auto& [id, card] : cards)
+    for (auto& card : viewed_cards())
       result.push_back(card.info);
     return result;
   }
 
-  std::vector<std::string> peers() const {
+  // Peers worth gossiping with: not self, not down.
+  std::vector<std::string> live_peers() const {
     std::vector<std::string> result;
     for (auto& [id, card] : cards)
-      if (id != self_id)
+      if (id != self_id && view_of(card) != member_status::down)
         result.push_back(id);
     return result;
   }
@@ -89,17 +118,23 @@ struct gossiper_state {
 
 using gossiper_pointer = gossiper_node_actor::stateful_pointer<gossiper_state>;
 
-// Does `incoming` change what the ring or the coordinator need to know?
-bool changes_shape(const member_info& known, const member_info& incoming) {
+// Does `incoming` change what the ring needs to know?
+bool changes_ring(const member_info& known, const member_info& incoming) {
   return known.tokens != incoming.tokens || known.dc != incoming.dc
-         || known.status != incoming.status || known.host != incoming.host
-         || known.port != incoming.port;
+         || (known.status == member_status::leaving)
+              != (incoming.status == member_status::leaving);
 }
 
-void publish_membership(gossiper_pointer self) {
+void publish_ring(gossiper_pointer self) {
   auto& st = self->state;
   self->send(st.ring_manager, members_atom::value, st.members());
-  self->send(st.coordinator, members_atom::value, st.all_cards());
+}
+
+void publish_cards(gossiper_pointer self) {
+  auto& st = self->state;
+  auto cards = st.viewed_cards();
+  self->send(st.coordinator, members_atom::value, cards);
+  self->send(st.hint_buffer, members_atom::value, std::move(cards));
 }
 
 // Opens a direct connection to a newly learned node, so messages to its
@@ -118,11 +153,15 @@ void connect_directly(gossiper_pointer self, const member_info& info) {
           });
 }
 
-void merge(gossiper_pointer self, std::vector<node_card>& incoming) {
+void merge(gossiper_pointer self, const std::string& sender,
+           std::vector<node_card>& incoming,
+           const std::vector<std::string>& sender_suspects) {
   auto& st = self->state;
-  bool changed = false;
+  auto now = failure_detector::clock::now();
+  bool ring_changed = false;
+  bool cards_changed = false;
   for (auto& card : incoming) {
-    auto& id = card.info.node_id;
+    auto id = card.info.node_id;
     if (id == st.self_id)
       continue; // only this node speaks for itself
     auto known = st.cards.find(id);
@@ -132,29 +171,40 @@ void merge(gossiper_pointer self, std::vector<node_card>& incoming) {
                                   + std::to_string(card.info.port)
                                   + ") joined the membership");
       connect_directly(self, card.info);
+      st.detector->add(id, now);
+      st.detector->observe_heartbeat(id, card.info.heartbeat, now);
       st.cards.emplace(id, std::move(card));
-      changed = true;
+      ring_changed = cards_changed = true;
     } else if (card.info.heartbeat > known->second.info.heartbeat) {
-      changed |= changes_shape(known->second.info, card.info)
-                 || known->second.coordinator != card.coordinator;
+      st.detector->observe_heartbeat(id, card.info.heartbeat, now);
+      ring_changed |= changes_ring(known->second.info, card.info);
+      cards_changed |= known->second.coordinator != card.coordinator
+                       || known->second.info.status != card.info.status;
       known->second = std::move(card);
     }
   }
-  if (changed)
-    publish_membership(self);
+  if (!sender.empty() && sender != st.self_id && st.cards.count(sender) > 0)
+    st.detector->observe_report(sender, sender_suspects, now);
+  if (ring_changed)
+    publish_ring(self);
+  if (cards_changed)
+    publish_cards(self);
 }
 
 void exchange_with(gossiper_pointer self, const gossiper_actor& peer) {
-  self->request(peer, self->state.settings.interval * 3, gossip_atom::value,
-                self->state.all_cards())
+  auto& st = self->state;
+  self
+    ->request(peer, st.settings.interval * 3, gossip_atom::value, st.self_id,
+              st.all_cards(), st.detector->suspects())
     .then(
-      [=](std::vector<node_card>& cards) {
+      [=](const std::string& sender, std::vector<node_card>& cards,
+          const std::vector<std::string>& suspects) {
         self->state.seeded = true;
-        merge(self, cards);
+        merge(self, sender, cards, suspects);
       },
       [](caf::error&) {
-        // A silent peer: the next round picks again (failure detection
-        // decides whether it is down).
+        // A silent peer: its heartbeat stops advancing here, which is what
+        // the failure detector watches.
       });
 }
 
@@ -179,46 +229,82 @@ void contact_seed(gossiper_pointer self, const seed_address& seed) {
       });
 }
 
+void log_transitions(const std::vector<status_change>& changes) {
+  for (auto& change : changes)
+    log_line(change.to == member_status::up ? log_level::info
+                                            : log_level::warning,
+             "member " + change.node_id + " is " + to_string(change.to)
+               + " (was " + to_string(change.from) + ")");
+}
+
 void gossip_round(gossiper_pointer self) {
   auto& st = self->state;
   ++st.own().info.heartbeat;
-  auto peers = st.peers();
+  auto changes = st.detector->evaluate(failure_detector::clock::now());
+  if (!changes.empty()) {
+    log_transitions(changes);
+    publish_cards(self);
+  }
+  auto peers = st.live_peers();
   if (!st.seeded || peers.empty())
     for (auto& seed : st.settings.seeds)
-      if (!(seed.port == st.own().info.port
-            && (seed.host == st.own().info.host)))
+      if (!(seed.port == st.own().info.port && seed.host == st.own().info.host))
         contact_seed(self, seed);
   std::shuffle(peers.begin(), peers.end(), st.rng);
   peers.resize(std::min<std::size_t>(peers.size(), st.settings.fanout));
+  // One random down node per round too, so a node that comes back is
+  // noticed even if it does not gossip first.
+  for (auto& [id, card] : st.cards)
+    if (id != st.self_id && st.view_of(card) == member_status::down
+        && std::uniform_int_distribution<int>{0, 3}(st.rng) == 0) {
+      peers.push_back(id);
+      break;
+    }
   for (auto& id : peers)
     exchange_with(self, st.cards.at(id).gossiper);
   self->delayed_send(self, st.settings.interval, round_atom::value);
 }
 
-gossiper_node_actor::behavior_type gossiper(gossiper_pointer self, gossiper_settings settings,
-                       node_card self_card, ring_manager_actor ring_manager,
-                       coordinator_node_actor coordinator) {
+gossiper_node_actor::behavior_type
+gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
+         ring_manager_actor ring_manager, coordinator_node_actor coordinator,
+         hint_buffer_actor hint_buffer) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.self_id = self_card.info.node_id;
+  st.detector.emplace(st.self_id, st.settings.detection);
   st.ring_manager = std::move(ring_manager);
   st.coordinator = std::move(coordinator);
+  st.hint_buffer = std::move(hint_buffer);
   self_card.gossiper = caf::actor_cast<gossiper_actor>(self);
+  // The heartbeat starts at the wall clock (ms) and then counts rounds, so a
+  // restarted node's heartbeat is above anything it gossiped before (a round
+  // takes at least a millisecond): peers take its new card at once, as with
+  // Cassandra's generation number, without a second counter.
+  self_card.info.heartbeat = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch())
+      .count());
   st.cards.emplace(st.self_id, std::move(self_card));
-  publish_membership(self);
+  publish_ring(self);
+  publish_cards(self);
   self->send(self, round_atom::value);
   return {
-    [=](gossip_atom, std::vector<node_card>& cards) {
-      self->state.seeded = true;
-      merge(self, cards);
-      return self->state.all_cards();
+    [=](gossip_atom, const std::string& sender, std::vector<node_card>& cards,
+        const std::vector<std::string>& suspects) {
+      auto& st = self->state;
+      st.seeded = true;
+      merge(self, sender, cards, suspects);
+      return caf::make_result(st.self_id, st.all_cards(),
+                              st.detector->suspects());
     },
     [=](get_atom, members_atom) { return self->state.members(); },
     [=](leave_atom) {
       auto& own = self->state.own().info;
       own.status = member_status::leaving;
       ++own.heartbeat;
-      publish_membership(self);
+      publish_ring(self);
+      publish_cards(self);
     },
     [=](round_atom) { gossip_round(self); },
   };
@@ -229,9 +315,11 @@ gossiper_node_actor::behavior_type gossiper(gossiper_pointer self, gossiper_sett
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               gossiper_settings settings, node_card self_card,
                               ring_manager_actor ring_manager,
-                              coordinator_node_actor coordinator) {
+                              coordinator_node_actor coordinator,
+                              hint_buffer_actor hint_buffer) {
   return sys.spawn(gossiper, std::move(settings), std::move(self_card),
-                   std::move(ring_manager), std::move(coordinator));
+                   std::move(ring_manager), std::move(coordinator),
+                   std::move(hint_buffer));
 }
 
 } // namespace kv

@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/coordinator.hpp"
+#include "actors/failure_detector.hpp"
 #include "messages/interfaces.hpp"
 
 namespace kv {
@@ -25,17 +26,27 @@ struct gossiper_settings {
   std::vector<seed_address> seeds;            // contacted until one answers
   std::chrono::milliseconds interval{1000};   // one gossip round
   uint32_t fanout = 2;                        // peers per round
+  failure_detector_settings detection;        // suspect / down timing
 };
+
+// Failure detection paced by the gossip interval: suspect after 3 rounds
+// without heartbeat progress, down after 8 (and confirmation), peers'
+// reports trusted for 10 rounds.
+failure_detector_settings detection_for(std::chrono::milliseconds interval);
 
 // Spawns the gossiper. It owns the membership list (node cards by id): every
 // interval it advances its own heartbeat and exchanges the list with a few
 // random peers, a card with a higher heartbeat replacing an older one. Until
-// it knows a peer it keeps asking the seeds. Membership changes go to the
-// ring manager (member records) and the coordinator (cards with handles).
-// `self_card` is this node's own card without the gossiper handle.
+// it knows a peer it keeps asking the seeds. A failure detector turns
+// heartbeat progress and the peers' suspicions into up/suspect/down. The
+// ring manager gets member records when the ring's shape changes; the
+// coordinator and hint buffer get cards (status = this node's view) when
+// shape or status change. `self_card` is this node's own card without the
+// gossiper handle.
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               gossiper_settings settings, node_card self_card,
                               ring_manager_actor ring_manager,
-                              coordinator_node_actor coordinator);
+                              coordinator_node_actor coordinator,
+                              hint_buffer_actor hint_buffer);
 
 } // namespace kv

@@ -6,6 +6,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/coordinator.hpp"
+#include "actors/hint_buffer.hpp"
 #include "actors/log.hpp"
 #include "actors/replica_store.hpp"
 #include "messages/vector_clock.hpp"
@@ -71,9 +72,14 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
                                         cfg.max_clock_entries};
   for (uint32_t i = 0; i < cfg.store_shards; ++i)
     result->stores_.push_back(spawn_replica_store(sys, engine, store_settings));
-  // From here on the stores own the engine: it closes after the last one.
+  hint_buffer_settings hint_settings = cfg.hints;
+  engine->create_table(hint_settings.table);
+  result->hint_buffer_ = spawn_hint_buffer(sys, engine, hint_settings);
+  // From here on the stores and the hint buffer own the engine: it closes
+  // after the last of them.
   engine.reset();
   node_card card;
+  card.hints = result->hint_buffer_;
   card.info.node_id = cfg.node_id;
   card.info.dc = cfg.dc;
   card.info.host = cfg.host;
@@ -98,7 +104,8 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   card.info.port = result->port_;
   result->ring_manager_ = spawn_ring_manager(sys, {coordinator});
   result->gossiper_ = spawn_gossiper(sys, cfg.membership, std::move(card),
-                                     result->ring_manager_, coordinator);
+                                     result->ring_manager_, coordinator,
+                                     result->hint_buffer_);
   return result;
 }
 
@@ -115,18 +122,24 @@ void node::stop() {
   caf::anon_send_exit(gossiper_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
+  // The actors with WiredTiger sessions: wait for them to close.
+  auto disk_actors = std::vector<caf::actor>{};
+  for (auto& store : stores_)
+    disk_actors.push_back(caf::actor_cast<caf::actor>(store));
+  if (hint_buffer_)
+    disk_actors.push_back(caf::actor_cast<caf::actor>(hint_buffer_));
   caf::scoped_actor self{sys_};
-  for (auto& store : stores_) {
-    self->monitor(store);
-    caf::anon_send_exit(store, caf::exit_reason::user_shutdown);
+  for (auto& actor : disk_actors) {
+    self->monitor(actor);
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   }
-  for (size_t pending = stores_.size(); pending > 0; --pending) {
+  for (size_t pending = disk_actors.size(); pending > 0; --pending) {
     bool timed_out = false;
     self->receive([](const caf::down_msg&) {},
                   caf::after(store_shutdown_limit) >> [&] { timed_out = true; });
     if (timed_out) {
       log_line(log_level::error,
-               "a replica store did not stop in time; its data is safe up to "
+               "a storage actor did not stop in time; its data is safe up to "
                "the last acknowledged write (the log replays on restart)");
       break;
     }

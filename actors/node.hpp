@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/gossiper.hpp"
+#include "actors/hint_buffer.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/limits.hpp"
 #include "messages/request.hpp"
@@ -29,7 +30,8 @@ struct node_config {
   std::size_t max_clock_entries = default_max_clock_entries;
   consistency_defaults consistency;
   uint32_t tokens_per_node = ring::default_tokens_per_node;
-  gossiper_settings membership;         // seeds, gossip interval
+  gossiper_settings membership;         // seeds, gossip interval, detection
+  hint_buffer_settings hints;           // bounds, expiry, delivery pacing
 };
 
 // Why a configuration cannot run, if it cannot (bad node id, zero shards...).
@@ -48,6 +50,7 @@ public:
 
   const coordinator_actor& coordinator() const { return coordinator_; }
   const gossiper_actor& gossiper() const { return gossiper_; }
+  const hint_buffer_actor& hint_buffer() const { return hint_buffer_; }
   const std::vector<replica_store_actor>& stores() const { return stores_; }
   const node_config& config() const { return cfg_; }
 
@@ -68,6 +71,7 @@ private:
   coordinator_actor coordinator_;
   ring_manager_actor ring_manager_;
   gossiper_actor gossiper_;
+  hint_buffer_actor hint_buffer_;
   uint16_t port_ = 0;
   bool stopped_ = false;
 };

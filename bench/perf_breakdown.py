@@ -31,9 +31,10 @@ WORKER = [
     ("coordinator actor", r"kv::\(anonymous namespace\)::(start_write"
                           r"|start_read|coordinator\(|pending_write"
                           r"|pending_read)|kv::quorum_tracker"),
-    ("bench client actors", r"actor_driver|kv::\(anonymous namespace\)::"
-                            r"(issue|completed|record|next_op|client|note_error)"
-                            r"|op_stream|key_name|latency_histogram"),
+    ("bench client actors",
+     r"actor_driver|kv::\(anonymous namespace\)::(issue|completed|record"
+     r"|next_op|client|note_error|remember|context_for)|op_stream|key_name"
+     r"|latency_histogram"),
     # Not running an actor: looking for work, or sleeping between looks.
     ("CAF workers: idle polling (stealing policy)",
      lambda stack: "scheduled_actor::resume" not in stack),
@@ -47,8 +48,10 @@ RAW = [
     ("raw: client loop", r"."),
 ]
 ROLES = [
-    (r"__wt_evict_thread_run|__evict_", [("WT eviction thread (reconcile, "
-                                          "snappy)", r".")]),
+    # Eviction writes dirty pages (reconcile + snappy); WiredTiger's own
+    # thread does it, and application threads help when the cache is full.
+    (r"__wt_evict_thread_run|__evict_|__wt_cache_eviction_worker",
+     [("WT eviction (reconcile, snappy)", r".")]),
     (r"thread_safe_actor_clock|simple_actor_clock",
      [("CAF actor clock thread (request timeouts)", r".")]),
     (r"private_thread", STORE),
@@ -117,7 +120,8 @@ def main():
         sys.exit("no samples (record with --call-graph dwarf)")
     print(f"{'category':56} {'share':>7} {'malloc':>7} {'kernel':>7}")
     for cat, n in cats.most_common():
-        print(f"{cat:56} {100 * n / total:6.1f}% {100 * alloc[cat] / total:6.1f}%"
+        print(f"{cat:56} {100 * n / total:6.1f}%"
+              f" {100 * alloc[cat] / total:6.1f}%"
               f" {100 * kernel[cat] / total:6.1f}%")
     print(f"{'total samples':56} {total:7d}")
 

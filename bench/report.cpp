@@ -188,7 +188,8 @@ std::string format_csv_line(const bench_options& o,
   out << to_string(o.mode) << "," << o.clients << "," << raw_threads(o) << ","
       << o.depth << "," << o.keys << "," << o.value_size << ","
       << o.read_ratio << "," << to_string(o.dist) << "," << o.duration_s
-      << "," << o.ops << "," << o.rounds << "," << o.seed << ","
+      << "," << o.ops << ","
+      << (o.mode == bench_mode::compare ? o.rounds : 1) << "," << o.seed << ","
       << (o.warmup_keys ? 1 : 0) << "," << (o.raw_plain ? 1 : 0);
   for (auto& r : results) {
     out << "," << fmt("%.3f", r.elapsed_s) << "," << r.ops() << ","

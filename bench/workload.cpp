@@ -12,7 +12,8 @@ op_stream::op_stream(const key_generator& keys, double read_ratio,
     read_ratio_(read_ratio),
     // Mixing the index through the RNG's own step keeps client streams apart
     // even for adjacent seeds.
-    rng_(bench_rng{seed ^ (0x9e3779b97f4a7c15ULL * (client_index + 1))}.next()) {
+    rng_(bench_rng{seed ^ (0x9e3779b97f4a7c15ULL * (client_index + 1))}
+           .next()) {
   // nop
 }
 

@@ -51,11 +51,30 @@ using replica_store_actor = caf::typed_actor<
 
 struct node_card;
 
-// Membership: exchanges node cards with peers. A card with a higher
-// heartbeat replaces an older one.
+// Writes held for replicas that were unreachable (sloppy quorum), persisted,
+// and delivered when the owner is seen up again.
+using hint_buffer_actor = caf::typed_actor<
+  // Hold the versions of a key for its unreachable owner. Refused (kv error
+  // `unavailable`) when the buffer is full: accepted hints are never dropped
+  // except by expiry.
+  caf::replies_to<hint_atom, hint>::with<ok_atom>,
+  // What is held for (owner, key): sloppy reads ask fallbacks this.
+  caf::replies_to<read_atom, std::string, std::string>::with<sibling_list>,
+  // The membership as this node sees it (status = local view): hints for
+  // owners that are up get delivered to their stores.
+  caf::reacts_to<members_atom, std::vector<node_card>>,
+  // Pending hints per owner: (owners, counts).
+  caf::replies_to<get_atom, hint_atom>::with<std::vector<std::string>,
+                                             std::vector<uint64_t>>>;
+
+// Membership: exchanges node cards with peers (a card with a higher
+// heartbeat replaces an older one) together with the sender's id and the ids
+// of the nodes it suspects: the confirmations failure detection needs.
 using gossiper_actor = caf::typed_actor<
-  caf::replies_to<gossip_atom, std::vector<node_card>>::with<
-    std::vector<node_card>>,
+  caf::replies_to<gossip_atom, std::string, std::vector<node_card>,
+                  std::vector<std::string>>::with<std::string,
+                                                  std::vector<node_card>,
+                                                  std::vector<std::string>>,
   caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
   caf::reacts_to<leave_atom>>;
 
@@ -76,7 +95,13 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
   // The preference list (node ids) of a key for n replicas.
   caf::replies_to<get_atom, ring_atom, std::string, uint32_t>::with<
-    std::vector<std::string>>>;
+    std::vector<std::string>>,
+  // Pending hints this node holds, per intended owner: (owners, counts).
+  caf::replies_to<get_atom, hint_atom>::with<std::vector<std::string>,
+                                             std::vector<uint64_t>>,
+  // What this node's own replica stores for a key (all versions), for
+  // operators and tests: no quorum, no repair.
+  caf::replies_to<read_atom, std::string>::with<sibling_list>>;
 
 // A node as other nodes reach it: its member record and actor handles.
 struct node_card {
@@ -84,12 +109,13 @@ struct node_card {
   coordinator_actor coordinator;
   std::vector<replica_store_actor> stores;
   gossiper_actor gossiper;
+  hint_buffer_actor hints;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_card& x) {
   return f(caf::meta::type_name("node_card"), x.info, x.coordinator, x.stores,
-           x.gossiper);
+           x.gossiper, x.hints);
 }
 
 // Ring ownership (issue 3): derived from the member list.
@@ -98,14 +124,6 @@ using ring_manager_actor = caf::typed_actor<
   // Preference list (node ids, in order) of a key for N replicas.
   caf::replies_to<get_atom, ring_atom, std::string, uint32_t>::with<
     std::vector<std::string>>>;
-
-// Writes held for unreachable replicas (issue 4).
-using hint_buffer_actor = caf::typed_actor<
-  caf::replies_to<hint_atom, hint>::with<ok_atom>,
-  caf::reacts_to<members_atom, std::vector<member_info>>,
-  // Pending hints per intended owner.
-  caf::replies_to<get_atom, hint_atom>::with<std::vector<std::string>,
-                                             std::vector<uint64_t>>>;
 
 // Merkle-tree anti-entropy (a later issue): a peer asks for tree levels of a
 // key range and then for the keys of differing buckets.

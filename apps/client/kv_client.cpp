@@ -42,6 +42,25 @@ caf::expected<Result> ask(caf::actor_system& sys, const coordinator_actor& node,
   return result;
 }
 
+using owner_counts = std::vector<std::pair<std::string, uint64_t>>;
+
+caf::expected<owner_counts> ask_hints(caf::actor_system& sys,
+                                      const coordinator_actor& node,
+                                      std::chrono::milliseconds limit) {
+  caf::scoped_actor self{sys};
+  caf::expected<owner_counts> result{caf::sec::request_timeout};
+  self->request(node, limit, get_atom::value, hint_atom::value)
+    .receive(
+      [&](std::vector<std::string>& owners, std::vector<uint64_t>& counts) {
+        owner_counts pairs;
+        for (std::size_t i = 0; i < owners.size() && i < counts.size(); ++i)
+          pairs.emplace_back(std::move(owners[i]), counts[i]);
+        result = std::move(pairs);
+      },
+      [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
 } // namespace
 
 caf::expected<put_result> blocking_client::put(const std::string& key,
@@ -63,6 +82,16 @@ caf::expected<put_result> blocking_client::remove(const std::string& key,
                                                   const request_options& opts) {
   return ask<put_result>(sys_, node_, wait_limit(opts), delete_atom::value,
                          key, context, opts);
+}
+
+caf::expected<std::vector<std::pair<std::string, uint64_t>>>
+blocking_client::pending_hints() {
+  return ask_hints(sys_, node_, wait_limit({}));
+}
+
+caf::expected<sibling_list>
+blocking_client::local_versions(const std::string& key) {
+  return ask<sibling_list>(sys_, node_, wait_limit({}), read_atom::value, key);
 }
 
 caf::expected<std::vector<member_info>> blocking_client::members() {

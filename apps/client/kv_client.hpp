@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -56,6 +58,12 @@ public:
   // The preference list (node ids) of `key` for `n` replicas.
   caf::expected<std::vector<std::string>>
   preference_list(const std::string& key, uint32_t n);
+
+  // Hints this node holds for unreachable owners: owner -> count.
+  caf::expected<std::vector<std::pair<std::string, uint64_t>>> pending_hints();
+
+  // Every version this node's own replica stores for `key` (no quorum).
+  caf::expected<sibling_list> local_versions(const std::string& key);
 
   const coordinator_actor& node() const { return node_; }
 

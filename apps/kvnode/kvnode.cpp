@@ -2,6 +2,7 @@
 // node's actors, publishes its coordinator and runs until SIGINT/SIGTERM.
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <pthread.h>
@@ -24,6 +25,9 @@ public:
   uint32_t cache_size_mb = 256;
   std::string seeds;
   uint32_t gossip_interval_ms = 1000;
+  uint32_t suspect_after_ms = 0;
+  uint32_t down_after_ms = 0;
+  uint32_t hint_max_age_s = 3 * 3600;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -57,7 +61,15 @@ public:
            "host:port,... of nodes to join through (any one suffices)")
       .add(node.tokens_per_node, "tokens", "virtual nodes on the ring")
       .add(gossip_interval_ms, "gossip-interval-ms",
-           "milliseconds between gossip rounds");
+           "milliseconds between gossip rounds")
+      .add(suspect_after_ms, "suspect-after-ms",
+           "no heartbeat progress this long: suspect (0: 3 gossip rounds)")
+      .add(down_after_ms, "down-after-ms",
+           "no progress this long and confirmed by peers: down (0: 8 rounds)")
+      .add(node.hints.max_hints, "max-hints",
+           "hints held for unreachable nodes before new ones are refused")
+      .add(hint_max_age_s, "hint-max-age-s",
+           "seconds a hint is kept before it expires");
   }
 
   // The first "--name" among the arguments that no option answers to. CAF
@@ -97,6 +109,17 @@ public:
       return seed_error;
     node.membership.seeds = std::move(*parsed);
     node.membership.interval = std::chrono::milliseconds{gossip_interval_ms};
+    node.membership.detection = kv::detection_for(node.membership.interval);
+    if (suspect_after_ms != 0)
+      node.membership.detection.suspect_after
+        = std::chrono::milliseconds{suspect_after_ms};
+    if (down_after_ms != 0)
+      node.membership.detection.down_after
+        = std::chrono::milliseconds{down_after_ms};
+    if (node.membership.detection.down_after
+        < node.membership.detection.suspect_after)
+      return std::string{"--down-after-ms must not be below --suspect-after-ms"};
+    node.hints.max_age = std::chrono::seconds{hint_max_age_s};
     if (node.storage.data_dir.empty())
       node.storage.data_dir = "data/" + node.node_id;
     return kv::config_problem(node);
@@ -153,5 +176,12 @@ int main(int argc, char** argv) {
   node->stop();
   node.reset();
   kv::log_line(kv::log_level::info, "stopped cleanly");
-  return 0;
+  std::cout.flush();
+  std::fflush(nullptr);
+  // Every storage actor has closed its WiredTiger session and the engine is
+  // closed (stop() waited for them). CAF 0.17's ~actor_system would now wait
+  // until no reference to any detached actor is left, and handles that went
+  // to peers can keep one alive indefinitely; nothing is left to save, so
+  // end the process here.
+  std::_Exit(0);
 }

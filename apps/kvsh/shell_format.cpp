@@ -172,4 +172,29 @@ std::string format_preference_list(const std::vector<std::string>& owners,
   return out;
 }
 
+std::string format_hints(
+  const std::vector<std::pair<std::string, uint64_t>>& pending) {
+  std::string out;
+  uint64_t total = 0;
+  for (auto& [owner, count] : pending) {
+    out += padded(owner, 8) + " " + std::to_string(count) + "\n";
+    total += count;
+  }
+  out += total == 0 ? std::string{"no hints pending\n"}
+                    : std::to_string(total) + " hint(s) pending\n";
+  return out;
+}
+
+std::string format_replica(const sibling_list& versions) {
+  if (versions.empty())
+    return "(not stored here)\n";
+  std::string out;
+  for (auto& v : versions) {
+    out += v.tombstone ? std::string{"(tombstone)"} : format_value(v.value);
+    out += "\n  clock " + v.history().to_string() + " written "
+           + format_timestamp(v.timestamp_ms) + "\n";
+  }
+  return out;
+}
+
 } // namespace kv

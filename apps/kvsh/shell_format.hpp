@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include <utility>
 #include <vector>
 
 #include "messages/membership.hpp"
@@ -40,6 +41,15 @@ std::string format_members(std::vector<member_info> members);
 // `ring`: one line per member: id, dc, tokens and its share of the key
 // space as primary owner.
 std::string format_ring(const std::vector<member_info>& members);
+
+// `hints`: "owner count" lines, then "N hint(s) pending" (or "no hints
+// pending").
+std::string format_hints(
+  const std::vector<std::pair<std::string, uint64_t>>& pending);
+
+// `replica KEY`: every stored version, tombstones shown as "(tombstone)",
+// each with its clock; "(not stored here)" when the replica has nothing.
+std::string format_replica(const sibling_list& versions);
 
 // `ring KEY`: the preference list, primary first, with each node's dc.
 std::string format_preference_list(const std::vector<std::string>& owners,

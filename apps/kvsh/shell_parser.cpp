@@ -109,6 +109,7 @@ enum option_set : unsigned {
   opt_r = 4,
   opt_w = 8,
   opt_timeout = 16,
+  opt_strict = 32,
 };
 
 struct command_spec {
@@ -122,16 +123,20 @@ struct command_spec {
 const std::vector<command_spec>& command_specs() {
   static const std::vector<command_spec> specs{
     {"put", command_kind::put, {"KEY", "VALUE"},
-     opt_ctx | opt_n | opt_r | opt_w | opt_timeout,
-     "put KEY VALUE [ctx=TOKEN|ctx=@] [n=N] [r=R] [w=W] [timeout=MS]"},
-    {"get", command_kind::get, {"KEY"}, opt_n | opt_r | opt_timeout,
-     "get KEY [n=N] [r=R] [timeout=MS]"},
+     opt_ctx | opt_n | opt_r | opt_w | opt_timeout | opt_strict,
+     "put KEY VALUE [ctx=TOKEN|ctx=@] [n=N] [r=R] [w=W] [timeout=MS] "
+     "[strict=1]"},
+    {"get", command_kind::get, {"KEY"},
+     opt_n | opt_r | opt_timeout | opt_strict,
+     "get KEY [n=N] [r=R] [timeout=MS] [strict=1]"},
     {"delete", command_kind::remove, {"KEY"},
-     opt_ctx | opt_n | opt_w | opt_timeout,
-     "delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS]"},
+     opt_ctx | opt_n | opt_w | opt_timeout | opt_strict,
+     "delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS] [strict=1]"},
     {"connect", command_kind::connect, {"HOST", "PORT"}, opt_none,
      "connect HOST PORT"},
     {"nodes", command_kind::nodes, {}, opt_none, "nodes"},
+    {"hints", command_kind::hints, {}, opt_none, "hints"},
+    {"replica", command_kind::replica, {"KEY"}, opt_none, "replica KEY"},
     {"ring", command_kind::ring, {}, opt_n, "ring [KEY [n=N]]"},
     {"help", command_kind::help, {}, opt_none, "help"},
     {"quit", command_kind::quit, {}, opt_none, "quit"},
@@ -156,7 +161,7 @@ struct option_def {
 constexpr option_def option_defs[] = {
   {"ctx", opt_ctx}, {"n", opt_n},
   {"r", opt_r},     {"w", opt_w},
-  {"timeout", opt_timeout},
+  {"timeout", opt_timeout}, {"strict", opt_strict},
 };
 
 std::optional<std::string> apply_option(const command_spec& spec,
@@ -187,6 +192,13 @@ std::optional<std::string> apply_option(const command_spec& spec,
              + std::string{value} + "'";
     cmd.context_from = context_source::given;
     cmd.context = std::move(*clock);
+    return std::nullopt;
+  }
+  if (def->bit == opt_strict) {
+    if (value != "0" && value != "1")
+      return prefix + "strict= wants 1 (only the key's owners count) or 0, "
+                      "got '" + std::string{value} + "'";
+    cmd.options.strict_quorum = value == "1";
     return std::nullopt;
   }
   auto number = parse_unsigned(value, std::numeric_limits<uint32_t>::max());
@@ -279,6 +291,7 @@ parsed_command parse_command(std::string_view line) {
       break;
     case command_kind::get:
     case command_kind::remove:
+    case command_kind::replica:
       cmd.key = tokens[1];
       break;
     case command_kind::connect: {
@@ -344,10 +357,13 @@ std::optional<uint16_t> parse_port(std::string_view text) {
 const char* shell_help_text() {
   return "commands:\n"
          "  put KEY VALUE [ctx=TOKEN|ctx=@] [n=N] [r=R] [w=W] [timeout=MS]\n"
-         "  get KEY [n=N] [r=R] [timeout=MS]\n"
-         "  delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS]\n"
+         "                [strict=1]\n"
+         "  get KEY [n=N] [r=R] [timeout=MS] [strict=1]\n"
+         "  delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS] [strict=1]\n"
          "  connect HOST PORT    switch to another node\n"
          "  nodes                the members this node knows, with status\n"
+         "  hints                writes this node holds for unreachable nodes\n"
+         "  replica KEY          what this node's own replica stores for KEY\n"
          "  ring                 tokens and share of the ring per node\n"
          "  ring KEY [n=N]       the preference list of KEY (default n: 3)\n"
          "  help                 this text\n"
@@ -355,6 +371,8 @@ const char* shell_help_text() {
          "arguments:\n"
          "  Quote with \"...\" to include blanks; inside quotes \\\" \\\\ \\n "
          "\\r \\t \\0 \\xHH.\n"
+         "  strict=1: only the key's own replicas count toward R/W (no\n"
+         "  stand-ins holding hints); fails instead when too few are up.\n"
          "  ctx=@ uses the context of this shell's latest get of the key;\n"
          "  without ctx a write is blind: it claims to have seen nothing, so\n"
          "  the versions already stored may stay as siblings.\n"

@@ -29,7 +29,7 @@ struct token_list {
 token_list tokenize(std::string_view line);
 
 enum class command_kind {
-  none, put, get, remove, help, quit, connect, nodes, ring
+  none, put, get, remove, help, quit, connect, nodes, ring, hints, replica
 };
 
 // Where a put or delete takes its causal context from.
@@ -41,7 +41,7 @@ enum class context_source {
 
 struct shell_command {
   command_kind kind = command_kind::none;
-  std::string key;   // put, get, delete; ring (optional)
+  std::string key;   // put, get, delete, replica; ring (optional)
   std::string value; // put
   std::string host;  // connect
   uint16_t port = 0; // connect

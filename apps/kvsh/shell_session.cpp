@@ -130,6 +130,8 @@ void shell_session::run(const shell_command& cmd) {
       break;
     case command_kind::nodes:
     case command_kind::ring:
+    case command_kind::hints:
+    case command_kind::replica:
       if (ensure_connected())
         run_cluster_view(cmd);
       break;
@@ -144,6 +146,22 @@ void shell_session::run(const shell_command& cmd) {
 }
 
 void shell_session::run_cluster_view(const shell_command& cmd) {
+  if (cmd.kind == command_kind::hints) {
+    auto hints = client_->pending_hints();
+    if (hints)
+      out_ << format_hints(*hints);
+    else
+      report(describe(hints.error()));
+    return;
+  }
+  if (cmd.kind == command_kind::replica) {
+    auto versions = client_->local_versions(cmd.key);
+    if (versions)
+      out_ << format_replica(*versions);
+    else
+      report(describe(versions.error()));
+    return;
+  }
   auto members = client_->members();
   if (!members) {
     report(describe(members.error()));

@@ -33,6 +33,10 @@ node_config cluster_fixture::config_for(std::size_t i) const {
   nc.storage.data_dir = (dir_.path / nc.node_id).string();
   nc.storage.cache_size_mb = 8;
   nc.membership.interval = std::chrono::milliseconds{50};
+  // Generous detection: a loaded CI machine must not make nodes look down.
+  nc.membership.detection.suspect_after = std::chrono::seconds{3};
+  nc.membership.detection.down_after = std::chrono::seconds{6};
+  nc.membership.detection.report_ttl = std::chrono::seconds{10};
   if (i > 0)
     nc.membership.seeds = {seed_address{"127.0.0.1", seed_port_}};
   return nc;

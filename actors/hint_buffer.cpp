@@ -1,0 +1,596 @@
+#include "actors/hint_buffer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "actors/key_hash.hpp"
+#include "actors/log.hpp"
+#include "messages/caf_types.hpp"
+#include "persistence/record_codec.hpp"
+#include "persistence/storage_error.hpp"
+
+// How the hint buffer works
+//
+// Table: one record per (owner, key), key = owner + '\0' + key, value =
+// encode_hint(hint), so one owner's hints form a contiguous key range that a
+// prefix scan visits. Owner ids cannot contain '\0' (refused), keys can.
+//
+// Memory: per owner, the number of records and their bytes (record key +
+// value), rebuilt by one key scan at spawn, plus a lower bound on the
+// created_ms of its hints (`oldest_ms`). A sweep of an owner is due once that
+// bound is past max_age; the sweep deletes what expired and recomputes the
+// bound exactly. After a restart the bound is 0, so the first tick sweeps.
+//
+// Delivery: each tick, every owner whose latest card says `up`, with hints,
+// stores, no batch in flight and no backoff pending gets a batch: up to
+// `batch` hints from its prefix, each sent as apply_atom to the store that
+// serves its key. A hint is deleted on `ok` only if its record still holds the
+// bytes that were sent (a hint merged in meanwhile stays for the next round).
+// A batch with any failure backs the owner off (doubling, capped); a clean
+// batch resets the backoff and, if hints remain, the next batch goes at once.
+// A card that turns an owner up or changes its stores resets the backoff and
+// starts a batch at once.
+
+namespace kv {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+uint64_t wall_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+constexpr char separator = '\0';
+
+// No hint held: nothing can expire.
+constexpr uint64_t no_hint_ms = std::numeric_limits<uint64_t>::max();
+
+// Records a sweep visits per scan, so the list of keys to delete stays small.
+constexpr size_t sweep_chunk = 1024;
+
+std::string prefix_of(const std::string& owner) {
+  std::string result = owner;
+  result += separator;
+  return result;
+}
+
+bool has_prefix(std::string_view bytes, std::string_view prefix) {
+  return bytes.size() >= prefix.size()
+         && bytes.compare(0, prefix.size(), prefix) == 0;
+}
+
+uint64_t minus(uint64_t x, uint64_t y) {
+  return x > y ? x - y : 0;
+}
+
+// What the buffer touches on disk. Declaration order matters: members are
+// destroyed in reverse, so the cursor closes before its session and the
+// session before the engine reference goes.
+struct hint_resources {
+  std::shared_ptr<wt_engine> engine;
+  wt_session session;
+  wt_table table;
+
+  hint_resources(std::shared_ptr<wt_engine> e, const std::string& name)
+    : engine(std::move(e)),
+      session(engine->open_session()),
+      table(session.open_table(name)) {
+    // nop
+  }
+};
+
+struct owner_entry {
+  // What the table holds for this owner.
+  uint64_t count = 0;
+  uint64_t bytes = 0;
+  uint64_t oldest_ms = no_hint_ms; // <= created_ms of every hint held
+  // The latest card for this owner.
+  bool known = false;
+  member_status status = member_status::down;
+  std::vector<replica_store_actor> stores;
+  // Delivery.
+  bool in_flight = false;
+  milliseconds backoff{0};
+  steady::time_point next_attempt{};
+};
+
+using owner_map = std::map<std::string, owner_entry>; // sorted by owner
+
+// One batch of deliveries to one owner.
+struct batch_progress {
+  size_t outstanding = 0;
+  uint64_t delivered = 0;
+  uint64_t kept = 0; // acknowledged, but a newer hint replaced the record
+  bool failed = false;
+  caf::error first_error;
+};
+
+struct hint_buffer_state {
+  std::shared_ptr<hint_resources> disk;
+  hint_buffer_settings settings;
+  owner_map owners;
+  uint64_t total_count = 0;
+  uint64_t total_bytes = 0;
+  uint64_t expired_total = 0; // hints dropped by expiry since the start
+  std::string buffer;         // reused for reads
+
+  static inline const char* name = "hint_buffer";
+
+  bool expired(uint64_t created_ms, uint64_t now_ms) const {
+    return now_ms > created_ms
+           && now_ms - created_ms
+                >= static_cast<uint64_t>(settings.max_age.count());
+  }
+
+  // Deletes one record of `bytes` bytes (record key + value) held for an
+  // owner; the counts change only if it was there.
+  bool erase_record(owner_entry& e, const std::string& record_key,
+                    uint64_t bytes) {
+    if (!disk->table.erase(record_key))
+      return false;
+    e.count = minus(e.count, 1);
+    e.bytes = minus(e.bytes, bytes);
+    total_count = minus(total_count, 1);
+    total_bytes = minus(total_bytes, bytes);
+    if (e.count == 0) {
+      e.bytes = 0;
+      e.oldest_ms = no_hint_ms;
+    }
+    return true;
+  }
+
+  void log_dropped(const std::string& owner, uint64_t expired,
+                   uint64_t corrupt) {
+    if (expired > 0) {
+      expired_total += expired;
+      log_line(log_level::warning,
+               "hint buffer: dropped " + std::to_string(expired)
+                 + " hints for " + owner + " older than "
+                 + std::to_string(settings.max_age.count())
+                 + " ms (hint window; repair must bring it up to date); "
+                 + std::to_string(expired_total)
+                 + " expired since start");
+    }
+    if (corrupt > 0)
+      log_line(log_level::error,
+               "hint buffer: dropped " + std::to_string(corrupt)
+                 + " unreadable hint records for " + owner);
+  }
+};
+
+using hint_buffer_impl = hint_buffer_actor::extend<caf::reacts_to<tick_atom>>;
+using buffer_pointer = hint_buffer_impl::stateful_pointer<hint_buffer_state>;
+
+// Runs a storage operation, turning engine exceptions into kv errors so the
+// requester gets a reason instead of a dead actor.
+template <class Result, class F>
+Result guarded(F&& operation) {
+  try {
+    return operation();
+  } catch (const corrupt_record_error& e) {
+    return make_kv_error(kv_errc::corrupt_record,
+                         "the held hint is unreadable (" + std::string{e.what()}
+                           + ")");
+  } catch (const storage_error& e) {
+    log_line(log_level::error,
+             std::string{"hint buffer: storage failure: "} + e.what());
+    return make_kv_error(kv_errc::storage_failure, e.what());
+  }
+}
+
+void schedule_tick(buffer_pointer self) {
+  self->delayed_send(self, self->state.settings.tick, tick_atom::value);
+}
+
+// Deletes the expired (and unreadable) hints of one owner and recomputes
+// its oldest_ms.
+void sweep_owner(buffer_pointer self, const std::string& owner,
+                 owner_entry& e, uint64_t now_ms) {
+  auto& st = self->state;
+  auto prefix = prefix_of(owner);
+  std::string from = prefix;
+  uint64_t oldest = no_hint_ms;
+  uint64_t expired = 0;
+  uint64_t corrupt = 0;
+  for (;;) {
+    std::vector<std::pair<std::string, uint64_t>> drop;
+    std::string last;
+    bool done = true;
+    size_t visited = 0;
+    st.disk->table.scan(from, [&](std::string_view k, std::string_view v) {
+      if (!has_prefix(k, prefix))
+        return false;
+      last.assign(k);
+      try {
+        auto created = decode_hint(v).created_ms;
+        if (st.expired(created, now_ms)) {
+          drop.emplace_back(std::string{k}, k.size() + v.size());
+          ++expired;
+        } else {
+          oldest = std::min(oldest, created);
+        }
+      } catch (const corrupt_record_error&) {
+        drop.emplace_back(std::string{k}, k.size() + v.size());
+        ++corrupt;
+      }
+      if (++visited >= sweep_chunk) {
+        done = false;
+        return false;
+      }
+      return true;
+    });
+    for (auto& [record_key, bytes] : drop)
+      st.erase_record(e, record_key, bytes);
+    if (done)
+      break;
+    from = last;
+    from += separator; // the smallest key after `last`
+  }
+  e.oldest_ms = e.count > 0 ? oldest : no_hint_ms;
+  st.log_dropped(owner, expired, corrupt);
+}
+
+void deliver(buffer_pointer self, const std::string& owner);
+
+// One batch to `owner` ended.
+void finish_batch(buffer_pointer self, const std::string& owner,
+                  const std::shared_ptr<batch_progress>& progress) {
+  auto& st = self->state;
+  auto i = st.owners.find(owner);
+  if (i == st.owners.end())
+    return;
+  auto& e = i->second;
+  e.in_flight = false;
+  if (progress->failed) {
+    auto& s = st.settings;
+    e.backoff = e.backoff.count() == 0
+                  ? s.retry_min
+                  : std::min(milliseconds{e.backoff.count() * 2}, s.retry_max);
+    e.next_attempt = steady::now() + e.backoff;
+    log_line(log_level::warning,
+             "hint buffer: delivering hints to " + owner
+               + " failed: " + describe(progress->first_error) + "; "
+               + std::to_string(e.count) + " held, next try in "
+               + std::to_string(e.backoff.count()) + " ms");
+    return;
+  }
+  if (e.backoff.count() > 0)
+    log_line(log_level::info,
+             "hint buffer: delivering hints to " + owner + " again; "
+               + std::to_string(e.count) + " held");
+  e.backoff = milliseconds{0};
+  e.next_attempt = steady::time_point{};
+  // More to do: go on at once instead of waiting for a tick.
+  deliver(self, owner);
+}
+
+void fail_one(buffer_pointer self, const std::string& owner,
+              const std::shared_ptr<batch_progress>& progress,
+              caf::error err) {
+  if (!progress->failed) {
+    progress->failed = true;
+    progress->first_error = std::move(err);
+  }
+  if (--progress->outstanding == 0)
+    finish_batch(self, owner, progress);
+}
+
+// The owner's store acknowledged `record_key`, whose record held `sent`.
+void delivered_one(buffer_pointer self, const std::string& owner,
+                   const std::string& record_key, const std::string& sent,
+                   const std::shared_ptr<batch_progress>& progress) {
+  auto& st = self->state;
+  try {
+    auto i = st.owners.find(owner);
+    if (i != st.owners.end() && st.disk->table.get(record_key, st.buffer)
+        && st.buffer == sent) {
+      st.erase_record(i->second, record_key, record_key.size() + sent.size());
+      ++progress->delivered;
+    } else {
+      ++progress->kept; // merged with a newer hint, or expired meanwhile
+    }
+  } catch (const storage_error& e) {
+    log_line(log_level::error,
+             std::string{"hint buffer: storage failure: "} + e.what());
+    fail_one(self, owner, progress,
+             make_kv_error(kv_errc::storage_failure, e.what()));
+    return;
+  }
+  if (--progress->outstanding == 0)
+    finish_batch(self, owner, progress);
+}
+
+// Starts a batch of deliveries to `owner` if it is due.
+void deliver(buffer_pointer self, const std::string& owner) {
+  auto& st = self->state;
+  auto i = st.owners.find(owner);
+  if (i == st.owners.end())
+    return;
+  auto& e = i->second;
+  if (e.in_flight || e.count == 0 || !e.known
+      || e.status != member_status::up || e.stores.empty()
+      || steady::now() < e.next_attempt)
+    return;
+  struct item {
+    std::string record_key;
+    std::string key;
+    sibling_list versions;
+    std::string raw;
+  };
+  std::vector<item> items;
+  auto prefix = prefix_of(owner);
+  auto now_ms = wall_clock_ms();
+  const size_t batch = st.settings.batch;
+  // Expired and unreadable records found on the way are deleted; a scan
+  // visits a bounded number of them before it deletes them and goes on.
+  const size_t visit_limit = batch * 8 + 64;
+  try {
+    for (;;) {
+      std::vector<std::pair<std::string, uint64_t>> drop;
+      uint64_t expired = 0;
+      uint64_t corrupt = 0;
+      size_t visited = 0;
+      st.disk->table.scan(prefix, [&](std::string_view k, std::string_view v) {
+        if (!has_prefix(k, prefix))
+          return false;
+        ++visited;
+        try {
+          auto h = decode_hint(v);
+          if (st.expired(h.created_ms, now_ms)) {
+            drop.emplace_back(std::string{k}, k.size() + v.size());
+            ++expired;
+          } else {
+            items.push_back(item{std::string{k},
+                                 std::string{k.substr(prefix.size())},
+                                 std::move(h.versions), std::string{v}});
+          }
+        } catch (const corrupt_record_error&) {
+          drop.emplace_back(std::string{k}, k.size() + v.size());
+          ++corrupt;
+        }
+        return items.size() < batch && visited < visit_limit;
+      });
+      for (auto& [record_key, bytes] : drop)
+        st.erase_record(e, record_key, bytes);
+      st.log_dropped(owner, expired, corrupt);
+      // Stop unless the scan gave up on a stretch of deleted records.
+      if (!items.empty() || visited < visit_limit)
+        break;
+    }
+  } catch (const storage_error& err) {
+    log_line(log_level::error,
+             std::string{"hint buffer: storage failure: "} + err.what());
+    return; // the next tick tries again
+  }
+  if (items.empty())
+    return;
+  auto progress = std::make_shared<batch_progress>();
+  progress->outstanding = items.size();
+  e.in_flight = true;
+  // Copied: a card arriving while the batch runs replaces e.stores.
+  auto stores = e.stores;
+  auto timeout = st.settings.delivery_timeout;
+  for (auto& x : items) {
+    auto& store = stores[store_shard_of(x.key,
+                                        static_cast<uint32_t>(stores.size()))];
+    if (!store) {
+      fail_one(self, owner, progress,
+               make_kv_error(kv_errc::unavailable,
+                             "the card of " + owner + " has no store handle"));
+      continue;
+    }
+    self->request(store, timeout, apply_atom::value, x.key, x.versions)
+      .then(
+        [self, owner, progress, record_key = std::move(x.record_key),
+         raw = std::move(x.raw)](ok_atom) {
+          delivered_one(self, owner, record_key, raw, progress);
+        },
+        [self, owner, progress](caf::error& err) {
+          fail_one(self, owner, progress, std::move(err));
+        });
+  }
+}
+
+caf::result<ok_atom> add_hint(buffer_pointer self, hint& h) {
+  auto& st = self->state;
+  const auto& owner = h.intended_owner;
+  if (owner.empty())
+    return make_kv_error(kv_errc::invalid_argument,
+                         "a hint needs the node id of its intended owner");
+  if (owner.find(separator) != std::string::npos)
+    return make_kv_error(kv_errc::invalid_argument,
+                         "a node id cannot contain a NUL byte");
+  if (auto problem = key_problem(h.key))
+    return make_kv_error(h.key.empty() ? kv_errc::invalid_argument
+                                       : kv_errc::key_too_large,
+                         *problem);
+  if (h.versions.empty())
+    return make_kv_error(kv_errc::invalid_argument,
+                         "a hint must carry at least one version");
+  using reply = caf::result<ok_atom>;
+  return guarded<reply>([&]() -> reply {
+    // Clocks of other nodes may be ahead: never let a hint outlive the
+    // window by claiming a future creation time.
+    auto now_ms = wall_clock_ms();
+    auto created = h.created_ms == 0 || h.created_ms > now_ms ? now_ms
+                                                              : h.created_ms;
+    auto record_key = prefix_of(owner) + h.key;
+    hint merged{owner, h.key, std::move(h.versions), created};
+    bool existed = st.disk->table.get(record_key, st.buffer);
+    uint64_t old_bytes = existed ? record_key.size() + st.buffer.size() : 0;
+    if (existed) {
+      try {
+        auto held = decode_hint(st.buffer);
+        merged.versions = reconcile(held.versions, merged.versions);
+        // The older creation time: the window bounds how long the oldest
+        // write in the hint has waited.
+        merged.created_ms = std::min(held.created_ms, created);
+      } catch (const corrupt_record_error& e) {
+        log_line(log_level::warning,
+                 "hint buffer: replacing an unreadable hint for " + owner
+                   + ": " + e.what());
+      }
+    }
+    auto encoded = encode_hint(merged);
+    if (existed && encoded == st.buffer)
+      return ok_atom::value; // nothing new
+    uint64_t new_bytes = record_key.size() + encoded.size();
+    auto count_after = st.total_count + (existed ? 0 : 1);
+    auto bytes_after = minus(st.total_bytes, old_bytes) + new_bytes;
+    auto& s = st.settings;
+    if ((!existed && count_after > s.max_hints)
+        || (new_bytes > old_bytes && bytes_after > s.max_bytes))
+      return make_kv_error(
+        kv_errc::unavailable,
+        "hint buffer full: " + std::to_string(st.total_count) + " of "
+          + std::to_string(s.max_hints) + " hints / "
+          + std::to_string(st.total_bytes) + " of "
+          + std::to_string(s.max_bytes) + " bytes held; the hint for "
+          + owner + " is refused");
+    st.disk->table.put(record_key, encoded);
+    auto& e = st.owners[owner];
+    if (!existed)
+      ++e.count;
+    e.bytes = minus(e.bytes, old_bytes) + new_bytes;
+    e.oldest_ms = std::min(e.oldest_ms, merged.created_ms);
+    st.total_count = count_after;
+    st.total_bytes = bytes_after;
+    return ok_atom::value;
+  });
+}
+
+hint_buffer_impl::behavior_type
+hint_buffer(buffer_pointer self, std::shared_ptr<hint_resources> disk,
+            hint_buffer_settings settings, owner_map index) {
+  auto& st = self->state;
+  st.disk = std::move(disk);
+  st.settings = std::move(settings);
+  st.owners = std::move(index);
+  for (auto& [owner, e] : st.owners) {
+    st.total_count += e.count;
+    st.total_bytes += e.bytes;
+  }
+  if (st.total_count > 0)
+    log_line(log_level::info,
+             "hint buffer: " + std::to_string(st.total_count) + " hints for "
+               + std::to_string(st.owners.size())
+               + " owners held from before the restart");
+  schedule_tick(self);
+  return {
+    [=](hint_atom, hint& h) { return add_hint(self, h); },
+    [=](read_atom, const std::string& owner,
+        const std::string& key) -> caf::result<sibling_list> {
+      auto& st = self->state;
+      if (owner.empty() || owner.find(separator) != std::string::npos
+          || key.empty())
+        return sibling_list{};
+      using reply = caf::result<sibling_list>;
+      return guarded<reply>([&]() -> reply {
+        if (!st.disk->table.get(prefix_of(owner) + key, st.buffer))
+          return sibling_list{};
+        return decode_hint(st.buffer).versions;
+      });
+    },
+    [=](members_atom, std::vector<node_card>& cards) {
+      auto& st = self->state;
+      std::vector<std::string> woken;
+      for (auto& card : cards) {
+        const auto& owner = card.info.node_id;
+        if (owner.empty())
+          continue;
+        auto& e = st.owners[owner];
+        bool was_up = e.known && e.status == member_status::up;
+        bool now_up = card.info.status == member_status::up;
+        bool new_stores = e.stores != card.stores;
+        e.known = true;
+        e.status = card.info.status;
+        e.stores = std::move(card.stores);
+        // News about the owner: stop waiting out a backoff earned against
+        // its previous state.
+        if (now_up && (!was_up || new_stores)) {
+          e.backoff = milliseconds{0};
+          e.next_attempt = steady::time_point{};
+          woken.push_back(owner);
+        }
+      }
+      for (auto& owner : woken)
+        deliver(self, owner);
+    },
+    [=](get_atom, hint_atom)
+      -> caf::result<std::vector<std::string>, std::vector<uint64_t>> {
+      std::vector<std::string> names;
+      std::vector<uint64_t> counts;
+      for (auto& [owner, e] : self->state.owners)
+        if (e.count > 0) {
+          names.push_back(owner);
+          counts.push_back(e.count);
+        }
+      return {std::move(names), std::move(counts)};
+    },
+    [=](tick_atom) {
+      auto& st = self->state;
+      auto now_ms = wall_clock_ms();
+      for (auto& [owner, e] : st.owners) {
+        try {
+          if (e.count > 0 && st.expired(e.oldest_ms, now_ms))
+            sweep_owner(self, owner, e, now_ms);
+        } catch (const storage_error& err) {
+          log_line(log_level::error,
+                   std::string{"hint buffer: storage failure: "} + err.what());
+        }
+        deliver(self, owner);
+      }
+      schedule_tick(self);
+    },
+  };
+}
+
+// Counts the records per owner (keys and sizes only: the first tick's sweep
+// reads the hints themselves).
+owner_map rebuild_index(wt_table& table) {
+  owner_map index;
+  table.scan({}, [&](std::string_view k, std::string_view v) {
+    auto owner = k.substr(0, k.find(separator));
+    auto& e = index[std::string{owner}];
+    ++e.count;
+    e.bytes += k.size() + v.size();
+    e.oldest_ms = 0; // unknown until swept
+    return true;
+  });
+  return index;
+}
+
+} // namespace
+
+hint_buffer_actor spawn_hint_buffer(caf::actor_system& sys,
+                                    std::shared_ptr<wt_engine> engine,
+                                    hint_buffer_settings settings) {
+  settings.batch = std::max<uint32_t>(settings.batch, 1);
+  settings.tick = std::max(settings.tick, milliseconds{1});
+  settings.retry_min = std::max(settings.retry_min, milliseconds{1});
+  settings.retry_max = std::max(settings.retry_max, settings.retry_min);
+  settings.delivery_timeout = std::max(settings.delivery_timeout,
+                                       milliseconds{1});
+  // Opened (and counted) here so a failure surfaces as an exception to
+  // whoever starts the node, not as a buffer that dies later.
+  engine->create_table(settings.table);
+  auto disk = std::make_shared<hint_resources>(std::move(engine),
+                                               settings.table);
+  auto index = rebuild_index(disk->table);
+  auto hdl = sys.spawn<caf::detached>(hint_buffer, std::move(disk),
+                                      std::move(settings), std::move(index));
+  return caf::actor_cast<hint_buffer_actor>(hdl);
+}
+
+} // namespace kv

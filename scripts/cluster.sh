@@ -1,0 +1,367 @@
+#!/usr/bin/env bash
+# Runs a local multi-node kvactors cluster: one kvnode process per node, in
+# the background, each in its own session so it outlives this script.
+# Run with --help for the subcommands.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+usage() {
+  cat <<'EOF'
+usage: cluster.sh COMMAND [ARG...]
+  start [--nodes=K] [--dcs=D] [--base-port=P]
+                 start K nodes (default 3) in D data centres (default 2):
+                 node i is n<i> in dc<((i-1)%D)+1> on port P+i-1 (default
+                 P=4000), seeded with every other node; waits for every
+                 ready line and for the membership to converge
+  status         id, dc, address, pid and state (running, stopped, hung) of
+                 each node; exit 0 if all run, 3 if all are stopped, else 1
+  stop           SIGTERM every node (SIGKILL after KV_STOP_TIMEOUT s)
+  stop-node ID   SIGTERM one node        kill ID     SIGKILL one node
+  pause ID       SIGSTOP one node (hung) resume ID   SIGCONT it
+  restart ID     start a stopped node again with the same flags
+  wipe           delete the nodes' data and logs (only while none runs)
+  logs ID [-f]   the last lines of a node's log (-f: follow it)
+Environment (start records the layout in $KV_RUN_DIR/cluster.env, which
+the other commands read):
+  KV_BIN         directory of kvnode and kvsh (default build/apps)
+  KV_DATA_DIR    node data directories (default data)
+  KV_LOG_DIR     node logs (default var/log)
+  KV_RUN_DIR     pid files and cluster.env (default var/run)
+  KV_HOST        address the nodes listen on (default 127.0.0.1)
+  KV_NODE_FLAGS  extra kvnode flags, e.g. "--gossip-interval-ms=200"
+  KV_START_TIMEOUT, KV_STOP_TIMEOUT  seconds to wait (default 60, 30)
+EOF
+}
+
+die() {
+  echo "cluster.sh: $*" >&2
+  exit 1
+}
+
+RUN_DIR=${KV_RUN_DIR:-$KV_ROOT/var/run}
+ENV_FILE=$RUN_DIR/cluster.env
+START_TIMEOUT=${KV_START_TIMEOUT:-60}
+STOP_TIMEOUT=${KV_STOP_TIMEOUT:-30}
+
+# The layout: defaults and the environment, then what start recorded.
+NODES=3 DCS=2 BASE_PORT=4000
+HOST=${KV_HOST:-127.0.0.1}
+BIN=${KV_BIN:-$KV_ROOT/build/apps}
+DATA_DIR=${KV_DATA_DIR:-$KV_ROOT/data}
+LOG_DIR=${KV_LOG_DIR:-$KV_ROOT/var/log}
+NODE_FLAGS=${KV_NODE_FLAGS:-}
+load_layout() {
+  # shellcheck source=/dev/null
+  [[ -f $ENV_FILE ]] && source "$ENV_FILE"
+  return 0
+}
+
+save_layout() {
+  mkdir -p "$RUN_DIR"
+  {
+    local var
+    for var in NODES DCS BASE_PORT HOST BIN DATA_DIR LOG_DIR NODE_FLAGS; do
+      printf '%s=%q\n' "$var" "${!var}"
+    done
+  } >"$ENV_FILE"
+}
+
+node_index() { echo "${1#n}"; }
+node_dc() { echo "dc$((($(node_index "$1") - 1) % DCS + 1))"; }
+node_port() { echo "$((BASE_PORT + $(node_index "$1") - 1))"; }
+node_ids() {
+  local i
+  for ((i = 1; i <= NODES; i++)); do echo "n$i"; done
+}
+pid_file() { echo "$RUN_DIR/$1.pid"; }
+log_file() { echo "$LOG_DIR/$1.log"; }
+
+check_id() {
+  if ! [[ $1 =~ ^n([1-9][0-9]*)$ ]] || ((BASH_REMATCH[1] > NODES)); then
+    die "unknown node '$1' (the cluster has n1..n$NODES)"
+  fi
+}
+
+# The state letter of a process (R, S, T, Z, ...) or nothing.
+proc_state() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  stat=${stat##*) }
+  echo "${stat%% *}"
+}
+
+# node_pid ID: the pid of the node's kvnode process, if it is alive (a zombie
+# is not; neither is a recycled pid that now belongs to another program).
+node_pid() {
+  local file pid state
+  file=$(pid_file "$1")
+  [[ -f $file ]] || return 1
+  pid=$(<"$file")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  state=$(proc_state "$pid")
+  [[ -n $state && $state != [ZX] ]] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null \
+    | grep -q -- "kvnode .*--node-id=$1 " || return 1
+  echo "$pid"
+}
+
+node_state() {
+  local pid
+  pid=$(node_pid "$1") || { echo stopped; return; }
+  [[ $(proc_state "$pid") == [Tt] ]] && echo hung || echo running
+}
+
+node_line() {
+  printf '%-4s %-5s %s:%-6s pid %s\n' "$1" "$(node_dc "$1")" "$HOST" \
+    "$(node_port "$1")" "${2:--}"
+}
+
+node_args() {
+  local id=$1 other seeds=()
+  while read -r other; do
+    [[ $other == "$id" ]] || seeds+=("$HOST:$(node_port "$other")")
+  done < <(node_ids)
+  NODE_ARGS=(--node-id="$id" --dc="$(node_dc "$id")" --host="$HOST"
+    --port="$(node_port "$id")" --data-dir="$DATA_DIR/$id")
+  ((${#seeds[@]} == 0)) || NODE_ARGS+=(--seeds="$(IFS=,; echo "${seeds[*]}")")
+  local -a extra
+  read -r -a extra <<<"$NODE_FLAGS"
+  NODE_ARGS+=("${extra[@]}")
+}
+
+# launch ID: starts the node in a new session; it appends to its log. Sets
+# LOG_OFFSET to where this run's output starts.
+launch() {
+  local id=$1 log pidf
+  log=$(log_file "$id")
+  pidf=$(pid_file "$id")
+  mkdir -p "$DATA_DIR" "$LOG_DIR" "$RUN_DIR"
+  touch "$log"
+  LOG_OFFSET=$(stat -c %s "$log")
+  rm -f "$pidf"
+  node_args "$id"
+  # The wrapper writes its own pid, which exec makes kvnode's, whether or not
+  # setsid had to fork.
+  # shellcheck disable=SC2016 # expanded by the wrapper, not here
+  setsid nohup bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
+    "$pidf" "$BIN/kvnode" "${NODE_ARGS[@]}" </dev/null >>"$log" 2>&1 &
+}
+
+# await_ready ID: waits for the ready line the node printed after
+# LOG_OFFSET.
+await_ready() {
+  local id=$1 log i pid=""
+  log=$(log_file "$id")
+  for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+    if tail -c +"$((LOG_OFFSET + 1))" "$log" | grep -q "^kvnode $id ready on "; then
+      return 0
+    fi
+    [[ -n $pid ]] || pid=$(cat "$(pid_file "$id")" 2>/dev/null || true)
+    if [[ -n $pid ]] && ! node_pid "$id" >/dev/null; then
+      echo "cluster.sh: $id exited before it was ready; end of $log:" >&2
+      tail -c +"$((LOG_OFFSET + 1))" "$log" | tail -n 10 >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "cluster.sh: $id not ready after $START_TIMEOUT s; see $log" >&2
+  return 1
+}
+
+# converged: every node lists every node as up (`nodes`), or, with a kvsh
+# without that command, accepts a write on min(K,3) replicas.
+converged() {
+  local id out want
+  for id in $(node_ids); do
+    out=$(printf 'nodes\n' | timeout 10 "$BIN/kvsh" --host="$HOST" \
+      --port="$(node_port "$id")" --timeout-ms=2000 2>&1) || return 1
+    if [[ $out == *"unknown command"* ]]; then
+      want=$((NODES < 3 ? NODES : 3))
+      out=$(printf 'put cluster.sh-probe %s n=%d w=%d\n' "$id" "$want" "$want" \
+        | timeout 10 "$BIN/kvsh" --host="$HOST" --port="$(node_port "$id")" \
+          --timeout-ms=2000 2>&1) || return 1
+      [[ $out == ok* ]] || return 1
+      continue
+    fi
+    [[ $(grep -cE '^n[0-9]+ +dc[0-9]+ .* up ' <<<"$out") -eq $NODES ]] \
+      || return 1
+  done
+}
+
+cmd_start() {
+  local arg
+  for arg in "$@"; do
+    case $arg in
+      --nodes=*) NODES=${arg#*=} ;;
+      --dcs=*) DCS=${arg#*=} ;;
+      --base-port=*) BASE_PORT=${arg#*=} ;;
+      *) die "start: unknown option '$arg' (see --help)" ;;
+    esac
+  done
+  [[ $NODES =~ ^[1-9][0-9]*$ ]] || die "start: --nodes must be >= 1"
+  [[ $DCS =~ ^[1-9][0-9]*$ ]] || die "start: --dcs must be >= 1"
+  if ! [[ $BASE_PORT =~ ^[1-9][0-9]*$ ]] \
+    || ((BASE_PORT + NODES - 1 > 65535)); then
+    die "start: --base-port must leave room for $NODES ports below 65536"
+  fi
+  [[ -x $BIN/kvnode && -x $BIN/kvsh ]] \
+    || die "no kvnode/kvsh in $BIN (build first, or set KV_BIN)"
+  # Nothing of this cluster, nor of the one recorded before, may be running.
+  local file id pid
+  for file in "$RUN_DIR"/n*.pid; do
+    [[ -f $file ]] || continue
+    id=$(basename "$file" .pid)
+    if pid=$(node_pid "$id"); then
+      die "$id is already running (pid $pid); run cluster.sh stop first"
+    fi
+  done
+  save_layout
+  local -A offset=()
+  for id in $(node_ids); do
+    launch "$id"
+    offset[$id]=$LOG_OFFSET
+  done
+  for id in $(node_ids); do
+    LOG_OFFSET=${offset[$id]}
+    await_ready "$id" || { cmd_stop >&2; exit 1; }
+  done
+  local i
+  for ((i = 0; i < START_TIMEOUT; i++)); do
+    converged && break
+    sleep 1
+  done
+  if ! converged; then
+    echo "cluster.sh: membership did not converge within $START_TIMEOUT s" >&2
+    cmd_stop >&2
+    exit 1
+  fi
+  for id in $(node_ids); do node_line "$id" "$(node_pid "$id")"; done
+}
+
+cmd_status() {
+  local id pid state running=0 stopped=0
+  for id in $(node_ids); do
+    pid=$(node_pid "$id") || pid=""
+    state=$(node_state "$id")
+    printf '%s %s\n' "$(node_line "$id" "$pid")" "$state"
+    [[ $state != running ]] || running=$((running + 1))
+    [[ $state != stopped ]] || stopped=$((stopped + 1))
+  done
+  ((running == NODES)) && return 0
+  ((stopped == NODES)) && return 3
+  return 1
+}
+
+# signal_and_wait SIGNAL ID...: signals the running nodes and waits (bounded)
+# for them to exit; SIGKILLs the ones still there, with a warning.
+signal_and_wait() {
+  local sig=$1 id pid i left
+  shift
+  local -a ids=()
+  for id in "$@"; do
+    pid=$(node_pid "$id") || { rm -f "$(pid_file "$id")"; continue; }
+    kill -"$sig" "$pid" 2>/dev/null || true
+    # A paused node must run to handle the signal.
+    kill -CONT "$pid" 2>/dev/null || true
+    ids+=("$id")
+  done
+  if ((${#ids[@]} == 0)); then
+    echo "no node running"
+    return 0
+  fi
+  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+    left=0
+    for id in "${ids[@]}"; do
+      node_pid "$id" >/dev/null && left=1
+    done
+    ((left)) || break
+    sleep 0.1
+  done
+  for id in "${ids[@]}"; do
+    if pid=$(node_pid "$id"); then
+      echo "cluster.sh: warning: $id (pid $pid) still running $STOP_TIMEOUT s after SIG$sig; sending SIGKILL" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      for ((i = 0; i < 50; i++)); do
+        node_pid "$id" >/dev/null || break
+        sleep 0.1
+      done
+    fi
+    rm -f "$(pid_file "$id")"
+    echo "$id stopped"
+  done
+}
+
+cmd_stop() {
+  # Also the nodes of pid files beyond the recorded layout, if any.
+  local -a ids
+  mapfile -t ids < <(node_ids)
+  local file id
+  for file in "$RUN_DIR"/n*.pid; do
+    [[ -f $file ]] || continue
+    id=$(basename "$file" .pid)
+    [[ " ${ids[*]} " == *" $id "* ]] || ids+=("$id")
+  done
+  signal_and_wait TERM "${ids[@]}"
+}
+
+one_id() {
+  [[ $# -eq 1 ]] || die "$CMD: expected one node id (see --help)"
+  check_id "$1"
+}
+
+running_pid() {
+  node_pid "$1" || die "$1 is not running"
+}
+
+cmd_restart() {
+  local id=$1 pid
+  if pid=$(node_pid "$id"); then
+    die "$id is still running (pid $pid); stop-node or kill it first"
+  fi
+  [[ -f $ENV_FILE ]] || die "no cluster recorded in $RUN_DIR; use start"
+  launch "$id"
+  await_ready "$id" || exit 1
+  node_line "$id" "$(node_pid "$id")"
+}
+
+cmd_wipe() {
+  local id pid
+  for id in $(node_ids); do
+    if pid=$(node_pid "$id"); then
+      die "$id is running (pid $pid); run cluster.sh stop first"
+    fi
+  done
+  for id in $(node_ids); do
+    rm -rf "${DATA_DIR:?}/$id" "$(log_file "$id")" "$(pid_file "$id")"
+  done
+  echo "removed the data and logs of n1..n$NODES"
+}
+
+CMD=${1:-}
+[[ -n $CMD ]] || { usage >&2; exit 2; }
+shift
+case $CMD in
+  -h | --help | help) usage; exit 0 ;;
+  start) cmd_start "$@"; exit 0 ;;
+esac
+load_layout
+case $CMD in
+  status) cmd_status ;;
+  stop) cmd_stop ;;
+  kill) one_id "$@"; running_pid "$1" >/dev/null; signal_and_wait KILL "$1" ;;
+  stop-node) one_id "$@"; running_pid "$1" >/dev/null; signal_and_wait TERM "$1" ;;
+  pause) one_id "$@"; kill -STOP "$(running_pid "$1")"; echo "$1 paused" ;;
+  resume) one_id "$@"; kill -CONT "$(running_pid "$1")"; echo "$1 resumed" ;;
+  restart) one_id "$@"; cmd_restart "$1" ;;
+  wipe) cmd_wipe ;;
+  logs)
+    [[ $# -ge 1 && $# -le 2 ]] || die "logs: usage: logs ID [-f]"
+    check_id "$1"
+    [[ -f $(log_file "$1") ]] || die "no log for $1 at $(log_file "$1")"
+    if [[ ${2:-} == -f ]]; then tail -n 50 -f "$(log_file "$1")"
+    elif [[ -n ${2:-} ]]; then die "logs: unknown option '$2'"
+    else tail -n 50 "$(log_file "$1")"; fi
+    ;;
+  *) die "unknown command '$CMD' (see --help)" ;;
+esac
