@@ -4,8 +4,9 @@
 
 namespace kv::testing {
 
-cluster_fixture::cluster_fixture(std::size_t count, std::vector<std::string> dcs)
-  : dcs_(std::move(dcs)) {
+cluster_fixture::cluster_fixture(std::size_t count, std::vector<std::string> dcs,
+                                 tweak adjust)
+  : adjust_(std::move(adjust)), dcs_(std::move(dcs)) {
   for (std::size_t i = 0; i < count; ++i) {
     auto n = std::make_unique<test_node>();
     n->running = node::start(n->sys, config_for(i));
@@ -39,6 +40,8 @@ node_config cluster_fixture::config_for(std::size_t i) const {
   nc.membership.detection.report_ttl = std::chrono::seconds{10};
   if (i > 0)
     nc.membership.seeds = {seed_address{"127.0.0.1", seed_port_}};
+  if (adjust_)
+    adjust_(nc, i);
   return nc;
 }
 
@@ -81,6 +84,22 @@ sibling_list cluster_fixture::stored_on(std::size_t i, const std::string& key) {
                                         + describe(err));
              });
   return result;
+}
+
+std::vector<member_info> cluster_fixture::members_seen_by(std::size_t i) {
+  auto members = client(i).members();
+  if (!members)
+    throw std::runtime_error("members request failed: "
+                             + describe(members.error()));
+  return *members;
+}
+
+member_status cluster_fixture::status_seen_by(std::size_t i,
+                                              const std::string& node_id) {
+  for (auto& m : members_seen_by(i))
+    if (m.node_id == node_id)
+      return m.status;
+  throw std::runtime_error(node_id + " is not a member");
 }
 
 std::size_t cluster_fixture::index_of(const std::string& node_id) const {

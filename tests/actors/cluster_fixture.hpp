@@ -51,9 +51,13 @@ struct test_node {
 
 class cluster_fixture {
 public:
+  // Adjusts node i's settings before it starts.
+  using tweak = std::function<void(node_config&, std::size_t)>;
+
   // Starts nodes n1..nK; node i is in dcs[i % dcs.size()]; all join via n1.
   explicit cluster_fixture(std::size_t count,
-                           std::vector<std::string> dcs = {"dc1", "dc2"});
+                           std::vector<std::string> dcs = {"dc1", "dc2"},
+                           tweak adjust = {});
   ~cluster_fixture();
 
   test_node& at(std::size_t i) { return *nodes_[i]; }
@@ -79,7 +83,14 @@ public:
 
   node_config config_for(std::size_t i) const;
 
+  // The membership node i's coordinator reports (status = its view).
+  std::vector<member_info> members_seen_by(std::size_t i);
+
+  // Status of `node_id` as node i sees it.
+  member_status status_seen_by(std::size_t i, const std::string& node_id);
+
 private:
+  tweak adjust_;
   temp_dir dir_;
   std::vector<std::string> dcs_;
   uint16_t seed_port_ = 0;

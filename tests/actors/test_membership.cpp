@@ -1,0 +1,103 @@
+// Gossip membership and failure detection with real nodes in one process:
+// five nodes converge from one seed; a stopped node is marked down within a
+// bounded time by every survivor, while a merely slow one stays up.
+#define BOOST_TEST_MODULE membership
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+
+#include "tests/actors/cluster_fixture.hpp"
+
+using namespace kv;
+using namespace kv::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool all_up(const std::vector<member_info>& members, std::size_t count) {
+  if (members.size() != count)
+    return false;
+  for (auto& m : members)
+    if (m.status != member_status::up)
+      return false;
+  return true;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(five_nodes_converge_through_one_seed) {
+  cluster_fixture cluster{5, {"dc1", "dc2", "dc3"}};
+  BOOST_REQUIRE(cluster.converged(5));
+  BOOST_TEST(eventually([&] {
+    for (std::size_t i = 0; i < cluster.size(); ++i)
+      if (!all_up(cluster.members_seen_by(i), 5))
+        return false;
+    return true;
+  }));
+  // Every node derives the same preference lists, spread over the 3 DCs.
+  for (auto key : {"alpha", "beta", "gamma"}) {
+    auto first = cluster.client(0).preference_list(key, 3);
+    BOOST_REQUIRE(first);
+    for (std::size_t i = 1; i < cluster.size(); ++i) {
+      auto other = cluster.client(i).preference_list(key, 3);
+      BOOST_REQUIRE(other);
+      BOOST_TEST(*other == *first);
+    }
+  }
+  // Data written through one node is readable through every other.
+  auto opts = request_options{};
+  opts.w = 3;
+  BOOST_REQUIRE(cluster.client(4).put("joined", "yes", {}, opts));
+  for (std::size_t i = 0; i < cluster.size(); ++i) {
+    auto read = cluster.client(i).get("joined");
+    BOOST_REQUIRE(read);
+    BOOST_REQUIRE(read->siblings.size() == 1u);
+    BOOST_TEST(read->siblings[0].value == "yes");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_stopped_node_goes_down_and_a_slow_one_stays_up) {
+  constexpr auto suspect_after = 800ms;
+  constexpr auto down_after = 1600ms;
+  // n4 is slow: it gossips 4x less often than the others, but still well
+  // within the suspicion timeout.
+  cluster_fixture cluster{5, {"dc1", "dc2"}, [&](node_config& nc, std::size_t i) {
+                            nc.membership.detection.suspect_after = suspect_after;
+                            nc.membership.detection.down_after = down_after;
+                            nc.membership.detection.report_ttl = 3s;
+                            if (i == 3)
+                              nc.membership.interval = 200ms;
+                          }};
+  BOOST_REQUIRE(cluster.converged(5));
+  BOOST_REQUIRE(eventually([&] { return all_up(cluster.members_seen_by(0), 5); }));
+  // The slow node is never suspected over many of its rounds.
+  auto watch_until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < watch_until) {
+    for (std::size_t i : {0u, 1u, 2u, 4u})
+      BOOST_REQUIRE_MESSAGE(cluster.status_seen_by(i, "n4") == member_status::up,
+                            "n" << i + 1 << " suspects the slow node n4");
+    std::this_thread::sleep_for(50ms);
+  }
+  // n5 stops: every survivor marks it down, after down_after plus the time
+  // to gather confirmations (a few gossip rounds), well within the bound.
+  auto stopped_at = std::chrono::steady_clock::now();
+  cluster.stop(4);
+  BOOST_REQUIRE(eventually(
+    [&] {
+      for (std::size_t i = 0; i < 4; ++i)
+        if (cluster.status_seen_by(i, "n5") != member_status::down)
+          return false;
+      return true;
+    },
+    down_after + 8s));
+  auto took = std::chrono::steady_clock::now() - stopped_at;
+  BOOST_TEST_MESSAGE("n5 marked down by every survivor after "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(took)
+                          .count()
+                     << " ms");
+  BOOST_TEST((took >= down_after));
+  // The survivors stay up for each other.
+  for (std::size_t i = 0; i < 4; ++i)
+    for (auto id : {"n1", "n2", "n3", "n4"})
+      BOOST_TEST((cluster.status_seen_by(i, id) == member_status::up));
+}
