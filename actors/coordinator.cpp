@@ -123,6 +123,17 @@ milliseconds remaining(clock_type::time_point deadline) {
   return std::max(left, milliseconds{1});
 }
 
+// How long to wait for a replica. This node's own stores always answer (or
+// CAF reports them dead), so they get no timer: a timer per request goes
+// through CAF 0.17's single clock thread and costs more than the request
+// (docs/performance.md). Remote replicas get what is left of the deadline.
+caf::duration wait_for(const coordinator_state& st, const std::string& node_id,
+                       clock_type::time_point deadline) {
+  if (node_id == st.settings.node_id)
+    return caf::duration{caf::infinite};
+  return caf::duration{remaining(deadline)};
+}
+
 // Errors that say the write itself is unacceptable: no other replica would
 // take it either, so they go straight back to the client.
 bool refuses_the_write(const caf::error& err) {
@@ -221,8 +232,8 @@ void replicate(coordinator_pointer self, std::shared_ptr<pending_write> write,
                const std::vector<fallback_replica>& fallbacks,
                clock_type::time_point deadline) {
   for (auto& target : others)
-    self->request(target.store, remaining(deadline), apply_atom::value, key,
-                  versions)
+    self->request(target.store, wait_for(self->state, target.node_id, deadline),
+                  apply_atom::value, key, versions)
       .then([=](ok_atom) { write->record(true); },
             [=](caf::error& err) { write->record(false, std::move(err)); });
   for (auto& target : fallbacks) {
@@ -256,8 +267,10 @@ void coordinate_at(coordinator_pointer self,
                    std::shared_ptr<const write_job> job, std::size_t index) {
   auto& target = job->where.owners[index];
   self
-    ->request(target.store, remaining(job->deadline), coordinate_atom::value,
-              job->key, job->value, job->tombstone, job->context)
+    ->request(target.store,
+              wait_for(self->state, target.node_id, job->deadline),
+              coordinate_atom::value, job->key, job->value, job->tombstone,
+              job->context)
     .then(
       [=](versioned_value& version, sibling_list& versions) {
         write->context = version.history();
@@ -423,9 +436,11 @@ caf::result<get_result> start_read(coordinator_pointer self,
     self->make_response_promise<get_result>(), opts.r,
     static_cast<uint32_t>(counted), opts.timeout_ms, key);
   auto timeout = milliseconds{opts.timeout_ms};
+  auto deadline = clock_type::now() + timeout;
   for (auto& owner : where.owners) {
     auto store = owner.store;
-    self->request(store, timeout, read_atom::value, key)
+    self->request(store, wait_for(st, owner.node_id, deadline), read_atom::value,
+                  key)
       .then(
         [=](sibling_list& versions) {
           read->owner_answers.emplace_back(store, versions);
