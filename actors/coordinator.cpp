@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "actors/key_hash.hpp"
+#include "actors/log.hpp"
 #include "actors/quorum.hpp"
 #include "messages/caf_types.hpp"
 
@@ -18,12 +19,6 @@ namespace {
 
 using std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
-
-uint64_t wall_clock_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
 
 // A true owner of a key: the store on it that serves the key.
 struct owner_replica {
@@ -258,6 +253,7 @@ struct write_job {
   vector_clock context;
   placement where;
   clock_type::time_point deadline;
+  uint64_t deadline_ms; // the same deadline on the wall clock, for replicas
 };
 
 // Asks owner `index` to coordinate the write; if it cannot be reached, the
@@ -270,7 +266,7 @@ void coordinate_at(coordinator_pointer self,
     ->request(target.store,
               wait_for(self->state, target.node_id, job->deadline),
               coordinate_atom::value, job->key, job->value, job->tombstone,
-              job->context)
+              job->context, job->deadline_ms)
     .then(
       [=](versioned_value& version, sibling_list& versions) {
         write->context = version.history();
@@ -341,7 +337,8 @@ caf::result<put_result> start_write(coordinator_pointer self,
     static_cast<uint32_t>(counted), opts.timeout_ms, sloppy);
   auto job = std::make_shared<const write_job>(
     write_job{key, std::move(value), tombstone, context, std::move(where),
-              clock_type::now() + milliseconds{opts.timeout_ms}});
+              clock_type::now() + milliseconds{opts.timeout_ms},
+              wall_clock_ms() + opts.timeout_ms});
   coordinate_at(self, write, job, 0);
   return write->promise;
 }
@@ -351,6 +348,11 @@ caf::result<put_result> start_write(coordinator_pointer self,
 struct pending_read {
   caf::typed_response_promise<get_result> promise;
   quorum_tracker quorum;
+  // Stand-ins only hold what was hinted to them, so an answer is given only
+  // once an owner has answered too (unless every owner failed): empty
+  // stand-ins must not outvote an owner that has the data.
+  uint32_t owners_pending = 0;
+  uint32_t owners_answered = 0;
   uint32_t timeout_ms;
   std::string key;
   sibling_list merged;
@@ -369,6 +371,8 @@ struct pending_read {
       return;
     switch (quorum.state()) {
       case quorum_tracker::outcome::reached:
+        if (owners_answered == 0 && owners_pending > 0)
+          break;
         promise.deliver(get_result{live_values(merged), context_of(merged),
                                    quorum.successes()});
         break;
@@ -392,14 +396,20 @@ struct pending_read {
     }
   }
 
-  void answered(sibling_list versions) {
+  void answered(sibling_list versions, bool from_owner) {
     merged = reconcile(merged, versions);
+    if (from_owner) {
+      --owners_pending;
+      ++owners_answered;
+    }
     quorum.record_success();
     settle();
   }
 
-  void failed(caf::error err) {
+  void failed(caf::error err, bool from_owner) {
     last_error = std::move(err);
+    if (from_owner)
+      --owners_pending;
     quorum.record_failure();
     settle();
   }
@@ -435,6 +445,7 @@ caf::result<get_result> start_read(coordinator_pointer self,
   auto read = std::make_shared<pending_read>(
     self->make_response_promise<get_result>(), opts.r,
     static_cast<uint32_t>(counted), opts.timeout_ms, key);
+  read->owners_pending = static_cast<uint32_t>(where.owners.size());
   auto timeout = milliseconds{opts.timeout_ms};
   auto deadline = clock_type::now() + timeout;
   for (auto& owner : where.owners) {
@@ -444,11 +455,11 @@ caf::result<get_result> start_read(coordinator_pointer self,
       .then(
         [=](sibling_list& versions) {
           read->owner_answers.emplace_back(store, versions);
-          read->answered(std::move(versions));
+          read->answered(std::move(versions), true);
           read->repair(self);
         },
         [=](caf::error& err) {
-          read->failed(std::move(err));
+          read->failed(std::move(err), true);
           read->repair(self);
         });
   }
@@ -458,11 +469,11 @@ caf::result<get_result> start_read(coordinator_pointer self,
                 fallback.intended_owner, key)
       .then(
         [=](sibling_list& versions) {
-          read->answered(std::move(versions));
+          read->answered(std::move(versions), false);
           read->repair(self);
         },
         [=](caf::error& err) {
-          read->failed(std::move(err));
+          read->failed(std::move(err), false);
           read->repair(self);
         });
   return read->promise;
@@ -533,7 +544,14 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
         return make_kv_error(kv_errc::unavailable, "membership is starting");
       return own.gossiper;
     },
-    [=](get_atom, members_atom) { return members_of(self->state); },
+    [=](get_atom, members_atom) -> caf::result<std::vector<member_info>> {
+      // The gossiper has the freshest heartbeats and statuses.
+      auto& own = self->state.cards.at(self->state.settings.node_id);
+      if (own.gossiper)
+        return self->delegate(own.gossiper, get_atom::value,
+                              members_atom::value);
+      return members_of(self->state);
+    },
     [=](get_atom, ring_atom, const std::string& key, uint32_t n) {
       return self->state.current_ring->preference_list(key, n);
     },

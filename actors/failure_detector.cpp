@@ -23,6 +23,11 @@ void failure_detector::add(const std::string& node_id,
   nodes_.emplace(node_id, st);
 }
 
+void failure_detector::forgive_local_pause(clock::time_point now) {
+  for (auto& [id, st] : nodes_)
+    st.last_progress = std::max(st.last_progress, now);
+}
+
 void failure_detector::remove(const std::string& node_id) {
   nodes_.erase(node_id);
   reports_.erase(node_id);

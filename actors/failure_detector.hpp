@@ -62,6 +62,12 @@ public:
                       const std::vector<std::string>& suspects,
                       clock::time_point now);
 
+  // This node itself stalled (e.g. SIGSTOP, a long pause) and heard nothing
+  // meanwhile: its silence says nothing about the others. Restarts every
+  // node's silence timer at `now` without changing any status, so nobody is
+  // convicted on the strength of the local stall alone.
+  void forgive_local_pause(clock::time_point now);
+
   // Re-evaluates every node; returns the transitions since the last call, in
   // the order they happened (up->suspect, suspect->down, suspect/down->up).
   std::vector<status_change> evaluate(clock::time_point now);

@@ -68,6 +68,7 @@ struct gossiper_state {
   hint_buffer_actor hint_buffer;
   std::minstd_rand rng{std::random_device{}()};
   bool seeded = false; // a seed or peer has answered
+  failure_detector::clock::time_point last_round;
 
   static inline const char* name = "gossiper";
 
@@ -240,7 +241,22 @@ void log_transitions(const std::vector<status_change>& changes) {
 void gossip_round(gossiper_pointer self) {
   auto& st = self->state;
   ++st.own().info.heartbeat;
-  auto changes = st.detector->evaluate(failure_detector::clock::now());
+  auto now = failure_detector::clock::now();
+  // A round far later than scheduled means this node was stalled (paused,
+  // starved): what it did not hear meanwhile is its own fault, not the
+  // peers' (as Cassandra's "local pause" check).
+  if (st.last_round.time_since_epoch().count() != 0
+      && now - st.last_round > st.settings.detection.suspect_after) {
+    log_line(log_level::warning,
+             "gossip stalled locally for "
+               + std::to_string(std::chrono::duration_cast<milliseconds>(
+                                  now - st.last_round)
+                                  .count())
+               + " ms; not judging peers by that silence");
+    st.detector->forgive_local_pause(now);
+  }
+  st.last_round = now;
+  auto changes = st.detector->evaluate(now);
   if (!changes.empty()) {
     log_transitions(changes);
     publish_cards(self);
@@ -281,10 +297,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   // restarted node's heartbeat is above anything it gossiped before (a round
   // takes at least a millisecond): peers take its new card at once, as with
   // Cassandra's generation number, without a second counter.
-  self_card.info.heartbeat = static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch())
-      .count());
+  self_card.info.heartbeat = wall_clock_ms();
   st.cards.emplace(st.self_id, std::move(self_card));
   publish_ring(self);
   publish_cards(self);

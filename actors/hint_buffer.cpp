@@ -45,12 +45,6 @@ namespace {
 using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-uint64_t wall_clock_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
-
 constexpr char separator = '\0';
 
 // No hint held: nothing can expire.
@@ -73,22 +67,6 @@ bool has_prefix(std::string_view bytes, std::string_view prefix) {
 uint64_t minus(uint64_t x, uint64_t y) {
   return x > y ? x - y : 0;
 }
-
-// What the buffer touches on disk. Declaration order matters: members are
-// destroyed in reverse, so the cursor closes before its session and the
-// session before the engine reference goes.
-struct hint_resources {
-  std::shared_ptr<wt_engine> engine;
-  wt_session session;
-  wt_table table;
-
-  hint_resources(std::shared_ptr<wt_engine> e, const std::string& name)
-    : engine(std::move(e)),
-      session(engine->open_session()),
-      table(session.open_table(name)) {
-    // nop
-  }
-};
 
 struct owner_entry {
   // What the table holds for this owner.
@@ -117,7 +95,7 @@ struct batch_progress {
 };
 
 struct hint_buffer_state {
-  std::shared_ptr<hint_resources> disk;
+  std::shared_ptr<owned_table> disk;
   hint_buffer_settings settings;
   owner_map owners;
   uint64_t total_count = 0;
@@ -471,7 +449,7 @@ caf::result<ok_atom> add_hint(buffer_pointer self, hint& h) {
 }
 
 hint_buffer_impl::behavior_type
-hint_buffer(buffer_pointer self, std::shared_ptr<hint_resources> disk,
+hint_buffer(buffer_pointer self, std::shared_ptr<owned_table> disk,
             hint_buffer_settings settings, owner_map index) {
   auto& st = self->state;
   st.disk = std::move(disk);
@@ -585,7 +563,7 @@ hint_buffer_actor spawn_hint_buffer(caf::actor_system& sys,
   // Opened (and counted) here so a failure surfaces as an exception to
   // whoever starts the node, not as a buffer that dies later.
   engine->create_table(settings.table);
-  auto disk = std::make_shared<hint_resources>(std::move(engine),
+  auto disk = std::make_shared<owned_table>(std::move(engine),
                                                settings.table);
   auto index = rebuild_index(disk->table);
   auto hdl = sys.spawn<caf::detached>(hint_buffer, std::move(disk),

@@ -6,6 +6,13 @@
 
 namespace kv {
 
+uint64_t wall_clock_ms() {
+  using namespace std::chrono;
+  return static_cast<uint64_t>(
+    duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count());
+}
+
 void log_line(log_level level, const std::string& text) {
   using namespace std::chrono;
   auto now = system_clock::now();

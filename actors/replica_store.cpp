@@ -14,31 +14,9 @@ namespace kv {
 
 namespace {
 
-uint64_t wall_clock_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-    .count();
-}
-
-// What a store touches on disk. Declaration order matters: members are
-// destroyed in reverse, so the cursor closes before its session and the
-// session before the engine reference goes.
-struct store_resources {
-  std::shared_ptr<wt_engine> engine;
-  wt_session session;
-  wt_table table;
-
-  store_resources(std::shared_ptr<wt_engine> e, const std::string& name)
-    : engine(std::move(e)),
-      session(engine->open_session()),
-      table(session.open_table(name)) {
-    // nop
-  }
-};
-
 struct replica_store_state {
   // Handed over at spawn; this actor is its only user.
-  std::shared_ptr<store_resources> disk;
+  std::shared_ptr<owned_table> disk;
   replica_store_settings settings;
   store_stats stats;
   std::string buffer; // reused for reads
@@ -94,18 +72,25 @@ Result guarded(F&& operation) {
 }
 
 replica_store_actor::behavior_type
-replica_store(store_pointer self, std::shared_ptr<store_resources> disk,
+replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
               replica_store_settings settings) {
   self->state.disk = std::move(disk);
   self->state.settings = std::move(settings);
   return {
     [=](coordinate_atom, const std::string& key, std::string& value,
         bool tombstone,
-        const vector_clock& context)
+        const vector_clock& context, uint64_t deadline_ms)
       -> caf::result<versioned_value, sibling_list> {
       auto& st = self->state;
+      if (deadline_ms != 0 && wall_clock_ms() > deadline_ms)
+        return make_kv_error(kv_errc::unavailable,
+                             "the write reached this replica "
+                               + std::to_string(wall_clock_ms() - deadline_ms)
+                               + " ms after its deadline; nothing was written");
       if (auto problem = key_problem(key))
-        return make_kv_error(kv_errc::key_too_large, *problem);
+        return make_kv_error(key.empty() ? kv_errc::invalid_argument
+                                         : kv_errc::key_too_large,
+                             *problem);
       if (auto problem = value_problem(value, st.settings.max_value_bytes))
         return make_kv_error(kv_errc::value_too_large, *problem);
       using reply = caf::result<versioned_value, sibling_list>;
@@ -142,9 +127,11 @@ replica_store(store_pointer self, std::shared_ptr<store_resources> disk,
           stored = st.load(key);
         } catch (const corrupt_record_error& e) {
           // The unreadable bytes hold nothing we could merge; a replica's
-          // copy is the best there is.
+          // copy is the best there is. Its versions also tell the highest
+          // counter this node issued that anyone saw, so dots stay fresh.
           log_line(log_level::warning,
                    std::string{"replacing an unreadable record: "} + e.what());
+          stored.issued = highest_counter(incoming, st.settings.node_id);
         }
         auto merged = reconcile(stored.siblings, incoming);
         if (merged != stored.siblings)
@@ -169,7 +156,7 @@ replica_store_actor spawn_replica_store(caf::actor_system& sys,
                                         replica_store_settings settings) {
   // Opened here so a failure surfaces as an exception to whoever starts the
   // node, not as a store that dies later.
-  auto disk = std::make_shared<store_resources>(std::move(engine),
+  auto disk = std::make_shared<owned_table>(std::move(engine),
                                                 settings.table);
   return sys.spawn<caf::detached>(replica_store, std::move(disk),
                                   std::move(settings));

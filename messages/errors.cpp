@@ -22,8 +22,6 @@ const char* to_string(kv_errc x) {
       return "storage_failure";
     case kv_errc::corrupt_record:
       return "corrupt_record";
-    case kv_errc::shutting_down:
-      return "shutting_down";
   }
   return "unknown_error";
 }

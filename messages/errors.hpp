@@ -5,7 +5,7 @@
 namespace kv {
 
 // Error codes of the store. They travel inside caf::error with the category
-// atom "kv" (see messages/caf_errors.hpp) and a message giving the details.
+// atom "kv" (see messages/caf_types.hpp) and a message giving the details.
 enum class kv_errc : uint8_t {
   // 0 is reserved by CAF for "no error".
   invalid_argument = 1,  // malformed request: empty key, bad N/R/W, bad context
@@ -17,7 +17,6 @@ enum class kv_errc : uint8_t {
   unavailable,           // no replica reachable for the key
   storage_failure,       // the storage engine failed (disk full, I/O error)
   corrupt_record,        // a stored record failed its checksum or decoding
-  shutting_down,         // the node is stopping
 };
 
 const char* to_string(kv_errc x);

@@ -39,9 +39,12 @@ using replica_store_actor = caf::typed_actor<
   // tombstone flag, client context) and stores it. The reply is the new
   // version and the key's whole sibling set after the write, which is what
   // the other replicas merge: shipping the whole set keeps every replica's
-  // causal context sound (see context_of).
+  // causal context sound (see context_of). The last field is the request's
+  // deadline (wall clock ms, 0: none): a replica that only gets to the
+  // request after it (it was hung) refuses it, because the coordinator has
+  // given up and may have had another replica make the version.
   caf::replies_to<coordinate_atom, std::string, std::string, bool,
-                  vector_clock>::with<versioned_value, sibling_list>,
+                  vector_clock, uint64_t>::with<versioned_value, sibling_list>,
   // Merge versions made elsewhere (replication, read repair, hints,
   // anti-entropy, handoff).
   caf::replies_to<apply_atom, std::string, sibling_list>::with<ok_atom>,
@@ -118,14 +121,14 @@ typename Inspector::result_type inspect(Inspector& f, node_card& x) {
            x.gossiper, x.hints);
 }
 
-// Ring ownership (issue 3): derived from the member list.
+// Ring ownership: derived from the member list.
 using ring_manager_actor = caf::typed_actor<
   caf::reacts_to<members_atom, std::vector<member_info>>,
   // Preference list (node ids, in order) of a key for N replicas.
   caf::replies_to<get_atom, ring_atom, std::string, uint32_t>::with<
     std::vector<std::string>>>;
 
-// Merkle-tree anti-entropy (a later issue): a peer asks for tree levels of a
+// Merkle-tree anti-entropy (declared for the syncer, not built yet): a peer asks for tree levels of a
 // key range and then for the keys of differing buckets.
 using merkle_syncer_actor = caf::typed_actor<
   caf::replies_to<tree_atom, uint64_t, uint64_t, uint32_t>::with<

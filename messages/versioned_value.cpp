@@ -63,14 +63,12 @@ versioned_value make_version(const sibling_list& stored, uint64_t issued,
                              const std::string& node, uint64_t now_ms,
                              bool tombstone, std::string value,
                              std::size_t max_clock_entries) {
-  uint64_t highest = std::max(issued, context.counter(node));
+  auto highest = std::max({issued, context.counter(node),
+                           highest_counter(stored, node)});
   std::vector<std::string_view> superseding;
-  for (auto& v : stored) {
-    highest = std::max({highest, v.context.counter(node),
-                        v.origin.node == node ? v.origin.counter : 0});
+  for (auto& v : stored)
     if (context.covers(v.origin))
       superseding.push_back(v.origin.node);
-  }
   versioned_value result;
   result.origin = dot{node, highest + 1};
   result.context = context;
@@ -81,6 +79,14 @@ versioned_value make_version(const sibling_list& stored, uint64_t issued,
   result.tombstone = tombstone;
   if (!tombstone)
     result.value = std::move(value);
+  return result;
+}
+
+uint64_t highest_counter(const sibling_list& versions, const std::string& node) {
+  uint64_t result = 0;
+  for (auto& v : versions)
+    result = std::max({result, v.context.counter(node),
+                       v.origin.node == node ? v.origin.counter : 0});
   return result;
 }
 

@@ -60,6 +60,10 @@ versioned_value make_version(const sibling_list& stored, uint64_t issued,
                              bool tombstone, std::string value,
                              std::size_t max_clock_entries);
 
+// The highest counter of `node` that any of `versions` has seen (as its
+// origin or in its context).
+uint64_t highest_counter(const sibling_list& versions, const std::string& node);
+
 // The causal context a reader gets: the join of every sibling's history. A
 // put carrying it supersedes all of them. Sound only over a complete sibling
 // set of a replica (never a subset): replicas exchange whole sets for that.

@@ -392,4 +392,11 @@ uint64_t wt_table::count() {
   return result;
 }
 
+owned_table::owned_table(std::shared_ptr<wt_engine> e, const std::string& name)
+  : engine(std::move(e)),
+    session(engine->open_session()),
+    table(session.open_table(name)) {
+  // nop
+}
+
 } // namespace kv

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -117,6 +118,19 @@ public:
 
 private:
   __wt_cursor* cursor_;
+};
+
+// One table as an actor owns it: its own session and cursor, plus a share of
+// the engine so the connection stays open while the actor lives. Members are
+// destroyed in reverse order of declaration: the cursor closes before its
+// session and the session before the engine reference goes.
+struct owned_table {
+  std::shared_ptr<wt_engine> engine;
+  wt_session session;
+  wt_table table;
+
+  // Throws storage_error if the session or cursor cannot be opened.
+  owned_table(std::shared_ptr<wt_engine> e, const std::string& name);
 };
 
 } // namespace kv

@@ -216,6 +216,30 @@ BOOST_AUTO_TEST_CASE(quorum_beyond_the_cluster_is_refused) {
   BOOST_TEST(describe(res.error()).find("w=2") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_coordinate_past_its_deadline_writes_nothing) {
+  // A hung replica that wakes up after the coordinator gave up must not
+  // make a second version of a write another replica already made.
+  auto& store = running->stores()[0];
+  caf::scoped_actor self{sys};
+  self
+    ->request(store, std::chrono::seconds{5}, coordinate_atom::value,
+              std::string{"late"}, std::string{"v"}, false, vector_clock{},
+              uint64_t{1})
+    .receive(
+      [](versioned_value&, sibling_list&) {
+        BOOST_FAIL("an expired write was applied");
+      },
+      [](caf::error& err) {
+        BOOST_TEST(is_kv_error(err, kv_errc::unavailable));
+        BOOST_TEST(describe(err).find("deadline") != std::string::npos);
+      });
+  self
+    ->request(store, std::chrono::seconds{5}, read_atom::value,
+              std::string{"late"})
+    .receive([](sibling_list& xs) { BOOST_TEST(xs.empty()); },
+             [](caf::error& err) { BOOST_FAIL(describe(err)); });
+}
+
 BOOST_AUTO_TEST_CASE(binary_keys_and_values_round_trip) {
   std::string key{"a\0b\xff", 4};
   std::string value{"\0\1\2\xfe", 4};

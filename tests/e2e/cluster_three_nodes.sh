@@ -8,66 +8,7 @@ set -euo pipefail
 [[ $# -eq 1 ]] || { echo "usage: $0 BIN_DIR" >&2; exit 2; }
 BIN=$1
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$BIN/kvnode" "$BIN/kvsh"
-CLUSTER_SH="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/cluster.sh"
-
-export KV_BIN=$BIN KV_DATA_DIR=$WORK/data KV_LOG_DIR=$WORK/log \
-  KV_RUN_DIR=$WORK/run KV_NODE_FLAGS="--gossip-interval-ms=200"
-
-# The nodes run in their own sessions: stop them before lib.sh's cleanup
-# removes their directories; show their logs when the test failed.
-on_exit() {
-  local rc=$?
-  if ((rc != 0)) && [[ -d $KV_LOG_DIR ]]; then
-    for log in "$KV_LOG_DIR"/*.log; do
-      echo "=== last lines of $log" >&2
-      tail -n 20 "$log" >&2
-    done
-  fi
-  "$CLUSTER_SH" stop >/dev/null 2>&1 || true
-  cleanup
-}
-trap on_exit EXIT
-
-cluster() { "$CLUSTER_SH" "$@"; }
-
-# A free base port for 3 nodes in 20000-60000, outside the kernel's
-# ephemeral range when possible (a node restarting on a port some client
-# socket took meanwhile would fail to bind).
-port_free() {
-  ! ss -Htln "sport = :$1" 2>/dev/null | grep -q . \
-    && ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range || true
-pick_base() {
-  local try base p ok
-  for ((try = 0; try < 200; try++)); do
-    base=$((20000 + RANDOM % 40000))
-    if ((try < 100 && base + 2 >= ${eph_lo:-65536} && base <= ${eph_hi:-0})); then
-      continue
-    fi
-    ok=1
-    for ((p = base; p < base + 3; p++)); do port_free "$p" || { ok=0; break; }; done
-    ((ok)) && { echo "$base"; return 0; }
-  done
-  return 1
-}
-BASE=$(pick_base) || fail "no 3 free ports found"
-port_of() { echo "$((BASE + ${1#n} - 1))"; }
-
-# on NODE INPUT OUTPUT: runs kvsh on NODE (lib.sh's shell: must exit 0).
-on() {
-  # shellcheck disable=SC2034 # read by lib.sh's shell
-  NODE_PORT=$(port_of "$1")
-  shell "$2" "$3"
-}
-
-# try_on NODE OUTPUT COMMAND: one command, for bounded polls; true when it
-# printed no error.
-try_on() {
-  printf '%s\n' "$3" >"$WORK/try.in"
-  timeout 30 "$KVSH" --port="$(port_of "$1")" <"$WORK/try.in" >"$2" 2>&1 \
-    && ! grep -q '^error:' "$2"
-}
+cluster_env 3 "--gossip-interval-ms=200"
 
 step "start 3 nodes in 2 dcs on ports $BASE-$((BASE + 2))"
 cluster start --nodes=3 --dcs=2 --base-port="$BASE" >"$WORK/start.out" \

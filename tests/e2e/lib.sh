@@ -150,3 +150,77 @@ expect_matching() {
               "expected '${pattern:0:200}'"
   done
 }
+
+# --- Clusters run by scripts/cluster.sh (K kvnode processes) ---------------
+# A script calls cluster_env once, then starts the cluster on
+# --base-port="$BASE" with `cluster start --nodes=K`; port_of, on and try_on
+# then talk to node nI on port BASE+I-1.
+
+CLUSTER_SH="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/cluster.sh"
+cluster() { "$CLUSTER_SH" "$@"; }
+
+port_free() {
+  ! ss -Htln "sport = :$1" 2>/dev/null | grep -q . \
+    && ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pick_base K: prints a base port P with P..P+K-1 free, in 20000-60000 and
+# outside the kernel's ephemeral range when possible (a node restarting on a
+# port some client socket took meanwhile would fail to bind).
+pick_base() {
+  local k=$1 try base p ok eph_lo eph_hi
+  read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range || true
+  for ((try = 0; try < 200; try++)); do
+    base=$((20000 + RANDOM % 40000))
+    if ((try < 100 && base + k - 1 >= ${eph_lo:-65536} && base <= ${eph_hi:-0})); then
+      continue
+    fi
+    ok=1
+    for ((p = base; p < base + k; p++)); do port_free "$p" || { ok=0; break; }; done
+    ((ok)) && { echo "$base"; return 0; }
+  done
+  return 1
+}
+
+# The nodes run in their own sessions: stop them before cleanup removes
+# their directories; show their logs when the test failed.
+cluster_on_exit() {
+  local rc=$? log
+  if ((rc != 0)) && [[ -d ${KV_LOG_DIR:-} ]]; then
+    for log in "$KV_LOG_DIR"/*.log; do
+      [[ -f $log ]] || continue
+      echo "=== last lines of $log" >&2
+      tail -n "${CLUSTER_LOG_LINES:-20}" "$log" >&2
+    done
+  fi
+  "$CLUSTER_SH" stop >/dev/null 2>&1 || true
+  cleanup
+}
+
+# cluster_env K NODE_FLAGS: points cluster.sh at this script's scratch
+# directory and binaries, installs the exit trap, and sets BASE to a base
+# port with K free ports.
+cluster_env() {
+  export KV_BIN KV_DATA_DIR=$WORK/data KV_LOG_DIR=$WORK/log \
+    KV_RUN_DIR=$WORK/run KV_NODE_FLAGS=$2
+  KV_BIN=$(dirname "$KVNODE")
+  trap cluster_on_exit EXIT
+  BASE=$(pick_base "$1") || fail "no $1 free ports found"
+}
+
+port_of() { echo "$((BASE + ${1#n} - 1))"; }
+
+# on NODE INPUT OUTPUT: runs kvsh on NODE (shell above: must exit 0).
+on() {
+  # shellcheck disable=SC2034 # read by shell
+  NODE_PORT=$(port_of "$1")
+  shell "$2" "$3"
+}
+
+# try_on NODE OUTPUT COMMAND: one command, for bounded polls; true when it
+# printed no error.
+try_on() {
+  printf '%s\n' "$3" >"$WORK/try.in"
+  timeout 30 "$KVSH" --port="$(port_of "$1")" <"$WORK/try.in" >"$2" 2>&1 \
+    && ! grep -q '^error:' "$2"
+}

@@ -495,3 +495,20 @@ BOOST_AUTO_TEST_CASE(simulation_slow_node_still_confirms) {
     }
   }
 }
+
+// -- local pause --------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(a_local_pause_convicts_nobody) {
+  // The detector's owner was stopped for 20 s: on waking, every peer looks
+  // silent. Forgiving the pause restarts the timers without transitions.
+  auto fd = make("a", {"b", "c", "d", "e"});
+  BOOST_TEST(fd.evaluate(at(1s)).empty());
+  fd.forgive_local_pause(at(21s));
+  BOOST_TEST(fd.evaluate(at(21s)).empty());
+  for (auto id : {"b", "c", "d", "e"})
+    BOOST_TEST(fd.status_of(id) == member_status::up);
+  // A peer that really stays silent is still suspected, one timeout later.
+  for (auto id : {"b", "c", "d"})
+    fd.observe_heartbeat(id, 1, at(23s));
+  BOOST_TEST(str(fd.evaluate(at(24s))) == strings{"e:up->suspect"});
+}
