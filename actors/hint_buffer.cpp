@@ -12,6 +12,7 @@
 
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
+#include "actors/storage_guard.hpp"
 #include "messages/caf_types.hpp"
 #include "persistence/record_codec.hpp"
 #include "persistence/storage_error.hpp"
@@ -41,6 +42,9 @@
 namespace kv {
 
 namespace {
+
+constexpr const char* actor_name = "hint buffer";
+const std::string unreadable_record = "the held hint is unreadable";
 
 using steady = std::chrono::steady_clock;
 using std::chrono::milliseconds;
@@ -149,23 +153,6 @@ struct hint_buffer_state {
 
 using hint_buffer_impl = hint_buffer_actor::extend<caf::reacts_to<tick_atom>>;
 using buffer_pointer = hint_buffer_impl::stateful_pointer<hint_buffer_state>;
-
-// Runs a storage operation, turning engine exceptions into kv errors so the
-// requester gets a reason instead of a dead actor.
-template <class Result, class F>
-Result guarded(F&& operation) {
-  try {
-    return operation();
-  } catch (const corrupt_record_error& e) {
-    return make_kv_error(kv_errc::corrupt_record,
-                         "the held hint is unreadable (" + std::string{e.what()}
-                           + ")");
-  } catch (const storage_error& e) {
-    log_line(log_level::error,
-             std::string{"hint buffer: storage failure: "} + e.what());
-    return make_kv_error(kv_errc::storage_failure, e.what());
-  }
-}
 
 void schedule_tick(buffer_pointer self) {
   self->delayed_send(self, self->state.settings.tick, tick_atom::value);
@@ -397,7 +384,7 @@ caf::result<ok_atom> add_hint(buffer_pointer self, hint& h) {
     return make_kv_error(kv_errc::invalid_argument,
                          "a hint must carry at least one version");
   using reply = caf::result<ok_atom>;
-  return guarded<reply>([&]() -> reply {
+  return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
     // Clocks of other nodes may be ahead: never let a hint outlive the
     // window by claiming a future creation time.
     auto now_ms = wall_clock_ms();
@@ -474,7 +461,7 @@ hint_buffer(buffer_pointer self, std::shared_ptr<owned_table> disk,
           || key.empty())
         return sibling_list{};
       using reply = caf::result<sibling_list>;
-      return guarded<reply>([&]() -> reply {
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
         if (!st.disk->table.get(prefix_of(owner) + key, st.buffer))
           return sibling_list{};
         return decode_hint(st.buffer).versions;

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
+#include "actors/storage_guard.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/limits.hpp"
 #include "persistence/record_codec.hpp"
@@ -13,6 +14,11 @@
 namespace kv {
 
 namespace {
+
+constexpr const char* actor_name = "replica store";
+const std::string unreadable_record
+  = "the stored record of this key is unreadable; a replica's copy will "
+    "replace it on the next repair";
 
 struct replica_store_state {
   // Handed over at spawn; this actor is its only user.
@@ -53,24 +59,6 @@ struct replica_store_state {
 
 using store_pointer = replica_store_actor::stateful_pointer<replica_store_state>;
 
-// Runs a storage operation, turning engine exceptions into kv errors so the
-// requester gets a reason instead of a dead actor.
-template <class Result, class F>
-Result guarded(F&& operation) {
-  try {
-    return operation();
-  } catch (const corrupt_record_error& e) {
-    return make_kv_error(kv_errc::corrupt_record,
-                         "the stored record of this key is unreadable ("
-                           + std::string{e.what()}
-                           + "); a replica's copy will replace it on the next "
-                             "repair");
-  } catch (const storage_error& e) {
-    log_line(log_level::error, std::string{"storage failure: "} + e.what());
-    return make_kv_error(kv_errc::storage_failure, e.what());
-  }
-}
-
 replica_store_actor::behavior_type
 replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
               replica_store_settings settings) {
@@ -94,7 +82,7 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
       if (auto problem = value_problem(value, st.settings.max_value_bytes))
         return make_kv_error(kv_errc::value_too_large, *problem);
       using reply = caf::result<versioned_value, sibling_list>;
-      return guarded<reply>([&]() -> reply {
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
         auto stored = st.load(key);
         // A delete without a context removes what this replica holds: the
         // caller wants the key gone, not a tombstone sibling beside it.
@@ -121,7 +109,8 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     [=](apply_atom, const std::string& key,
         const sibling_list& incoming) -> caf::result<ok_atom> {
       auto& st = self->state;
-      return guarded<caf::result<ok_atom>>([&]() -> caf::result<ok_atom> {
+      using reply = caf::result<ok_atom>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
         key_record stored;
         try {
           stored = st.load(key);
@@ -142,8 +131,9 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     [=](read_atom, const std::string& key) -> caf::result<sibling_list> {
       auto& st = self->state;
       ++st.stats.reads;
-      return guarded<caf::result<sibling_list>>(
-        [&] { return st.load(key).siblings; });
+      using reply = caf::result<sibling_list>;
+      return guarded<reply>(actor_name, unreadable_record,
+                            [&] { return st.load(key).siblings; });
     },
     [=](stats_atom) { return self->state.stats; },
   };

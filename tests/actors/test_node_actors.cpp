@@ -13,16 +13,10 @@
 #include "actors/node.hpp"
 #include "apps/client/kv_client.hpp"
 #include "persistence/wt_engine.hpp"
+#include "tests/support/print_types.hpp"
 
 using namespace kv;
 
-namespace kv {
-
-std::ostream& operator<<(std::ostream& out, const vector_clock& x) {
-  return out << x.to_string();
-}
-
-} // namespace kv
 
 namespace {
 

@@ -24,25 +24,8 @@
 #include "messages/limits.hpp"
 #include "messages/request.hpp"
 #include "messages/vector_clock.hpp"
+#include "tests/support/print_types.hpp"
 
-namespace kv {
-
-// Printing hooks for Boost.Test (found by ADL; not operator<< so that the
-// library may add its own one later without a clash).
-inline std::ostream& boost_test_print_type(std::ostream& out,
-                                           const vector_clock& x) {
-  return out << x.to_token();
-}
-
-inline std::ostream& boost_test_print_type(std::ostream& out, causal_order x) {
-  return out << to_string(x);
-}
-
-inline std::ostream& boost_test_print_type(std::ostream& out, const dot& x) {
-  return out << x.node << ':' << x.counter;
-}
-
-} // namespace kv
 
 using kv::causal_order;
 using kv::clock_entry;
