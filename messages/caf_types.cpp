@@ -72,6 +72,8 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ring_manager_actor>("kv_ring_manager_actor");
   cfg.add_message_type<hint_buffer_actor>("kv_hint_buffer_actor");
   cfg.add_message_type<merkle_syncer_actor>("kv_merkle_syncer_actor");
+  cfg.add_message_type<handoff_actor>("kv_handoff_actor");
+  cfg.add_message_type<autoscaler_actor>("kv_autoscaler_actor");
   cfg.add_error_category(error_category, render_kv_error);
 }
 

@@ -135,4 +135,18 @@ using merkle_syncer_actor = caf::typed_actor<
     std::vector<uint64_t>>,
   caf::reacts_to<sync_atom>>;
 
+// Handoff / rebalancer (declared, not built yet): streams the keys of a ring
+// range [from, to) to a node that now owns it, in chunks; the reply counts
+// the keys sent.
+using handoff_actor = caf::typed_actor<
+  caf::replies_to<handoff_atom, std::string, uint64_t, uint64_t>::with<
+    uint64_t>>;
+
+// Autoscaler (declared, not built yet): watches the members' load and asks a
+// provisioner for more or fewer nodes; reports per-node ops/s it last saw.
+using autoscaler_actor = caf::typed_actor<
+  caf::reacts_to<members_atom, std::vector<member_info>>,
+  caf::replies_to<get_atom, stats_atom>::with<std::vector<std::string>,
+                                              std::vector<uint64_t>>>;
+
 } // namespace kv
