@@ -1,6 +1,8 @@
 #include "actors/node.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -22,6 +24,16 @@ constexpr const char* key_table = "kv";
 constexpr auto store_shutdown_limit = std::chrono::seconds{60};
 
 } // namespace
+
+void apply_node_runtime_defaults(caf::actor_system_config& cfg) {
+  // CAF defaults to at least 4 work-stealing threads whose idle workers
+  // poll; the replica stores and the hint buffer have their own threads, so
+  // one scheduler thread per core sharing one queue does more per CPU
+  // second (docs/performance.md).
+  cfg.set("scheduler.max-threads",
+          static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency())));
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+}
 
 std::optional<std::string> config_problem(const node_config& cfg) {
   if (!valid_node_id(cfg.node_id))

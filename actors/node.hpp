@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 
 #include "actors/gossiper.hpp"
 #include "actors/hint_buffer.hpp"
@@ -33,6 +34,11 @@ struct node_config {
   gossiper_settings membership;         // seeds, gossip interval, detection
   hint_buffer_settings hints;           // bounds, expiry, delivery pacing
 };
+
+// The CAF runtime settings a node runs best with (scheduler sized to the
+// cores, 'sharing' policy); kvnode and the benchmarks apply them before
+// their own overrides. Measured in docs/performance.md.
+void apply_node_runtime_defaults(caf::actor_system_config& cfg);
 
 // Why a configuration cannot run, if it cannot (bad node id, zero shards...).
 std::optional<std::string> config_problem(const node_config& cfg);

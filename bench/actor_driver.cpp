@@ -1,5 +1,7 @@
 #include "bench/actor_driver.hpp"
 
+#include "actors/node.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -325,6 +327,8 @@ run_result actor_bench::measure(double seconds, uint64_t ops) {
 
 void apply_scheduler_options(caf::actor_system_config& cfg,
                              const bench_options& opts) {
+  // Start from what kvnode runs with, so embedded measures the real node.
+  apply_node_runtime_defaults(cfg);
   if (opts.scheduler_threads > 0)
     cfg.set("scheduler.max-threads",
             static_cast<size_t>(opts.scheduler_threads));

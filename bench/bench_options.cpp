@@ -332,6 +332,7 @@ target and storage
   --store-shards=N    embedded node's replica stores         [2]
   --scheduler-threads=N, --scheduler-policy=stealing|sharing
                       CAF scheduler of the bench's actor system
+                      (default: what kvnode uses: cores, sharing)
 
 output
   --csv               one CSV line instead of the table

@@ -64,7 +64,8 @@ struct bench_options {
   bool raw_plain = false;     // raw: plain byte put/get, no record codec
   uint32_t store_shards = 2;  // embedded node's replica store actors
 
-  // CAF scheduler of the embedded/remote client system (0/"": CAF default).
+  // CAF scheduler of the embedded/remote client system (0/"": what kvnode
+  // runs with, apply_node_runtime_defaults).
   uint32_t scheduler_threads = 0;
   std::string scheduler_policy;
 

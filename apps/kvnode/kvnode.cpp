@@ -7,7 +7,6 @@
 #include <iostream>
 #include <pthread.h>
 #include <string>
-#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -32,11 +31,8 @@ public:
 
   kvnode_config() {
     load<caf::io::middleman>();
-    // CAF defaults to at least 4 scheduler threads; the replica stores and
-    // the hint buffer already have their own threads, and on small machines
-    // the extra idle workers only burn CPU polling (docs/performance.md).
-    set("scheduler.max-threads",
-        std::max(1u, std::thread::hardware_concurrency()));
+    // Set before parsing, so --scheduler.* flags still override them.
+    kv::apply_node_runtime_defaults(*this);
     kv::register_message_types(*this);
     node.storage.data_dir.clear(); // defaults to ./data/<node-id>
     caf::config_option_adder{custom_options_, "global"}
