@@ -282,13 +282,23 @@ void coordinate_at(coordinator_pointer self,
             write->promise.deliver(std::move(err));
           return;
         }
-        write->last_error = err;
+        // After a timeout the replica may still make the version: asking
+        // the next owner too could make the one write twice (two siblings
+        // with the same value). Only a definite failure moves on.
+        bool outcome_unknown = err == caf::sec::request_timeout;
+        write->last_error = std::move(err);
         write->quorum.record_failure();
-        if (index + 1 < job->where.owners.size()
-            && write->quorum.state() == quorum_tracker::outcome::pending)
+        if (!outcome_unknown && index + 1 < job->where.owners.size()
+            && write->quorum.state() == quorum_tracker::outcome::pending) {
           coordinate_at(self, write, job, index + 1);
-        else
-          write->settle();
+          return;
+        }
+        // Nobody else will be asked: the rest count as failed.
+        auto skipped = job->where.owners.size() - index - 1
+                       + (write->hints_count ? job->where.fallbacks.size() : 0);
+        for (std::size_t i = 0; i < skipped; ++i)
+          write->quorum.record_failure();
+        write->settle();
       });
 }
 
