@@ -113,8 +113,8 @@ using coordinator_pointer
   = coordinator_node_actor::stateful_pointer<coordinator_state>;
 
 milliseconds remaining(clock_type::time_point deadline) {
-  auto left = std::chrono::duration_cast<milliseconds>(deadline
-                                                       - clock_type::now());
+  // Rounded up, so a timer never fires before the deadline itself.
+  auto left = std::chrono::ceil<milliseconds>(deadline - clock_type::now());
   return std::max(left, milliseconds{1});
 }
 

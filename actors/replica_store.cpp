@@ -70,7 +70,7 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         const vector_clock& context, uint64_t deadline_ms)
       -> caf::result<versioned_value, sibling_list> {
       auto& st = self->state;
-      if (deadline_ms != 0 && wall_clock_ms() > deadline_ms)
+      if (deadline_ms != 0 && wall_clock_ms() >= deadline_ms)
         return make_kv_error(kv_errc::unavailable,
                              "the write reached this replica "
                                + std::to_string(wall_clock_ms() - deadline_ms)
