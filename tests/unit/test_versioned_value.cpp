@@ -744,6 +744,28 @@ std::string describe(const sim_config& c) {
   return out.str();
 }
 
+// Draws random multisets of 0 to 6 versions from a pool.
+class random_subsets {
+public:
+  random_subsets(const sibling_list& pool, std::mt19937& rng)
+    : pool_(pool), rng_(rng), pick_(0, pool.size() - 1) {
+    // nop
+  }
+
+  sibling_list operator()() {
+    sibling_list result;
+    for (int k = size_(rng_); k > 0; --k)
+      result.push_back(pool_[pick_(rng_)]);
+    return result;
+  }
+
+private:
+  const sibling_list& pool_;
+  std::mt19937& rng_;
+  std::uniform_int_distribution<std::size_t> pick_;
+  std::uniform_int_distribution<int> size_{0, 6};
+};
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(randomised)
@@ -758,14 +780,7 @@ BOOST_AUTO_TEST_CASE(reconcile_laws_over_random_version_pools) {
     cfg.writes = 30;
     cfg.distinct_coordinators = seed % 2 == 1;
     auto pool = simulate(cfg).versions;
-    std::uniform_int_distribution<std::size_t> pick(0, pool.size() - 1);
-    std::uniform_int_distribution<int> size(0, 6);
-    auto subset = [&] {
-      sibling_list s;
-      for (int k = size(rng); k > 0; --k)
-        s.push_back(pool[pick(rng)]);
-      return s;
-    };
+    random_subsets subset{pool, rng};
     for (int i = 0; i < 400; ++i) {
       auto a = subset();
       auto b = subset();
@@ -1360,14 +1375,7 @@ BOOST_AUTO_TEST_CASE(reconcile_laws_over_pruned_version_pools) {
     cfg.blind_probability = 0.2;
     cfg.max_clock_entries = 2 + seed % 2;
     auto pool = simulate(cfg).versions;
-    std::uniform_int_distribution<std::size_t> pick(0, pool.size() - 1);
-    std::uniform_int_distribution<int> size(0, 6);
-    auto subset = [&] {
-      sibling_list s;
-      for (int k = size(rng); k > 0; --k)
-        s.push_back(pool[pick(rng)]);
-      return s;
-    };
+    random_subsets subset{pool, rng};
     for (int i = 0; i < 400; ++i) {
       auto a = subset();
       auto b = subset();
