@@ -1,5 +1,7 @@
 #include "apps/client/kv_client.hpp"
 
+#include <set>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -10,10 +12,27 @@ client_config::client_config() {
   register_message_types(*this);
 }
 
-caf::expected<coordinator_actor> connect_to_node(caf::actor_system& sys,
-                                                 const std::string& host,
-                                                 uint16_t port) {
-  return sys.middleman().remote_actor<coordinator_actor>(host, port);
+caf::expected<coordinator_actor>
+connect_to_node(caf::actor_system& sys, const std::string& host, uint16_t port,
+                std::chrono::milliseconds limit) {
+  caf::expected<coordinator_actor> result{caf::sec::request_timeout};
+  caf::scoped_actor self{sys};
+  self
+    ->request(sys.middleman().actor_handle(), limit, caf::connect_atom::value,
+              host, port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& hdl,
+          const std::set<std::string>& ifs) {
+        if (!hdl)
+          result = caf::make_error(caf::sec::no_actor_published_at_port);
+        else if (!sys.assignable<coordinator_actor>(ifs))
+          result = caf::make_error(
+            caf::sec::unexpected_actor_messaging_interface);
+        else
+          result = caf::actor_cast<coordinator_actor>(std::move(hdl));
+      },
+      [&](caf::error& err) { result = std::move(err); });
+  return result;
 }
 
 blocking_client::blocking_client(caf::actor_system& sys, coordinator_actor node)

@@ -28,11 +28,13 @@ public:
   client_config();
 };
 
-// Connects to the coordinator a node publishes at host:port. Fails fast with
-// a readable error when nothing listens there.
-caf::expected<coordinator_actor> connect_to_node(caf::actor_system& sys,
-                                                 const std::string& host,
-                                                 uint16_t port);
+// Connects to the coordinator a node publishes at host:port, waiting at most
+// `limit`: CAF's own remote_actor waits forever when the peer accepts TCP but
+// never answers the handshake (a wrong port). Fails fast when nothing
+// listens there.
+caf::expected<coordinator_actor>
+connect_to_node(caf::actor_system& sys, const std::string& host, uint16_t port,
+                std::chrono::milliseconds limit = std::chrono::seconds{10});
 
 // Sequential requests against one coordinator; each call waits for its reply
 // for at most the request's timeout plus a margin.

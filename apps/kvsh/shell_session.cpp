@@ -1,10 +1,8 @@
 #include "apps/kvsh/shell_session.hpp"
 
 #include <chrono>
-#include <set>
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 
 #include "apps/kvsh/shell_format.hpp"
 #include "apps/kvsh/tcp_probe.hpp"
@@ -27,31 +25,6 @@ std::string connect_failure(const caf::error& err, const std::string& host,
          + describe(err) + ")";
 }
 
-// Like connect_to_node, but bounded: CAF's remote_actor waits forever when
-// the peer accepts TCP and never answers the handshake (a wrong port).
-caf::expected<coordinator_actor>
-connect_within(caf::actor_system& sys, const std::string& host, uint16_t port,
-               std::chrono::milliseconds limit) {
-  caf::expected<coordinator_actor> result{caf::sec::request_timeout};
-  caf::scoped_actor self{sys};
-  self
-    ->request(sys.middleman().actor_handle(), limit, caf::connect_atom::value,
-              host, port)
-    .receive(
-      [&](const caf::node_id&, caf::strong_actor_ptr& hdl,
-          const std::set<std::string>& ifs) {
-        if (!hdl)
-          result = caf::make_error(caf::sec::no_actor_published_at_port);
-        else if (!sys.assignable<coordinator_actor>(ifs))
-          result = caf::make_error(
-            caf::sec::unexpected_actor_messaging_interface);
-        else
-          result = caf::actor_cast<coordinator_actor>(std::move(hdl));
-      },
-      [&](caf::error& err) { result = std::move(err); });
-  return result;
-}
-
 } // namespace
 
 shell_session::shell_session(caf::actor_system& sys, const shell_args& args,
@@ -66,7 +39,7 @@ shell_session::shell_session(caf::actor_system& sys, const shell_args& args,
 
 std::optional<std::string> shell_session::connect(const std::string& host,
                                                   uint16_t port) {
-  auto node = connect_within(sys_, host, port, connect_limit);
+  auto node = connect_to_node(sys_, host, port, connect_limit);
   if (!node)
     return "cannot reach node at " + host + ":" + std::to_string(port) + ": "
            + connect_failure(node.error(), host, port);
