@@ -84,9 +84,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
                                         cfg.max_clock_entries};
   for (uint32_t i = 0; i < cfg.store_shards; ++i)
     result->stores_.push_back(spawn_replica_store(sys, engine, store_settings));
-  hint_buffer_settings hint_settings = cfg.hints;
-  engine->create_table(hint_settings.table);
-  result->hint_buffer_ = spawn_hint_buffer(sys, engine, hint_settings);
+  result->hint_buffer_ = spawn_hint_buffer(sys, engine, cfg.hints);
   // From here on the stores and the hint buffer own the engine: it closes
   // after the last of them.
   engine.reset();
