@@ -169,7 +169,8 @@ struct pending_write {
   quorum_tracker quorum;
   uint32_t timeout_ms;
   bool hints_count; // sloppy quorum: acknowledged hints count toward W
-  vector_clock context; // history of the new version
+  vector_clock context;  // covers `siblings` and nothing else
+  sibling_list siblings; // the coordinating replica's versions after the write
   caf::error last_error;
 
   pending_write(caf::typed_response_promise<put_result> rp, uint32_t w,
@@ -191,7 +192,7 @@ struct pending_write {
       return;
     switch (quorum.state()) {
       case quorum_tracker::outcome::reached:
-        promise.deliver(put_result{context, quorum.successes()});
+        promise.deliver(put_result{context, quorum.successes(), siblings});
         break;
       case quorum_tracker::outcome::impossible: {
         // With a single replica its own error says more than "0 of 1".
@@ -268,8 +269,12 @@ void coordinate_at(coordinator_pointer self,
               coordinate_atom::value, job->key, job->value, job->tombstone,
               job->context, job->deadline_ms)
     .then(
-      [=](versioned_value& version, sibling_list& versions) {
-        write->context = version.history();
+      [=](versioned_value&, sibling_list& versions) {
+        // Not the new version's history alone: its dot may also cover a
+        // concurrent sibling issued by the same replica, which the client
+        // never saw; the whole set's context comes with the whole set.
+        write->context = context_of(versions);
+        write->siblings = live_values(versions);
         write->record(true);
         std::vector<owner_replica> others(job->where.owners.begin() + index + 1,
                                           job->where.owners.end());

@@ -49,7 +49,8 @@ typename Inspector::result_type inspect(Inspector& f, request_options& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, put_result& x) {
-  return f(caf::meta::type_name("put_result"), x.context, x.acks);
+  return f(caf::meta::type_name("put_result"), x.context, x.acks,
+           x.siblings);
 }
 
 template <class Inspector>

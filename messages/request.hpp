@@ -47,9 +47,15 @@ std::optional<std::string> options_problem(const request_options& resolved,
 request_options resolve(request_options opts,
                         const consistency_defaults& defaults);
 
+// What a write returns. `context` covers exactly the versions in `siblings`
+// (the coordinating replica's live versions after the write, the new one
+// included), so a client that passes it on has seen everything it
+// supersedes: with one sibling it chains the client's own writes; with more,
+// a concurrent write is there and the client resolves it as after a get.
 struct put_result {
-  vector_clock context; // history of the new version: pass to the next put
-  uint32_t acks = 0;    // replicas that acknowledged before the reply
+  vector_clock context;
+  uint32_t acks = 0;     // replicas that acknowledged before the reply
+  sibling_list siblings; // what `context` covers, tombstones left out
 };
 
 struct get_result {

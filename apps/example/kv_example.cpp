@@ -208,8 +208,12 @@ bool blocking_tour(caf::actor_system& sys, const kv::coordinator_actor& node,
   auto update = client.put(key, "v2", got->context);
   if (!update)
     return failed("update", update.error());
-  // A put's reply context is its version's history: it chains the next
-  // write (here the delete) without reading again.
+  // A put's reply context covers exactly the siblings it returns: with one
+  // (ours) it chains the next write (here the delete) without reading again;
+  // with more, another client wrote concurrently and we resolve as after a
+  // get.
+  if (update->siblings.size() != 1)
+    return failed("update: a concurrent write appeared", caf::sec::runtime_error);
   auto removed = client.remove(key, update->context);
   if (!removed)
     return failed("delete", removed.error());

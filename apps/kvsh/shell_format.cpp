@@ -105,7 +105,17 @@ std::string format_get(const get_result& result) {
 }
 
 std::string format_write(const put_result& result) {
-  return "ok\n  clock " + result.context.to_string() + "\n";
+  auto out = "ok\n  clock " + result.context.to_string() + "\n";
+  // Concurrent writes are still there beside this one: show them, because
+  // the context this shell keeps (ctx=@) now covers them too.
+  if (result.siblings.size() > 1) {
+    out += "  (" + std::to_string(result.siblings.size())
+           + " siblings now: a concurrent write exists)\n";
+    for (auto& v : result.siblings)
+      out += "  " + format_value(v.value) + " clock "
+             + v.history().to_string() + "\n";
+  }
+  return out;
 }
 
 namespace {

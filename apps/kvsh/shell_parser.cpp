@@ -373,7 +373,7 @@ const char* shell_help_text() {
          "\\r \\t \\0 \\xHH.\n"
          "  strict=1: only the key's own replicas count toward R/W (no\n"
          "  stand-ins holding hints); fails instead when too few are up.\n"
-         "  ctx=@ uses the context of this shell's latest get of the key;\n"
+         "  ctx=@ uses the context of this shell's latest get or put of the key;\n"
          "  without ctx a write is blind: it claims to have seen nothing, so\n"
          "  the versions already stored may stay as siblings.\n"
          "  n/r/w/timeout of 0 or absent mean the node's defaults.\n"

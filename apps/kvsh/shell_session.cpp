@@ -176,7 +176,7 @@ void shell_session::run_write(const shell_command& cmd) {
   } else if (cmd.context_from == context_source::latest) {
     auto i = read_contexts_.find(cmd.key);
     if (i == read_contexts_.end()) {
-      report("ctx=@: this shell has not read the key yet (get it first)");
+      report("ctx=@: this shell has not read or written the key yet (get it first)");
       return;
     }
     context = i->second;
@@ -189,6 +189,8 @@ void shell_session::run_write(const shell_command& cmd) {
     report(describe(result.error()));
     return;
   }
+  // Safe to chain: the context covers only what the reply shows.
+  read_contexts_[cmd.key] = result->context;
   out_ << format_write(*result);
 }
 

@@ -143,6 +143,32 @@ BOOST_AUTO_TEST_CASE(put_result_context_chains_updates) {
   BOOST_TEST(values("k") == (strings{"3"}));
 }
 
+// Regression (issue 8.1): the reply's context was the new version's history;
+// its dot n1:2 also covered Alice's concurrent n1:1, so Bob chaining his own
+// put deleted a write he was never shown.
+BOOST_AUTO_TEST_CASE(put_reply_context_covers_only_what_it_shows) {
+  put("k", "alice");
+  auto bob = put("k", "bob");
+  strings shown;
+  for (auto& v : bob.siblings)
+    shown.push_back(v.value);
+  std::sort(shown.begin(), shown.end());
+  BOOST_TEST(shown == (strings{"alice", "bob"}));
+  BOOST_TEST(bob.context == get("k").context);
+  // A client that chains without looking has still been shown Alice's write;
+  // one that resolves keeps it.
+  put("k", "alice+bob2", bob.context);
+  BOOST_TEST(values("k") == (strings{"alice+bob2"}));
+}
+
+BOOST_AUTO_TEST_CASE(chained_context_never_covers_an_unseen_write) {
+  auto bob = put("k", "bob");
+  BOOST_TEST(bob.siblings.size() == 1u);
+  put("k", "alice"); // concurrent, after Bob's reply: Bob has not seen it
+  put("k", "bob2", bob.context);
+  BOOST_TEST(values("k") == (strings{"alice", "bob2"}));
+}
+
 BOOST_AUTO_TEST_CASE(delete_without_context_removes_the_key) {
   put("k", "a");
   put("k", "b");

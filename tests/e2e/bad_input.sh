@@ -94,7 +94,7 @@ error: get: missing KEY (usage: get KEY *)
 error: put: n= wants a number from 0 to 4294967295, got 'abc' (usage: *)
 error: get: unknown option 'w=' (usage: *)
 error: unterminated quote opened at column 7
-error: ctx=@: this shell has not read the key yet (get it first)
+error: ctx=@: this shell has not read or written the key yet (get it first)
 error: key_too_large: the key has 10241 bytes, the maximum is 10240
 error: key_too_large: the key has 10241 bytes, the maximum is 10240
 ok
