@@ -517,7 +517,7 @@ void update_cards(coordinator_pointer self, std::vector<node_card>& cards) {
     bool back_up = known != st.cards.end()
                    && known->second.info.status != member_status::up
                    && card.info.status == member_status::up;
-    if (id != st.settings.node_id && (fresh || back_up)) {
+    if (id != st.settings.node_id && (fresh || back_up) && card.coordinator) {
       // A peer's actors vanish together when it stops or the link drops;
       // watching its coordinator is enough.
       self->monitor(card.coordinator);

@@ -8,6 +8,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/log.hpp"
+#include "messages/limits.hpp"
 
 namespace kv {
 
@@ -154,14 +155,42 @@ void connect_directly(gossiper_pointer self, const member_info& info) {
           });
 }
 
+// Why a card from the network cannot be taken, if it cannot. Every actor of
+// the card is used later (monitored, asked), so a null handle must never get
+// past here: it crashed the coordinator once.
+std::optional<std::string> card_problem(const node_card& card) {
+  if (!valid_node_id(card.info.node_id))
+    return std::string{"invalid node id"};
+  if (!card.coordinator || !card.gossiper || !card.hints)
+    return "card of " + card.info.node_id + " lacks actor handles";
+  if (card.stores.empty() || card.stores.size() > max_store_shards)
+    return "card of " + card.info.node_id + " has "
+           + std::to_string(card.stores.size()) + " stores";
+  for (auto& store : card.stores)
+    if (!store)
+      return "card of " + card.info.node_id + " has a null store handle";
+  return std::nullopt;
+}
+
 void merge(gossiper_pointer self, const std::string& sender,
            std::vector<node_card>& incoming,
            const std::vector<std::string>& sender_suspects) {
   auto& st = self->state;
+  if (incoming.size() > max_gossip_cards
+      || sender_suspects.size() > max_gossip_cards) {
+    log_line(log_level::warning, "ignoring a gossip message with "
+                                   + std::to_string(incoming.size())
+                                   + " cards: above the bound");
+    return;
+  }
   auto now = failure_detector::clock::now();
   bool ring_changed = false;
   bool cards_changed = false;
   for (auto& card : incoming) {
+    if (auto problem = card_problem(card)) {
+      log_line(log_level::warning, "ignoring a gossiped card: " + *problem);
+      continue;
+    }
     auto id = card.info.node_id;
     if (id == st.self_id)
       continue; // only this node speaks for itself

@@ -47,8 +47,9 @@ std::optional<std::string> config_problem(const node_config& cfg) {
     return std::string{"tokens per node must be between 1 and 4096"};
   if (cfg.membership.interval.count() <= 0)
     return std::string{"the gossip interval must be positive"};
-  if (cfg.store_shards == 0 || cfg.store_shards > 64)
-    return std::string{"store shards must be between 1 and 64"};
+  if (cfg.store_shards == 0 || cfg.store_shards > max_store_shards)
+    return "store shards must be between 1 and "
+           + std::to_string(max_store_shards);
   if (cfg.max_value_bytes == 0)
     return std::string{"the maximum value size must be positive"};
   if (cfg.max_siblings == 0)

@@ -17,4 +17,11 @@ constexpr std::size_t default_max_clock_entries = 10;
 constexpr std::size_t sibling_warning_threshold = 25;
 constexpr std::size_t default_max_siblings = 100;
 
+// Replica store actors per node (each a thread with its own session).
+constexpr std::size_t max_store_shards = 64;
+
+// Cards (or suspicions) one gossip message may carry: far above any cluster
+// we run, low enough that a hostile peer cannot make a node hold much.
+constexpr std::size_t max_gossip_cards = 4096;
+
 } // namespace kv

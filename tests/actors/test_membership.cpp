@@ -101,3 +101,43 @@ BOOST_AUTO_TEST_CASE(a_stopped_node_goes_down_and_a_slow_one_stays_up) {
     for (auto id : {"n1", "n2", "n3", "n4"})
       BOOST_TEST((cluster.status_seen_by(i, id) == member_status::up));
 }
+
+// Regression (issue 8.4): a gossiped card without actor handles made the
+// coordinator monitor() a null handle and the node died with SIGSEGV.
+BOOST_AUTO_TEST_CASE(a_card_without_handles_is_ignored_not_fatal) {
+  cluster_fixture cluster{2};
+  BOOST_REQUIRE(cluster.converged(2));
+  auto& target = cluster.at(0);
+  node_card hollow;
+  hollow.info.node_id = "phantom";
+  hollow.info.dc = "dc9";
+  hollow.info.host = "127.0.0.1";
+  hollow.info.port = 1;
+  hollow.info.heartbeat = 1;
+  node_card hollow_stores;
+  hollow_stores.info = hollow.info;
+  hollow_stores.info.node_id = "phantom2";
+  hollow_stores.coordinator = cluster.at(1).running->coordinator();
+  hollow_stores.gossiper = cluster.at(1).running->gossiper();
+  hollow_stores.hints = cluster.at(1).running->hint_buffer();
+  hollow_stores.stores = {replica_store_actor{}};
+  caf::scoped_actor self{target.sys};
+  bool answered = false;
+  self
+    ->request(target.running->gossiper(), 5s, gossip_atom::value,
+              std::string{"phantom"},
+              std::vector<node_card>{hollow, hollow_stores},
+              std::vector<std::string>{})
+    .receive([&](const std::string&, std::vector<node_card>&,
+                 std::vector<std::string>&) { answered = true; },
+             [&](caf::error& err) {
+               BOOST_FAIL("gossip refused: " << describe(err));
+             });
+  BOOST_TEST(answered);
+  // The node still serves, and neither phantom became a member.
+  BOOST_TEST(static_cast<bool>(cluster.client(0).put("after", "phantom")));
+  auto members = cluster.members_seen_by(0);
+  BOOST_TEST(members.size() == 2u);
+  for (auto& m : members)
+    BOOST_TEST(m.node_id.rfind("phantom", 0) != 0);
+}
