@@ -32,6 +32,10 @@ struct fallback_replica {
   std::string node_id;
   std::string intended_owner;
   hint_buffer_actor hints;
+  // False for the last resort, a hint kept on this node when no other node
+  // can stand in: it only makes sure the owner gets the write later; this
+  // node already counts once.
+  bool counts = true;
 };
 
 // Where one request goes.
@@ -39,6 +43,11 @@ struct placement {
   std::vector<owner_replica> owners;       // reachable owners, ring order
   std::vector<fallback_replica> fallbacks; // stand-ins for the others
   std::vector<std::string> missing;        // owners without a stand-in
+
+  std::size_t counting_fallbacks() const {
+    return std::count_if(fallbacks.begin(), fallbacks.end(),
+                         [](const fallback_replica& fb) { return fb.counts; });
+  }
 };
 
 struct coordinator_state {
@@ -52,6 +61,30 @@ struct coordinator_state {
   static inline const char* name = "coordinator";
 
   std::size_t cluster_size() const { return current_ring->size(); }
+
+  const hint_buffer_actor& own_hints() const {
+    return cards.at(settings.node_id).hints;
+  }
+
+  // Why this node cannot coordinate yet, if it cannot.
+  std::optional<caf::error> not_ready() const {
+    if (settings.standalone || cluster_size() > 1)
+      return std::nullopt;
+    return make_kv_error(kv_errc::unavailable,
+                         "this node has not joined its cluster yet (no seed "
+                         "has answered and it remembers no members); nothing "
+                         "was done");
+  }
+
+  // How many replicas a request may ask for: an explicit n must fit the
+  // ring; the default n of a node with seeds stays what it is even when the
+  // ring is smaller (a key then has fewer owners until nodes join).
+  std::size_t replica_limit(const request_options& requested,
+                            uint32_t n) const {
+    if (requested.n != 0 || settings.standalone)
+      return cluster_size();
+    return std::max<std::size_t>(cluster_size(), n);
+  }
 
   const node_card* usable(const std::string& id) const {
     auto i = cards.find(id);
@@ -77,8 +110,13 @@ struct coordinator_state {
         result.missing.push_back(walk[i]);
       }
     }
-    if (strict)
+    if (strict) {
+      // Stand-ins do not count, but the missed owners still get the write.
+      for (auto& owner : result.missing)
+        result.fallbacks.push_back(
+          fallback_replica{settings.node_id, owner, own_hints(), false});
       return result;
+    }
     auto next = walk.begin() + owner_count;
     std::vector<std::string> still_missing;
     for (auto& owner : result.missing) {
@@ -87,6 +125,8 @@ struct coordinator_state {
         ++next;
       if (next == walk.end()) {
         still_missing.push_back(owner);
+        result.fallbacks.push_back(fallback_replica{
+          settings.node_id, owner, own_hints(), false});
         continue;
       }
       result.fallbacks.push_back(fallback_replica{*next, owner, card->hints});
@@ -101,7 +141,8 @@ struct coordinator_state {
   request_options effective(const request_options& opts) const {
     auto defaults = settings.consistency;
     auto size = static_cast<uint32_t>(std::max<std::size_t>(1, cluster_size()));
-    defaults.n = std::min(defaults.n, size);
+    if (settings.standalone)
+      defaults.n = std::min(defaults.n, size);
     auto n = opts.n != 0 ? opts.n : defaults.n;
     defaults.r = std::min(defaults.r, n);
     defaults.w = std::min(defaults.w, n);
@@ -148,14 +189,15 @@ std::string joined(const std::vector<std::string>& ids) {
 // How many replicas can count toward a quorum, and why not more.
 std::string reach_detail(const placement& where, uint32_t n, bool strict,
                          const char* quorum, uint32_t needed) {
-  auto counted = where.owners.size() + (strict ? 0 : where.fallbacks.size());
+  auto counted = where.owners.size() + (strict ? 0 : where.counting_fallbacks());
   auto out = "only " + std::to_string(counted) + " of " + std::to_string(n)
              + " replicas are reachable, " + quorum + "="
              + std::to_string(needed) + " needed";
   std::vector<std::string> absent = where.missing;
   if (strict)
     for (auto& fb : where.fallbacks)
-      absent.push_back(fb.intended_owner);
+      if (fb.counts)
+        absent.push_back(fb.intended_owner);
   if (!absent.empty())
     out += " (not reachable: " + joined(absent) + ")";
   if (strict)
@@ -220,6 +262,20 @@ struct pending_write {
   }
 };
 
+// Holds `versions` for `owner` in this node's hint buffer, outside any
+// quorum: delivered when gossip shows the owner up.
+void keep_hint_locally(coordinator_pointer self, const std::string& owner,
+                       const std::string& key, const sibling_list& versions) {
+  hint held{owner, key, versions, wall_clock_ms()};
+  self->request(self->state.own_hints(), std::chrono::seconds{30},
+                hint_atom::value, std::move(held))
+    .then([](ok_atom) {},
+          [=](caf::error& err) {
+            log_line(log_level::warning, "cannot keep a hint for " + owner
+                                           + ": " + describe(err));
+          });
+}
+
 // Sends the coordinated versions to the other owners and, as hints, to the
 // stand-ins of the missing ones.
 void replicate(coordinator_pointer self, std::shared_ptr<pending_write> write,
@@ -227,22 +283,34 @@ void replicate(coordinator_pointer self, std::shared_ptr<pending_write> write,
                const std::vector<owner_replica>& others,
                const std::vector<fallback_replica>& fallbacks,
                clock_type::time_point deadline) {
-  for (auto& target : others)
-    self->request(target.store, wait_for(self->state, target.node_id, deadline),
+  for (auto& target : others) {
+    auto owner = target.node_id;
+    self->request(target.store, wait_for(self->state, owner, deadline),
                   apply_atom::value, key, versions)
       .then([=](ok_atom) { write->record(true); },
-            [=](caf::error& err) { write->record(false, std::move(err)); });
+            [=](caf::error& err) {
+              write->record(false, std::move(err));
+              // It may be down or cut off: keep the write for it here, so it
+              // does not depend on a later read to get it.
+              keep_hint_locally(self, owner, key, versions);
+            });
+  }
   for (auto& target : fallbacks) {
     hint held{target.intended_owner, key, versions, wall_clock_ms()};
+    bool counts = write->hints_count && target.counts;
     self->request(target.hints, remaining(deadline), hint_atom::value, held)
       .then(
         [=](ok_atom) {
-          if (write->hints_count)
+          if (counts)
             write->record(true);
         },
         [=](caf::error& err) {
-          if (write->hints_count)
+          if (counts)
             write->record(false, std::move(err));
+          else
+            log_line(log_level::warning,
+                     "cannot keep a hint for " + held.intended_owner + ": "
+                       + describe(err));
         });
   }
 }
@@ -300,7 +368,8 @@ void coordinate_at(coordinator_pointer self,
         }
         // Nobody else will be asked: the rest count as failed.
         auto skipped = job->where.owners.size() - index - 1
-                       + (write->hints_count ? job->where.fallbacks.size() : 0);
+                       + (write->hints_count ? job->where.counting_fallbacks()
+                                             : 0);
         for (std::size_t i = 0; i < skipped; ++i)
           write->quorum.record_failure();
         write->settle();
@@ -310,12 +379,13 @@ void coordinate_at(coordinator_pointer self,
 // Validates a request; the error to answer with, if it is invalid.
 std::optional<caf::error> request_problem(const coordinator_state& st,
                                           const std::string& key,
-                                          const request_options& opts) {
+                                          const request_options& opts,
+                                          const request_options& requested) {
   if (auto problem = key_problem(key))
     return make_kv_error(key.empty() ? kv_errc::invalid_argument
                                      : kv_errc::key_too_large,
                          *problem);
-  if (auto problem = options_problem(opts, st.cluster_size()))
+  if (auto problem = options_problem(opts, st.replica_limit(requested, opts.n)))
     return make_kv_error(kv_errc::invalid_argument, *problem);
   return std::nullopt;
 }
@@ -325,8 +395,10 @@ caf::result<put_result> start_write(coordinator_pointer self,
                                     bool tombstone, const vector_clock& context,
                                     const request_options& requested) {
   auto& st = self->state;
+  if (auto err = st.not_ready())
+    return std::move(*err);
   auto opts = st.effective(requested);
-  if (auto err = request_problem(st, key, opts))
+  if (auto err = request_problem(st, key, opts, requested))
     return std::move(*err);
   if (auto problem = value_problem(value, st.settings.max_value_bytes))
     return make_kv_error(kv_errc::value_too_large, *problem);
@@ -334,7 +406,7 @@ caf::result<put_result> start_write(coordinator_pointer self,
     return make_kv_error(kv_errc::invalid_argument, *problem);
   auto sloppy = !opts.strict_quorum;
   auto where = st.place(key, opts.n, opts.strict_quorum);
-  auto counted = where.owners.size() + (sloppy ? where.fallbacks.size() : 0);
+  auto counted = where.owners.size() + (sloppy ? where.counting_fallbacks() : 0);
   if (where.owners.empty())
     return make_kv_error(kv_errc::unavailable,
                          "no owner of this key is reachable (down: "
@@ -448,10 +520,17 @@ caf::result<get_result> start_read(coordinator_pointer self,
                                    const std::string& key,
                                    const request_options& requested) {
   auto& st = self->state;
+  if (auto err = st.not_ready())
+    return std::move(*err);
   auto opts = st.effective(requested);
-  if (auto err = request_problem(st, key, opts))
+  if (auto err = request_problem(st, key, opts, requested))
     return std::move(*err);
   auto where = st.place(key, opts.n, opts.strict_quorum);
+  // The last-resort hints on this node are for writes only.
+  where.fallbacks.erase(
+    std::remove_if(where.fallbacks.begin(), where.fallbacks.end(),
+                   [](const fallback_replica& fb) { return !fb.counts; }),
+    where.fallbacks.end());
   auto counted = where.owners.size() + where.fallbacks.size();
   if (counted < opts.r)
     return make_kv_error(kv_errc::read_quorum_failed,
@@ -532,8 +611,14 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
             node_card self_card) {
   auto& st = self->state;
   st.settings = std::move(settings);
-  st.current_ring = std::make_shared<const ring>(
-    make_ring({self_card.info}, 0));
+  auto initial = std::move(st.settings.remembered);
+  initial.erase(std::remove_if(initial.begin(), initial.end(),
+                               [&](const member_info& m) {
+                                 return m.node_id == self_card.info.node_id;
+                               }),
+                initial.end());
+  initial.push_back(self_card.info);
+  st.current_ring = std::make_shared<const ring>(make_ring(initial, 0));
   st.cards.emplace(self_card.info.node_id, std::move(self_card));
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;

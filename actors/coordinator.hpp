@@ -16,6 +16,14 @@ struct coordinator_settings {
   std::string node_id;
   std::size_t max_value_bytes = 0;
   consistency_defaults consistency;
+  // A node started without seeds is a cluster of its own: its defaults fit
+  // its size. A node with seeds never shrinks N to its view, and refuses
+  // requests until its ring has a peer (joined, or remembered from its last
+  // run): a lone view would make it own every key.
+  bool standalone = true;
+  // The members saved by the last run: the ring until the ring manager's
+  // first snapshot arrives, so no request is served on a lone view.
+  std::vector<member_info> remembered;
 };
 
 // The coordinator as its own node sees it: the client interface plus the

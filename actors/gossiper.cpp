@@ -9,6 +9,8 @@
 
 #include "actors/log.hpp"
 #include "messages/limits.hpp"
+#include "persistence/node_files.hpp"
+#include "persistence/storage_error.hpp"
 
 namespace kv {
 
@@ -70,6 +72,10 @@ struct gossiper_state {
   std::minstd_rand rng{std::random_device{}()};
   bool seeded = false; // a seed or peer has answered
   failure_detector::clock::time_point last_round;
+  // Members known from the saved membership that have not gossiped since
+  // this start: on the ring, down, no handles.
+  std::map<std::string, member_info> remembered;
+  std::string saved_membership; // what the state file holds now
 
   static inline const char* name = "gossiper";
 
@@ -105,6 +111,8 @@ struct gossiper_state {
     std::vector<member_info> result;
     for (auto& card : viewed_cards())
       result.push_back(card.info);
+    for (auto& [id, info] : remembered)
+      result.push_back(info);
     return result;
   }
 
@@ -127,9 +135,38 @@ bool changes_ring(const member_info& known, const member_info& incoming) {
               != (incoming.status == member_status::leaving);
 }
 
+// Saves what the ring is made of (not heartbeats or liveness) when it
+// changed. Rare (membership changes) and small, so written in place.
+void save_ring_members(gossiper_state& st,
+                       const std::vector<member_info>& members) {
+  if (st.settings.state_dir.empty())
+    return;
+  std::vector<member_info> durable;
+  for (auto m : members) {
+    m.heartbeat = 0;
+    if (m.status != member_status::leaving)
+      m.status = member_status::up;
+    durable.push_back(std::move(m));
+  }
+  std::sort(durable.begin(), durable.end(),
+            [](auto& x, auto& y) { return x.node_id < y.node_id; });
+  auto text = encode_membership(durable);
+  if (text == st.saved_membership)
+    return;
+  try {
+    save_membership(st.settings.state_dir, durable);
+    st.saved_membership = std::move(text);
+  } catch (const storage_error& e) {
+    log_line(log_level::error,
+             std::string{"cannot save the membership: "} + e.what());
+  }
+}
+
 void publish_ring(gossiper_pointer self) {
   auto& st = self->state;
-  self->send(st.ring_manager, members_atom::value, st.members());
+  auto members = st.members();
+  save_ring_members(st, members);
+  self->send(st.ring_manager, members_atom::value, std::move(members));
 }
 
 void publish_cards(gossiper_pointer self) {
@@ -196,6 +233,7 @@ void merge(gossiper_pointer self, const std::string& sender,
       continue; // only this node speaks for itself
     auto known = st.cards.find(id);
     if (known == st.cards.end()) {
+      st.remembered.erase(id);
       log_line(log_level::info, "member " + id + " (" + card.info.dc + ", "
                                   + card.info.host + ":"
                                   + std::to_string(card.info.port)
@@ -291,10 +329,15 @@ void gossip_round(gossiper_pointer self) {
     publish_cards(self);
   }
   auto peers = st.live_peers();
-  if (!st.seeded || peers.empty())
+  if (!st.seeded || peers.empty()) {
     for (auto& seed : st.settings.seeds)
       if (!(seed.port == st.own().info.port && seed.host == st.own().info.host))
         contact_seed(self, seed);
+    // Members remembered from the last run are seeds too: after a restart
+    // of the whole cluster the configured seeds may be the last to return.
+    for (auto& [id, info] : st.remembered)
+      contact_seed(self, seed_address{info.host, info.port});
+  }
   std::shuffle(peers.begin(), peers.end(), st.rng);
   peers.resize(std::min<std::size_t>(peers.size(), st.settings.fanout));
   // One random down node per round too, so a node that comes back is
@@ -327,6 +370,17 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   // takes at least a millisecond): peers take its new card at once, as with
   // Cassandra's generation number, without a second counter.
   self_card.info.heartbeat = wall_clock_ms();
+  for (auto& m : st.settings.remembered)
+    if (m.node_id != st.self_id) {
+      auto& known = st.remembered[m.node_id] = m;
+      known.status = m.status == member_status::leaving ? member_status::leaving
+                                                        : member_status::down;
+    }
+  if (!st.remembered.empty())
+    log_line(log_level::info,
+             "remembered " + std::to_string(st.remembered.size())
+               + " member(s) from the last run; they count as down until "
+                 "they gossip");
   st.cards.emplace(st.self_id, std::move(self_card));
   publish_ring(self);
   publish_cards(self);

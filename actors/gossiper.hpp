@@ -27,6 +27,13 @@ struct gossiper_settings {
   std::chrono::milliseconds interval{1000};   // one gossip round
   uint32_t fanout = 2;                        // peers per round
   failure_detector_settings detection;        // suspect / down timing
+  // Where the membership is saved whenever the ring changes (empty: not
+  // saved), and what was saved there before this start. Remembered members
+  // are on the ring (status down) until they gossip again, so a node that
+  // restarts cut off from its peers still sends each key to its real owners
+  // (or hints for them) instead of owning every key itself.
+  std::string state_dir;
+  std::vector<member_info> remembered;
 };
 
 // Failure detection paced by the gossip interval: suspect after 3 rounds

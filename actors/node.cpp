@@ -12,6 +12,7 @@
 #include "actors/log.hpp"
 #include "actors/replica_store.hpp"
 #include "messages/vector_clock.hpp"
+#include "persistence/node_files.hpp"
 
 namespace kv {
 
@@ -39,8 +40,9 @@ std::optional<std::string> config_problem(const node_config& cfg) {
   if (!valid_node_id(cfg.node_id))
     return "node id '" + cfg.node_id
            + "' is invalid: use 1-64 letters, digits, '_', '-' or '.'";
-  if (cfg.dc.empty())
-    return std::string{"the data centre name is empty"};
+  if (!valid_node_id(cfg.dc))
+    return "data centre '" + cfg.dc
+           + "' is invalid: use 1-64 letters, digits, '_', '-' or '.'";
   if (cfg.storage.data_dir.empty())
     return std::string{"the data directory is empty"};
   if (cfg.tokens_per_node == 0 || cfg.tokens_per_node > 4096)
@@ -80,6 +82,10 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   std::unique_ptr<node> result{new node(sys, cfg)};
   auto engine = std::make_shared<wt_engine>(cfg.storage);
   engine->create_table(key_table);
+  // After the engine: its lock on the directory makes this process the only
+  // one reading and writing these files.
+  result->identity_ = load_or_create_identity(cfg.storage.data_dir, cfg.node_id);
+  auto remembered = load_membership(cfg.storage.data_dir);
   replica_store_settings store_settings{cfg.node_id, key_table,
                                         cfg.max_value_bytes, cfg.max_siblings,
                                         cfg.max_clock_entries};
@@ -92,12 +98,20 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   node_card card;
   card.hints = result->hint_buffer_;
   card.info.node_id = cfg.node_id;
+  card.info.incarnation = result->identity_.incarnation;
   card.info.dc = cfg.dc;
   card.info.host = cfg.host;
   card.info.tokens = ring::tokens_for(cfg.node_id, cfg.tokens_per_node);
   card.stores = result->stores_;
+  bool standalone = std::all_of(
+    cfg.membership.seeds.begin(), cfg.membership.seeds.end(),
+    [&](const seed_address& seed) {
+      return cfg.port != 0 && seed.port == cfg.port && seed.host == cfg.host;
+    });
   auto coordinator = spawn_coordinator(
-    sys, coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency},
+    sys,
+    coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency,
+                         standalone, remembered},
     card);
   result->coordinator_ = coordinator;
   card.coordinator = coordinator;
@@ -114,7 +128,10 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   }
   card.info.port = result->port_;
   result->ring_manager_ = spawn_ring_manager(sys, {coordinator});
-  result->gossiper_ = spawn_gossiper(sys, cfg.membership, std::move(card),
+  auto membership = cfg.membership;
+  membership.state_dir = cfg.storage.data_dir;
+  membership.remembered = std::move(remembered);
+  result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
                                      result->hint_buffer_);
   return result;

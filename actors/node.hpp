@@ -13,6 +13,7 @@
 #include "messages/interfaces.hpp"
 #include "messages/limits.hpp"
 #include "messages/request.hpp"
+#include "persistence/node_files.hpp"
 #include "persistence/wt_engine.hpp"
 
 namespace kv {
@@ -59,6 +60,7 @@ public:
   const hint_buffer_actor& hint_buffer() const { return hint_buffer_; }
   const std::vector<replica_store_actor>& stores() const { return stores_; }
   const node_config& config() const { return cfg_; }
+  const node_identity& identity() const { return identity_; }
 
   // The port the coordinator is published on (0 when not published).
   uint16_t port() const { return port_; }
@@ -80,6 +82,7 @@ private:
   hint_buffer_actor hint_buffer_;
   uint16_t port_ = 0;
   bool stopped_ = false;
+  node_identity identity_;
 };
 
 } // namespace kv

@@ -62,7 +62,8 @@ typename Inspector::result_type inspect(Inspector& f, get_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.node_id, x.dc, x.host,
-           x.port, x.tokens, x.heartbeat, x.status, x.ring_epoch);
+           x.port, x.tokens, x.heartbeat, x.status, x.ring_epoch,
+           x.incarnation);
 }
 
 template <class Inspector>

@@ -23,6 +23,9 @@ struct member_info {
   uint64_t heartbeat = 0;       // advanced by the node itself, gossiped
   member_status status = member_status::up;
   uint64_t ring_epoch = 0;
+  // Drawn when the node's data directory was created (node_identity): tells
+  // a wiped or duplicate node from the one that had the id before.
+  uint64_t incarnation = 0;
 };
 
 // A write held for a replica that was unreachable (sloppy quorum).

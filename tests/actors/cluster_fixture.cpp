@@ -112,4 +112,10 @@ void cluster_fixture::stop(std::size_t i) {
   nodes_[i]->running.reset();
 }
 
+void cluster_fixture::restart(std::size_t i, const node_config& nc) {
+  auto& n = *nodes_[i];
+  n.running = node::start(n.sys, nc);
+  n.client = std::make_unique<blocking_client>(n.sys, n.running->coordinator());
+}
+
 } // namespace kv::testing

@@ -83,6 +83,9 @@ public:
 
   node_config config_for(std::size_t i) const;
 
+  // Starts node i again (after stop) on its data directory with `nc`.
+  void restart(std::size_t i, const node_config& nc);
+
   // The membership node i's coordinator reports (status = its view).
   std::vector<member_info> members_seen_by(std::size_t i);
 

@@ -1,0 +1,206 @@
+#include "persistence/node_files.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <unistd.h>
+
+#include "messages/vector_clock.hpp"
+#include "persistence/storage_error.hpp"
+
+namespace kv {
+
+namespace {
+
+constexpr const char* identity_file = "IDENTITY";
+constexpr const char* members_file = "MEMBERS";
+constexpr std::string_view members_header = "kvactors-members 1";
+// Bounds what a corrupt or hostile file can make the decoder allocate.
+constexpr std::size_t max_members = 4096;
+constexpr std::size_t max_tokens = 4096;
+
+std::string path_in(const std::string& dir, const char* name) {
+  return dir + "/" + name;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return std::nullopt;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  if (in.bad())
+    throw storage_error("cannot read " + path + ": " + std::strerror(errno));
+  return buf.str();
+}
+
+bool parse_u64(std::string_view text, uint64_t& out) {
+  if (text.empty())
+    return false;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), out);
+  return res.ec == std::errc{} && res.ptr == text.data() + text.size();
+}
+
+// A field fit for a whitespace-separated line.
+bool plain_word(std::string_view s) {
+  if (s.empty() || s.size() > 255)
+    return false;
+  for (char c : s)
+    if (c <= ' ' || c == 0x7f)
+      return false;
+  return true;
+}
+
+std::vector<std::string_view> words(std::string_view line) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  while (pos < line.size()) {
+    auto end = line.find(' ', pos);
+    if (end == std::string_view::npos)
+      end = line.size();
+    out.push_back(line.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::optional<member_status> parse_status(std::string_view s) {
+  for (auto st : {member_status::up, member_status::suspect, member_status::down,
+                  member_status::leaving})
+    if (s == to_string(st))
+      return st;
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string node_identity::replica_id() const {
+  return node_id + "/" + std::to_string(incarnation);
+}
+
+void replace_file(const std::string& path, std::string_view content) {
+  auto tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw storage_error("cannot write " + tmp + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < content.size()) {
+    auto n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      auto err = errno;
+      ::close(fd);
+      throw storage_error("cannot write " + tmp + ": " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
+    throw storage_error("cannot flush " + tmp + ": " + std::strerror(errno));
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw storage_error("cannot replace " + path + ": " + std::strerror(errno));
+}
+
+node_identity load_or_create_identity(const std::string& dir,
+                                      const std::string& node_id) {
+  auto path = path_in(dir, identity_file);
+  if (auto text = read_file(path)) {
+    auto line = std::string_view{*text}.substr(0, text->find('\n'));
+    auto fields = words(line);
+    node_identity id;
+    if (fields.size() != 2 || !valid_node_id(fields[0])
+        || !parse_u64(fields[1], id.incarnation) || id.incarnation == 0)
+      throw storage_error(path + " is corrupt: expected \"<node-id> "
+                                 "<incarnation>\"; restore it or wipe the "
+                                 "directory");
+    id.node_id = std::string{fields[0]};
+    if (id.node_id != node_id)
+      throw storage_error("the data directory " + dir + " belongs to node '"
+                          + id.node_id + "', not '" + node_id
+                          + "': use that node id or another directory");
+    return id;
+  }
+  // Random, not a clock: two processes started in the same millisecond with
+  // the same id must still differ. Below 2^40 keeps clocks readable.
+  std::random_device rd;
+  uint64_t draw = (uint64_t{rd()} << 32) ^ rd();
+  node_identity id{node_id, draw % ((uint64_t{1} << 40) - 1) + 1};
+  replace_file(path, id.node_id + " " + std::to_string(id.incarnation) + "\n");
+  return id;
+}
+
+std::string encode_membership(const std::vector<member_info>& members) {
+  std::string out{members_header};
+  out += '\n';
+  for (auto& m : members) {
+    out += m.node_id + ' ' + m.dc + ' ' + m.host + ' ' + std::to_string(m.port)
+           + ' ' + to_string(m.status) + ' ' + std::to_string(m.incarnation)
+           + ' ' + std::to_string(m.tokens.size());
+    for (auto t : m.tokens)
+      out += ' ' + std::to_string(t);
+    out += '\n';
+  }
+  return out;
+}
+
+std::optional<std::vector<member_info>>
+decode_membership(std::string_view text) {
+  auto eol = text.find('\n');
+  if (eol == std::string_view::npos || text.substr(0, eol) != members_header)
+    return std::nullopt;
+  text.remove_prefix(eol + 1);
+  std::vector<member_info> result;
+  while (!text.empty()) {
+    eol = text.find('\n');
+    if (eol == std::string_view::npos || result.size() >= max_members)
+      return std::nullopt; // a torn last line or too many members
+    auto fields = words(text.substr(0, eol));
+    text.remove_prefix(eol + 1);
+    if (fields.size() < 7)
+      return std::nullopt;
+    member_info m;
+    uint64_t port = 0;
+    uint64_t count = 0;
+    auto status = parse_status(fields[4]);
+    if (!valid_node_id(fields[0]) || !plain_word(fields[1])
+        || !plain_word(fields[2]) || !parse_u64(fields[3], port)
+        || port > 65535 || !status || !parse_u64(fields[5], m.incarnation)
+        || !parse_u64(fields[6], count) || count > max_tokens
+        || fields.size() != 7 + count)
+      return std::nullopt;
+    m.node_id = std::string{fields[0]};
+    m.dc = std::string{fields[1]};
+    m.host = std::string{fields[2]};
+    m.port = static_cast<uint16_t>(port);
+    m.status = *status;
+    m.tokens.resize(count);
+    for (std::size_t i = 0; i < count; ++i)
+      if (!parse_u64(fields[7 + i], m.tokens[i]))
+        return std::nullopt;
+    result.push_back(std::move(m));
+  }
+  return result;
+}
+
+std::vector<member_info> load_membership(const std::string& dir) {
+  auto path = path_in(dir, members_file);
+  auto text = read_file(path);
+  if (!text)
+    return {};
+  auto members = decode_membership(*text);
+  if (!members)
+    throw storage_error(path + " is corrupt; remove it to rejoin through "
+                               "the seeds");
+  return std::move(*members);
+}
+
+void save_membership(const std::string& dir,
+                     const std::vector<member_info>& members) {
+  replace_file(path_in(dir, members_file), encode_membership(members));
+}
+
+} // namespace kv

@@ -1,0 +1,51 @@
+#pragma once
+
+// What a node keeps in its data directory beside the WiredTiger tables: its
+// identity and the membership it last knew. Both are small text files,
+// replaced atomically (write, fsync, rename), so an operator can read them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "messages/membership.hpp"
+
+namespace kv {
+
+// Who wrote this data directory. The incarnation is drawn at random when the
+// directory is first used and never changes after: a wiped directory, or a
+// second process with the same node id on another directory, gets another
+// one, so the dots it issues (replica id "<node>/<incarnation>") can never
+// collide with the ones issued before.
+struct node_identity {
+  std::string node_id;
+  uint64_t incarnation = 0;
+
+  // The name this node's writes carry in version clocks.
+  std::string replica_id() const;
+};
+
+// Reads <dir>/IDENTITY, or creates it for `node_id` with a fresh
+// incarnation. Throws storage_error when the file names another node (the
+// directory belongs to someone else) or is unreadable.
+node_identity load_or_create_identity(const std::string& dir,
+                                      const std::string& node_id);
+
+// The membership file's text: a header line, then one member per line.
+std::string encode_membership(const std::vector<member_info>& members);
+// nullopt when the text is not a membership file or a field is invalid.
+std::optional<std::vector<member_info>>
+decode_membership(std::string_view text);
+
+// <dir>/MEMBERS: the members this node last knew (empty: none saved yet).
+// Throws storage_error when the file exists but is unreadable or corrupt.
+std::vector<member_info> load_membership(const std::string& dir);
+void save_membership(const std::string& dir,
+                     const std::vector<member_info>& members);
+
+// Replaces `path` with `content` atomically and durably.
+void replace_file(const std::string& path, std::string_view content);
+
+} // namespace kv

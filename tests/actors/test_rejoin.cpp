@@ -1,0 +1,103 @@
+// What a node knows across restarts: the ring it was part of (so a node
+// restarted while cut off never owns every key itself), and that every owner
+// that missed a write gets it later through a hint.
+#define BOOST_TEST_MODULE rejoin
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <set>
+
+#include "tests/actors/cluster_fixture.hpp"
+#include "tests/support/print_types.hpp"
+
+using namespace kv;
+using namespace kv::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A port nothing listens on: connecting is refused at once.
+constexpr uint16_t dead_port = 1;
+
+uint64_t hints_held(blocking_client& client) {
+  auto pending = client.pending_hints();
+  BOOST_REQUIRE(pending);
+  uint64_t total = 0;
+  for (auto& [owner, count] : *pending)
+    total += count;
+  return total;
+}
+
+} // namespace
+
+// Regression (issue 8.2): a node restarted while its seeds were unreachable
+// ran a one-node ring (N=1, W=1, every key owned locally) and acknowledged
+// writes that were stranded once the ring formed again.
+BOOST_AUTO_TEST_CASE(a_node_restarted_cut_off_keeps_the_ring_it_knew) {
+  cluster_fixture cluster{3, {"dc1", "dc2", "dc3"}};
+  BOOST_REQUIRE(cluster.converged(3));
+  auto full = cluster.client(0).preference_list("some-key", 3);
+  BOOST_REQUIRE(full);
+  BOOST_REQUIRE(full->size() == 3u);
+  cluster.stop(2);
+  auto nc = cluster.config_for(2);
+  nc.membership.seeds = {seed_address{"127.0.0.1", dead_port}};
+  // Nothing in this process may answer n3: stop the others too.
+  cluster.stop(0);
+  cluster.stop(1);
+  nc.membership.seeds = {seed_address{"127.0.0.1", dead_port}};
+  cluster.restart(2, nc);
+  auto owners = cluster.client(2).preference_list("some-key", 3);
+  BOOST_REQUIRE(owners);
+  BOOST_TEST(*owners == *full);
+  // With the default N=3 and W=2 a lone node cannot acknowledge: refused,
+  // never written as if it were the whole cluster.
+  auto lone = cluster.client(2).put("some-key", "v");
+  BOOST_REQUIRE(!lone);
+  BOOST_TEST(is_kv_error(lone.error(), kv_errc::write_quorum_failed),
+             describe(lone.error()));
+}
+
+BOOST_AUTO_TEST_CASE(a_new_node_with_unreachable_seeds_refuses_requests) {
+  cluster_fixture cluster{1};
+  cluster.stop(0);
+  auto nc = cluster.config_for(0);
+  nc.node_id = "fresh";
+  nc.storage.data_dir += "-fresh";
+  nc.membership.seeds = {seed_address{"127.0.0.1", dead_port}};
+  cluster.restart(0, nc);
+  auto put = cluster.client(0).put("k", "v");
+  BOOST_REQUIRE(!put);
+  BOOST_TEST(is_kv_error(put.error(), kv_errc::unavailable));
+  BOOST_TEST(describe(put.error()).find("not joined") != std::string::npos);
+  auto get = cluster.client(0).get("k");
+  BOOST_REQUIRE(!get);
+  BOOST_TEST(is_kv_error(get.error(), kv_errc::unavailable));
+}
+
+// Regression (issue 8.9): with 3 nodes, N=3 and one down there is no node to
+// stand in, and the write succeeded with nothing kept for the down owner.
+BOOST_AUTO_TEST_CASE(an_owner_without_a_stand_in_still_gets_a_hint) {
+  cluster_fixture cluster{3, {"dc1", "dc2", "dc3"}, [](node_config& nc, std::size_t) {
+    nc.membership.detection.suspect_after = 600ms;
+    nc.membership.detection.down_after = 1200ms;
+  }};
+  BOOST_REQUIRE(cluster.converged(3));
+  cluster.stop(2);
+  BOOST_REQUIRE(eventually([&] {
+    return cluster.status_seen_by(0, "n3") == member_status::down;
+  }));
+  BOOST_REQUIRE(cluster.client(0).put("held", "for n3"));
+  BOOST_TEST(hints_held(cluster.client(0)) == 1u);
+  // Strict writes count only owners but still keep the write for n3.
+  request_options strict;
+  strict.strict_quorum = true;
+  BOOST_REQUIRE(cluster.client(0).put("held-strict", "for n3", {}, strict));
+  BOOST_TEST(hints_held(cluster.client(0)) == 2u);
+  // n3 comes back and receives both.
+  cluster.restart(2, cluster.config_for(2));
+  BOOST_TEST(eventually([&] {
+    return cluster.stored_on(2, "held").size() == 1u
+           && cluster.stored_on(2, "held-strict").size() == 1u;
+  }));
+}
