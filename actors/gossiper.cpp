@@ -76,6 +76,7 @@ struct gossiper_state {
   // this start: on the ring, down, no handles.
   std::map<std::string, member_info> remembered;
   std::string saved_membership; // what the state file holds now
+  bool id_conflict_reported = false;
 
   static inline const char* name = "gossiper";
 
@@ -209,16 +210,27 @@ std::optional<std::string> card_problem(const node_card& card) {
   return std::nullopt;
 }
 
-void merge(gossiper_pointer self, const std::string& sender,
-           std::vector<node_card>& incoming,
-           const std::vector<std::string>& sender_suspects) {
+std::string id_in_use(const node_card& holder) {
+  return "node id " + holder.info.node_id + " is in use by a live node at "
+         + holder.info.host + ":" + std::to_string(holder.info.port)
+         + " (incarnation " + std::to_string(holder.info.incarnation)
+         + "); this process must not serve under it";
+}
+
+// Merges gossiped cards. Returns why the sender's own card was refused (its
+// id belongs to another live incarnation), if it was.
+std::optional<std::string> merge(gossiper_pointer self,
+                                 const std::string& sender,
+                                 std::vector<node_card>& incoming,
+                                 const std::vector<std::string>& sender_suspects) {
   auto& st = self->state;
+  std::optional<std::string> refusal;
   if (incoming.size() > max_gossip_cards
       || sender_suspects.size() > max_gossip_cards) {
     log_line(log_level::warning, "ignoring a gossip message with "
                                    + std::to_string(incoming.size())
                                    + " cards: above the bound");
-    return;
+    return refusal;
   }
   auto now = failure_detector::clock::now();
   bool ring_changed = false;
@@ -243,6 +255,25 @@ void merge(gossiper_pointer self, const std::string& sender,
       st.detector->observe_heartbeat(id, card.info.heartbeat, now);
       st.cards.emplace(id, std::move(card));
       ring_changed = cards_changed = true;
+    } else if (card.info.incarnation != known->second.info.incarnation) {
+      // Another process under a known id: a wiped node that came back, or a
+      // second one started by mistake. Heartbeats of two incarnations do not
+      // compare; the one that is alive keeps the id.
+      if (st.view_of(known->second) != member_status::down) {
+        if (id == sender)
+          refusal = id_in_use(known->second);
+        continue;
+      }
+      log_line(log_level::warning,
+               "member " + id + " is back with a new incarnation ("
+                 + std::to_string(card.info.incarnation) + ", was "
+                 + std::to_string(known->second.info.incarnation)
+                 + "): its data directory is new");
+      st.detector->remove(id);
+      st.detector->add(id, now);
+      st.detector->observe_heartbeat(id, card.info.heartbeat, now);
+      known->second = std::move(card);
+      ring_changed = cards_changed = true;
     } else if (card.info.heartbeat > known->second.info.heartbeat) {
       st.detector->observe_heartbeat(id, card.info.heartbeat, now);
       ring_changed |= changes_ring(known->second.info, card.info);
@@ -257,6 +288,17 @@ void merge(gossiper_pointer self, const std::string& sender,
     publish_ring(self);
   if (cards_changed)
     publish_cards(self);
+  return refusal;
+}
+
+void report_id_conflict(gossiper_pointer self, const caf::error& err) {
+  auto& st = self->state;
+  if (st.id_conflict_reported)
+    return;
+  st.id_conflict_reported = true;
+  log_line(log_level::error, describe(err));
+  if (st.settings.on_id_conflict)
+    st.settings.on_id_conflict(describe(err));
 }
 
 void exchange_with(gossiper_pointer self, const gossiper_actor& peer) {
@@ -270,9 +312,11 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer) {
         self->state.seeded = true;
         merge(self, sender, cards, suspects);
       },
-      [](caf::error&) {
-        // A silent peer: its heartbeat stops advancing here, which is what
-        // the failure detector watches.
+      [=](caf::error& err) {
+        if (is_kv_error(err, kv_errc::duplicate_node))
+          report_id_conflict(self, err);
+        // Otherwise a silent peer: its heartbeat stops advancing here, which
+        // is what the failure detector watches.
       });
 }
 
@@ -387,10 +431,15 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   self->send(self, round_atom::value);
   return {
     [=](gossip_atom, const std::string& sender, std::vector<node_card>& cards,
-        const std::vector<std::string>& suspects) {
+        const std::vector<std::string>& suspects)
+      -> caf::result<std::string, std::vector<node_card>,
+                     std::vector<std::string>> {
       auto& st = self->state;
+      if (sender == st.self_id)
+        return make_kv_error(kv_errc::duplicate_node, id_in_use(st.own()));
+      if (auto refusal = merge(self, sender, cards, suspects))
+        return make_kv_error(kv_errc::duplicate_node, *refusal);
       st.seeded = true;
-      merge(self, sender, cards, suspects);
       return caf::make_result(st.self_id, st.all_cards(),
                               st.detector->suspects());
     },

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct gossiper_settings {
   // (or hints for them) instead of owning every key itself.
   std::string state_dir;
   std::vector<member_info> remembered;
+  // Called (once) when a peer says this node's id belongs to another live
+  // node: this process must not serve. kvnode exits.
+  std::function<void(const std::string& reason)> on_id_conflict;
 };
 
 // Failure detection paced by the gossip interval: suspect after 3 rounds

@@ -22,6 +22,8 @@ const char* to_string(kv_errc x) {
       return "storage_failure";
     case kv_errc::corrupt_record:
       return "corrupt_record";
+    case kv_errc::duplicate_node:
+      return "duplicate_node";
   }
   return "unknown_error";
 }

@@ -17,6 +17,7 @@ enum class kv_errc : uint8_t {
   unavailable,           // no replica reachable for the key
   storage_failure,       // the storage engine failed (disk full, I/O error)
   corrupt_record,        // a stored record failed its checksum or decoding
+  duplicate_node,        // another live node already has this node id
 };
 
 const char* to_string(kv_errc x);

@@ -1,11 +1,13 @@
 // kvnode: one node of a kvactors cluster. Opens the data directory, starts the
 // node's actors, publishes its coordinator and runs until SIGINT/SIGTERM.
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <pthread.h>
+#include <unistd.h>
 #include <string>
 
 #include <caf/all.hpp>
@@ -128,6 +130,9 @@ public:
   }
 };
 
+// Set when a peer says another live node has this node's id.
+std::atomic<bool> id_conflict{false};
+
 int fail(const std::string& reason, int code) {
   std::cerr << "kvnode: " << reason << std::endl;
   return code;
@@ -159,6 +164,10 @@ int main(int argc, char** argv) {
   if (auto problem = cfg.finish())
     return fail(*problem, 2);
 
+  cfg.node.membership.on_id_conflict = [](const std::string&) {
+    id_conflict = true;
+    ::kill(::getpid(), SIGTERM); // main's sigwait takes it and stops
+  };
   caf::actor_system sys{cfg};
   std::unique_ptr<kv::node> node;
   try {
@@ -173,8 +182,10 @@ int main(int argc, char** argv) {
   int received = 0;
   sigwait(&stop_signals, &received);
   kv::log_line(kv::log_level::info,
-               std::string{"stopping on "}
-                 + (received == SIGINT ? "SIGINT" : "SIGTERM"));
+               id_conflict ? std::string{"stopping: another live node has "
+                                         "this node id"}
+                           : std::string{"stopping on "}
+                               + (received == SIGINT ? "SIGINT" : "SIGTERM"));
   node->stop();
   node.reset();
   kv::log_line(kv::log_level::info, "stopped cleanly");
@@ -185,5 +196,5 @@ int main(int argc, char** argv) {
   // until no reference to any detached actor is left, and handles that went
   // to peers can keep one alive indefinitely; nothing is left to save, so
   // end the process here.
-  std::_Exit(0);
+  std::_Exit(id_conflict ? 3 : 0);
 }

@@ -101,3 +101,35 @@ BOOST_AUTO_TEST_CASE(an_owner_without_a_stand_in_still_gets_a_hint) {
            && cluster.stored_on(2, "held-strict").size() == 1u;
   }));
 }
+
+// Regression (issue 8.3): a second process under a live node's id was taken
+// in gossip (its heartbeat, from a later wall clock, was higher), shadowed
+// the real node and issued its dots from an empty store.
+BOOST_AUTO_TEST_CASE(a_second_live_node_with_the_same_id_is_refused) {
+  cluster_fixture cluster{2};
+  BOOST_REQUIRE(cluster.converged(2));
+  auto real = cluster.at(1).running->identity().incarnation;
+  std::atomic<bool> refused{false};
+  test_node impostor;
+  auto nc = cluster.config_for(1);
+  nc.storage.data_dir += "-impostor";
+  nc.membership.on_id_conflict = [&](const std::string&) { refused = true; };
+  impostor.running = node::start(impostor.sys, nc);
+  BOOST_TEST(impostor.running->identity().incarnation != real);
+  BOOST_TEST(eventually([&] { return refused.load(); }));
+  impostor.running->stop();
+  // n1 kept the real n2 all along, and it stays up.
+  auto still = [&] {
+    for (auto& m : cluster.members_seen_by(0))
+      if (m.node_id == "n2")
+        return m.incarnation == real && m.status == member_status::up;
+    return false;
+  };
+  BOOST_TEST(still());
+  BOOST_TEST(static_cast<bool>(cluster.client(0).put("k", "v", {}, [] {
+    request_options all;
+    all.n = all.w = 2;
+    return all;
+  }())));
+  BOOST_TEST(still());
+}
