@@ -398,9 +398,11 @@ caf::result<ok_atom> add_hint(buffer_pointer self, hint& h) {
       try {
         auto held = decode_hint(st.buffer);
         merged.versions = reconcile(held.versions, merged.versions);
-        // The older creation time: the window bounds how long the oldest
-        // write in the hint has waited.
-        merged.created_ms = std::min(held.created_ms, created);
+        // The newer creation time: every write held gets the whole window.
+        // With the older one the newest write expired with the oldest and
+        // its owner never got it (the hint is bounded anyway: versions
+        // reconcile into one sibling set per key).
+        merged.created_ms = std::max(held.created_ms, created);
       } catch (const corrupt_record_error& e) {
         log_line(log_level::warning,
                  "hint buffer: replacing an unreadable hint for " + owner

@@ -37,9 +37,8 @@ struct hint_buffer_settings {
 //
 // Records: key = owner + '\0' + key, value = encode_hint(hint). A second
 // hint for the same (owner, key) merges its versions with reconcile and keeps
-// the older created_ms: the age bound is how long the oldest held write has
-// waited, as with Cassandra's hint window, so a key written over and over
-// while its owner is down cannot keep its hint alive forever.
+// the newer created_ms, so every held write gets the whole window (the
+// record stays one sibling set per key, whatever the number of writes).
 //
 // Hints are delivered (apply_atom to the owner's store for the key) when the
 // latest card for the owner says it is up; see hint_buffer.cpp.

@@ -65,8 +65,11 @@ std::optional<std::string> config_problem(const node_config& cfg) {
     return "default consistency n=" + std::to_string(c.n) + " r="
            + std::to_string(c.r) + " w=" + std::to_string(c.w)
            + " is invalid: need 1 <= r, w <= n";
-  if (c.timeout_ms == 0)
-    return std::string{"the default request timeout must be positive"};
+  if (c.timeout_ms == 0 || c.timeout_ms > max_request_timeout_ms)
+    return "the default request timeout must be between 1 and "
+           + std::to_string(max_request_timeout_ms) + " ms";
+  if (cfg.hints.max_age.count() <= 0)
+    return std::string{"the hint window (--hint-max-age-s) must be positive"};
   return std::nullopt;
 }
 

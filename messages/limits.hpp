@@ -17,6 +17,10 @@ constexpr std::size_t default_max_clock_entries = 10;
 constexpr std::size_t sibling_warning_threshold = 25;
 constexpr std::size_t default_max_siblings = 100;
 
+// The longest a request may ask the coordinator to wait: a coordinator
+// keeps the request's state that long.
+constexpr uint32_t max_request_timeout_ms = 10 * 60 * 1000;
+
 // Replica store actors per node (each a thread with its own session).
 constexpr std::size_t max_store_shards = 64;
 

@@ -54,6 +54,10 @@ std::optional<std::string> options_problem(const request_options& resolved,
     return "r=" + std::to_string(resolved.r) + " must be between 1 and n=" + n;
   if (resolved.w < 1 || resolved.w > resolved.n)
     return "w=" + std::to_string(resolved.w) + " must be between 1 and n=" + n;
+  if (resolved.timeout_ms > max_request_timeout_ms)
+    return "timeout=" + std::to_string(resolved.timeout_ms)
+           + " ms is above the maximum of "
+           + std::to_string(max_request_timeout_ms) + " ms";
   if (resolved.n > cluster_size)
     return "n=" + n + " is more than the " + std::to_string(cluster_size)
            + " node(s) in the cluster";

@@ -44,7 +44,8 @@ std::chrono::milliseconds
 blocking_client::wait_limit(const request_options& opts) const {
   // The coordinator answers by the request timeout; the margin covers the
   // network and a node that uses its own (possibly larger) default.
-  auto request_ms = opts.timeout_ms != 0 ? opts.timeout_ms : 30000u;
+  // 64-bit: timeout_ms + 2000 wrapped around in 32 bits.
+  uint64_t request_ms = opts.timeout_ms != 0 ? opts.timeout_ms : 30000u;
   return std::chrono::milliseconds{request_ms + 2000};
 }
 

@@ -474,4 +474,21 @@ BOOST_AUTO_TEST_CASE(expired_hints_are_dropped) {
   BOOST_TEST(records_on_disk() == 0u);
 }
 
+// Regression (issue 8.10): a merged hint kept its oldest creation time, so a
+// fresh write merged into an old hint expired with it and never reached its
+// owner.
+BOOST_AUTO_TEST_CASE(a_fresh_write_merged_into_an_old_hint_gets_the_whole_window) {
+  auto s = fast_settings();
+  s.max_age = 5s;
+  auto hb = open_buffer(s);
+  auto past = now_ms() - 10'000;
+  must_add(hb, "o1", "merged", {version("n1", 1, "old")}, past);
+  must_add(hb, "o1", "merged", {version("n1", 2, "fresh")});
+  must_add(hb, "o1", "expiring", {version("n1", 3, "old")}, past);
+  // The sweep that drops the expired hint keeps the merged one.
+  BOOST_REQUIRE(eventually([&] { return held(hb, "o1", "expiring").empty(); }));
+  BOOST_TEST(held(hb, "o1", "merged").size() == 2u);
+  stop(hb);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <string>
 
 #include <caf/all.hpp>
@@ -220,6 +221,19 @@ BOOST_AUTO_TEST_CASE(oversized_and_empty_keys_and_values_are_refused) {
   auto read_big = client->get(std::string(max_key_bytes + 1, 'k'));
   BOOST_REQUIRE(!read_big);
   BOOST_TEST(is_kv_error(read_big.error(), kv_errc::key_too_large));
+  BOOST_TEST(values("k").empty());
+}
+
+// Regression (issue 8.10): no upper bound on a request's timeout (the
+// coordinator kept its state for weeks), and the client's wait limit
+// (timeout + 2000 ms) wrapped around in 32 bits.
+BOOST_AUTO_TEST_CASE(a_timeout_above_the_maximum_is_refused) {
+  request_options forever;
+  forever.timeout_ms = std::numeric_limits<uint32_t>::max() - 1000;
+  auto res = client->put("k", "v", {}, forever);
+  BOOST_REQUIRE(!res);
+  BOOST_TEST(is_kv_error(res.error(), kv_errc::invalid_argument),
+             describe(res.error()));
   BOOST_TEST(values("k").empty());
 }
 

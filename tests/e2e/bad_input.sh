@@ -36,6 +36,12 @@ refused bad-port "$KVNODE" "${node_flags[@]/--port=0/--port=70000}" \
   --data-dir="$WORK/d2"
 refused bad-durability "$KVNODE" "${node_flags[@]}" --data-dir="$WORK/d3" \
   --durability=sometimes
+# Regression (issue 8.10): a zero hint window and an unbounded default
+# timeout were accepted.
+refused zero-hint-window "$KVNODE" "${node_flags[@]}" --data-dir="$WORK/d4" \
+  --hint-max-age-s=0
+refused huge-timeout "$KVNODE" "${node_flags[@]}" --data-dir="$WORK/d5" \
+  --timeout-ms=4000000000
 refused file-as-data-dir "$KVNODE" "${node_flags[@]}" \
   --data-dir="$WORK/plain-file"
 [[ -f $WORK/plain-file && ! -s $WORK/plain-file ]] \
