@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 namespace kv {
 
@@ -28,9 +29,26 @@ bool by_node(const clock_entry& x, const clock_entry& y) {
 } // namespace
 
 vector_clock::vector_clock(std::vector<clock_entry> entries) {
-  for (auto& e : entries)
-    if (e.counter > 0)
-      advance(e.node, e.counter, e.timestamp_ms);
+  // Sorting once instead of inserting one by one keeps this O(n log n) for
+  // the large clocks a peer may send. Per node the result is what repeated
+  // advance() gives: the largest counter, and the latest timestamp among
+  // the entries that carry it.
+  entries.erase(std::remove_if(entries.begin(), entries.end(),
+                               [](const clock_entry& e) {
+                                 return e.counter == 0;
+                               }),
+                entries.end());
+  std::sort(entries.begin(), entries.end(),
+            [](const clock_entry& x, const clock_entry& y) {
+              return std::tie(x.node, x.counter, x.timestamp_ms)
+                     < std::tie(y.node, y.counter, y.timestamp_ms);
+            });
+  for (auto& e : entries) {
+    if (!entries_.empty() && entries_.back().node == e.node)
+      entries_.back() = std::move(e);
+    else
+      entries_.push_back(std::move(e));
+  }
 }
 
 uint64_t vector_clock::counter(std::string_view node) const {
@@ -106,22 +124,37 @@ void vector_clock::advance(const std::string& node, uint64_t counter,
 
 std::size_t vector_clock::prune(std::size_t max_entries,
                                 const std::vector<std::string_view>& keep) {
-  std::size_t removed = 0;
-  while (entries_.size() > max_entries) {
-    auto oldest = entries_.end();
-    for (auto i = entries_.begin(); i != entries_.end(); ++i) {
-      if (std::find(keep.begin(), keep.end(), i->node) != keep.end())
-        continue;
-      // Ties break on the node id so every replica prunes the same entry.
-      if (oldest == entries_.end() || i->timestamp_ms < oldest->timestamp_ms
-          || (i->timestamp_ms == oldest->timestamp_ms && i->node < oldest->node))
-        oldest = i;
-    }
-    if (oldest == entries_.end())
-      break;
-    entries_.erase(oldest);
-    ++removed;
-  }
+  if (entries_.size() <= max_entries)
+    return 0;
+  std::vector<std::string_view> kept(keep.begin(), keep.end());
+  std::sort(kept.begin(), kept.end());
+  std::vector<std::size_t> candidates;
+  candidates.reserve(entries_.size());
+  for (std::size_t i = 0; i < entries_.size(); ++i)
+    if (!std::binary_search(kept.begin(), kept.end(),
+                            std::string_view{entries_[i].node}))
+      candidates.push_back(i);
+  auto removed = std::min(entries_.size() - max_entries, candidates.size());
+  // Dropping the oldest one at a time is the same as dropping the `removed`
+  // oldest at once. Ties break on the node id so every replica prunes the
+  // same entries.
+  auto older = [this](std::size_t x, std::size_t y) {
+    auto& a = entries_[x];
+    auto& b = entries_[y];
+    return a.timestamp_ms != b.timestamp_ms ? a.timestamp_ms < b.timestamp_ms
+                                            : a.node < b.node;
+  };
+  std::nth_element(candidates.begin(), candidates.begin() + removed,
+                   candidates.end(), older);
+  std::vector<bool> drop(entries_.size(), false);
+  for (std::size_t i = 0; i < removed; ++i)
+    drop[candidates[i]] = true;
+  std::size_t index = 0;
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const clock_entry&) {
+                                  return drop[index++];
+                                }),
+                 entries_.end());
   return removed;
 }
 
