@@ -220,7 +220,7 @@ std::optional<vector_clock> vector_clock::from_token(std::string_view token) {
     auto node = item.substr(0, colon);
     uint64_t counter = 0;
     uint64_t ts = 0;
-    if (!valid_node_id(node)
+    if (!valid_replica_id(node)
         || !parse_u64(item.substr(colon + 1, at - colon - 1), counter)
         || counter == 0 || counter >= max_clock_counter
         || !parse_u64(item.substr(at + 1), ts)
@@ -246,6 +246,17 @@ bool valid_node_id(std::string_view id) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
   });
+}
+
+bool valid_replica_id(std::string_view id) {
+  auto slash = id.find('/');
+  if (slash == std::string_view::npos)
+    return valid_node_id(id);
+  auto incarnation = id.substr(slash + 1);
+  return valid_node_id(id.substr(0, slash)) && !incarnation.empty()
+         && incarnation.size() <= 20
+         && std::all_of(incarnation.begin(), incarnation.end(),
+                        [](char c) { return c >= '0' && c <= '9'; });
 }
 
 } // namespace kv
