@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "messages/limits.hpp"
 #include "messages/request.hpp"
 
 namespace kv {
@@ -19,13 +18,6 @@ std::string counter_problem(const std::string& id, uint64_t counter) {
     return "counter 0 for " + shown(id);
   return "counter " + std::to_string(counter) + " for " + shown(id)
          + " is beyond any real history";
-}
-
-std::optional<std::string> with_prefix(std::string prefix,
-                                       std::optional<std::string> problem) {
-  if (!problem)
-    return std::nullopt;
-  return prefix + *problem;
 }
 
 } // namespace
@@ -129,9 +121,10 @@ std::optional<std::string> hint_problem(const hint& h,
     return std::string{"hint for an invalid owner id"};
   if (auto problem = key_problem(h.key))
     return "hint: " + *problem;
-  return with_prefix("hint: ", versions_problem(h.versions, max_value_bytes,
-                                                max_siblings,
-                                                max_clock_entries));
+  if (auto problem = versions_problem(h.versions, max_value_bytes,
+                                      max_siblings, max_clock_entries))
+    return "hint: " + *problem;
+  return std::nullopt;
 }
 
 } // namespace kv
