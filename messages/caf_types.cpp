@@ -11,6 +11,14 @@ caf::error make_kv_error(kv_errc code, std::string detail) {
                     caf::make_message(std::move(detail))};
 }
 
+caf::error load_error(const char* type,
+                      const std::optional<std::string>& problem) {
+  if (!problem)
+    return caf::none;
+  return make_kv_error(kv_errc::invalid_argument,
+                       std::string{"received "} + type + ": " + *problem);
+}
+
 bool is_kv_error(const caf::error& err, kv_errc code) {
   return err && err.category() == error_category
          && err.code() == static_cast<uint8_t>(code);

@@ -5,23 +5,38 @@
 // Every node must register the same names, because CAF's remote handshake
 // compares interface signature strings.
 
+#include <optional>
 #include <string>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "messages/errors.hpp"
 #include "messages/membership.hpp"
 #include "messages/request.hpp"
+#include "messages/validation.hpp"
 #include "messages/vector_clock.hpp"
 #include "messages/versioned_value.hpp"
 
 namespace kv {
 
+// The error a loading inspector returns for a value that fails validation:
+// CAF's deserializer stops there and the message is dropped, so no actor ever
+// sees a value that breaks its type's invariants. No error if `problem` is
+// empty.
+caf::error load_error(const char* type,
+                      const std::optional<std::string>& problem);
+
+// The default dot (no write) is let through: it is what a default-constructed
+// versioned_value carries. Any other dot must name a real write.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dot& x) {
-  return f(caf::meta::type_name("dot"), x.node, x.counter);
+  auto checked = caf::meta::load_callback([&x] {
+    return load_error("dot", x == dot{} ? std::nullopt : dot_problem(x));
+  });
+  return f(caf::meta::type_name("dot"), x.node, x.counter, checked);
 }
 
 template <class Inspector>
@@ -32,7 +47,13 @@ typename Inspector::result_type inspect(Inspector& f, clock_entry& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, vector_clock& x) {
-  return f(caf::meta::type_name("vector_clock"), x.entries_);
+  // entries_ is written directly, bypassing the constructor that sorts and
+  // deduplicates: the loaded entries must already be a well-formed clock.
+  auto checked = caf::meta::load_callback([&x] {
+    return load_error("vector_clock",
+                      clock_problem(x, max_wire_clock_entries));
+  });
+  return f(caf::meta::type_name("vector_clock"), x.entries_, checked);
 }
 
 template <class Inspector>

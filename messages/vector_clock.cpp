@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 namespace kv {
 
@@ -28,9 +29,26 @@ bool by_node(const clock_entry& x, const clock_entry& y) {
 } // namespace
 
 vector_clock::vector_clock(std::vector<clock_entry> entries) {
-  for (auto& e : entries)
-    if (e.counter > 0)
-      advance(e.node, e.counter, e.timestamp_ms);
+  // Sorting once instead of inserting one by one keeps this O(n log n) for
+  // the large clocks a peer may send. Per node the result is what repeated
+  // advance() gives: the largest counter, and the latest timestamp among
+  // the entries that carry it.
+  entries.erase(std::remove_if(entries.begin(), entries.end(),
+                               [](const clock_entry& e) {
+                                 return e.counter == 0;
+                               }),
+                entries.end());
+  std::sort(entries.begin(), entries.end(),
+            [](const clock_entry& x, const clock_entry& y) {
+              return std::tie(x.node, x.counter, x.timestamp_ms)
+                     < std::tie(y.node, y.counter, y.timestamp_ms);
+            });
+  for (auto& e : entries) {
+    if (!entries_.empty() && entries_.back().node == e.node)
+      entries_.back() = std::move(e);
+    else
+      entries_.push_back(std::move(e));
+  }
 }
 
 uint64_t vector_clock::counter(std::string_view node) const {
@@ -106,22 +124,37 @@ void vector_clock::advance(const std::string& node, uint64_t counter,
 
 std::size_t vector_clock::prune(std::size_t max_entries,
                                 const std::vector<std::string_view>& keep) {
-  std::size_t removed = 0;
-  while (entries_.size() > max_entries) {
-    auto oldest = entries_.end();
-    for (auto i = entries_.begin(); i != entries_.end(); ++i) {
-      if (std::find(keep.begin(), keep.end(), i->node) != keep.end())
-        continue;
-      // Ties break on the node id so every replica prunes the same entry.
-      if (oldest == entries_.end() || i->timestamp_ms < oldest->timestamp_ms
-          || (i->timestamp_ms == oldest->timestamp_ms && i->node < oldest->node))
-        oldest = i;
-    }
-    if (oldest == entries_.end())
-      break;
-    entries_.erase(oldest);
-    ++removed;
-  }
+  if (entries_.size() <= max_entries)
+    return 0;
+  std::vector<std::string_view> kept(keep.begin(), keep.end());
+  std::sort(kept.begin(), kept.end());
+  std::vector<std::size_t> candidates;
+  candidates.reserve(entries_.size());
+  for (std::size_t i = 0; i < entries_.size(); ++i)
+    if (!std::binary_search(kept.begin(), kept.end(),
+                            std::string_view{entries_[i].node}))
+      candidates.push_back(i);
+  auto removed = std::min(entries_.size() - max_entries, candidates.size());
+  // Dropping the oldest one at a time is the same as dropping the `removed`
+  // oldest at once. Ties break on the node id so every replica prunes the
+  // same entries.
+  auto older = [this](std::size_t x, std::size_t y) {
+    auto& a = entries_[x];
+    auto& b = entries_[y];
+    return a.timestamp_ms != b.timestamp_ms ? a.timestamp_ms < b.timestamp_ms
+                                            : a.node < b.node;
+  };
+  std::nth_element(candidates.begin(), candidates.begin() + removed,
+                   candidates.end(), older);
+  std::vector<bool> drop(entries_.size(), false);
+  for (std::size_t i = 0; i < removed; ++i)
+    drop[candidates[i]] = true;
+  std::size_t index = 0;
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const clock_entry&) {
+                                  return drop[index++];
+                                }),
+                 entries_.end());
   return removed;
 }
 
@@ -187,7 +220,7 @@ std::optional<vector_clock> vector_clock::from_token(std::string_view token) {
     auto node = item.substr(0, colon);
     uint64_t counter = 0;
     uint64_t ts = 0;
-    if (!valid_node_id(node)
+    if (!valid_replica_id(node)
         || !parse_u64(item.substr(colon + 1, at - colon - 1), counter)
         || counter == 0 || counter >= max_clock_counter
         || !parse_u64(item.substr(at + 1), ts)
@@ -213,6 +246,17 @@ bool valid_node_id(std::string_view id) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
            || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
   });
+}
+
+bool valid_replica_id(std::string_view id) {
+  auto slash = id.find('/');
+  if (slash == std::string_view::npos)
+    return valid_node_id(id);
+  auto incarnation = id.substr(slash + 1);
+  return valid_node_id(id.substr(0, slash)) && !incarnation.empty()
+         && incarnation.size() <= 20
+         && std::all_of(incarnation.begin(), incarnation.end(),
+                        [](char c) { return c >= '0' && c <= '9'; });
 }
 
 } // namespace kv

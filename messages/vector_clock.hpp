@@ -107,4 +107,9 @@ private:
 // 1 to 64 characters.
 bool valid_node_id(std::string_view id);
 
+// Who issues dots and owns clock entries: a node id, or a node id with its
+// incarnation, "<node-id>/<1 to 20 digits>" (a node that lost its data comes
+// back under a new incarnation so it can never reuse a dot).
+bool valid_replica_id(std::string_view id);
+
 } // namespace kv

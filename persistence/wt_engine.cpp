@@ -138,7 +138,12 @@ std::string open_config(const engine_options& opts) {
   std::string ext = KV_WT_EXTENSION_DIR;
   std::string cfg = "create,session_max=256";
   cfg += ",cache_size=" + std::to_string(opts.cache_size_mb) + "M";
-  cfg += ",log=(enabled=true)";
+  // archive=true removes log files a checkpoint made unnecessary (the
+  // default in 3.2, spelt out because the bound on disk use depends on it).
+  cfg += ",log=(enabled=true,archive=true,file_max="
+         + std::to_string(opts.log_file_max_bytes) + ")";
+  cfg += ",checkpoint=(wait=" + std::to_string(opts.checkpoint_wait_s)
+         + ",log_size=" + std::to_string(opts.checkpoint_log_bytes) + ")";
   // method=none: write(2) the log record before the commit returns but do
   // not flush it, which survives a process crash but not a power loss.
   cfg += opts.durability == durability_mode::fsync
@@ -181,6 +186,18 @@ std::string open_failure(const std::string& dir, int ret,
   return text + std::string(strip_location(message));
 }
 
+// WiredTiger would refuse these too, but with a message naming its own
+// configuration keys rather than ours.
+void check_log_settings(const engine_options& opts) {
+  constexpr uint64_t two_gib = uint64_t{2} << 30;
+  if (opts.checkpoint_wait_s > 100000)
+    throw storage_error("checkpoint interval must be at most 100000 s");
+  if (opts.checkpoint_log_bytes > two_gib)
+    throw storage_error("checkpoint log volume must be at most 2 GiB");
+  if (opts.log_file_max_bytes < 100 * 1024 || opts.log_file_max_bytes > two_gib)
+    throw storage_error("log file size must be between 100 KiB and 2 GiB");
+}
+
 WT_SESSION* open_raw_session(WT_CONNECTION* conn, const std::string& dir) {
   WT_SESSION* session = nullptr;
   check(conn->open_session(conn, nullptr, nullptr, &session),
@@ -219,6 +236,7 @@ wt_engine::wt_engine(const engine_options& opts) : opts_(opts) {
                         + "' (expected snappy, zlib or none)");
   if (opts_.cache_size_mb == 0)
     throw storage_error("cache size must be at least 1 MB");
+  check_log_settings(opts_);
   prepare_data_dir(opts_.data_dir);
   capture_messages messages;
   auto ret = wiredtiger_open(opts_.data_dir.c_str(), &event_handler,

@@ -32,6 +32,19 @@ struct engine_options {
   uint64_t cache_size_mb = 256;         // WiredTiger cache; data may exceed it
   durability_mode durability = durability_mode::write;
   std::string block_compressor = "snappy"; // "snappy", "zlib" or "none"
+
+  // The journal is only truncated behind a checkpoint, and recovery after a
+  // crash replays everything written since the last one: without periodic
+  // checkpoints the log grows without bound and so does the restart time.
+  // A checkpoint runs after `checkpoint_wait_s` seconds or after
+  // `checkpoint_log_bytes` of log records, whichever comes first (0 turns
+  // either trigger off; both 0 means checkpoints only at close).
+  // WiredTiger raises checkpoint_log_bytes to at least log_file_max_bytes.
+  uint32_t checkpoint_wait_s = 60;                  // at most 100000
+  uint64_t checkpoint_log_bytes = uint64_t{64} << 20; // at most 2 GiB
+  // Size of one log file: the unit in which log space is freed after a
+  // checkpoint (100 KiB to 2 GiB).
+  uint64_t log_file_max_bytes = uint64_t{16} << 20;
 };
 
 class wt_session;

@@ -5,8 +5,10 @@ KV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KV_BUILD="$KV_ROOT/build"
 
 # Debian packages the project needs to build, test and run.
+# clang and libclang-rt-dev build the libFuzzer targets (tests/fuzz).
 KV_PACKAGES=(cmake ninja-build g++ pkg-config libcaf-dev libcereal-dev
-  libwiredtiger-dev libboost-test-dev libreadline-dev iproute2 procps)
+  libwiredtiger-dev libboost-test-dev libreadline-dev iproute2 procps
+  clang libclang-rt-dev)
 
 kv_install_packages() {
   local missing=()
