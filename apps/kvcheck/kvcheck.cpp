@@ -69,7 +69,7 @@ int usage(const std::string& why) {
             << "\nusage: kvcheck run|check --nodes=n1=HOST:PORT,... "
                "--log=FILE [--n= --r= --w= --timeout-ms=]\n"
                "  run:   [--duration-s=60 --unique-workers=4 --set-workers=3 "
-               "--hot-keys=3 --delete-percent=20 --seed=1 --prefix=r]\n"
+               "--hot-keys=3 --delete-percent=20 --seed=1 --prefix=r --pause-ms=20]\n"
                "  check: --events=FILE --out=FILE [--incidents=FILE "
                "--converge-timeout-s=60]\n";
   return 2;
@@ -124,6 +124,7 @@ int run_mode(caf::actor_system& sys, arguments& args,
   opts.hot_keys = std::max(1u, args.number("hot-keys", 3));
   opts.delete_percent = args.number("delete-percent", 20);
   opts.seed = args.number("seed", 1);
+  opts.pause_ms = args.number("pause-ms", 20);
   opts.prefix = args.text("prefix", "r");
   auto path = args.text("log", "");
   if (auto bad = args.unknown())

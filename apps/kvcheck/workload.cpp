@@ -109,8 +109,7 @@ public:
     while (now_ms() < deadline_ms) {
       bool ok = sets ? set_step() : unique_step();
       // A node that is down fails fast: do not flood the log meanwhile.
-      if (!ok)
-        std::this_thread::sleep_for(milliseconds{100});
+      std::this_thread::sleep_for(milliseconds{ok ? opts_.pause_ms : 100});
     }
   }
 

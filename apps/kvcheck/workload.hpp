@@ -39,6 +39,9 @@ struct workload_options {
   std::string prefix = "r"; // key prefix of this run
   request_options request;  // N/R/W and timeout sent with every request
   uint32_t connect_ms = 3000;
+  // Each worker rests this long after every step: the history stays small
+  // enough for the final check to read back every key within a minute.
+  uint32_t pause_ms = 20;
 };
 
 // Runs the workers for the duration; each record goes to `log` as soon as
