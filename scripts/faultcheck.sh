@@ -427,6 +427,7 @@ is_network() { [[ $1 == partition-* || $1 == isolate-restart ]]; }
 # The schedule, drawn up front from the seed alone (so a run is replayed by
 # its seed): lines "START_S HOLD_S NEMESIS TARGET" in SCHEDULE.
 SCHEDULE=()
+HEALED_TAIL=10
 make_schedule() {
   RANDOM=$SEED
   local t=5 gap hold k j name net
@@ -435,7 +436,8 @@ make_schedule() {
   while :; do
     gap=$((2 + RANDOM % 5))
     hold=$((5 + RANDOM % 11))
-    ((t + gap + hold <= DURATION - 3)) || break
+    # The last HEALED_TAIL seconds run healed: availability after heal.
+    ((t + gap + hold <= DURATION - HEALED_TAIL)) || break
     t=$((t + gap))
     k=$((1 + RANDOM % CONC))
     USED="" net=0
@@ -561,6 +563,11 @@ cmd_run() {
     die "clock needs libfaketime (scripts/test.sh installs faketime)"
   fi
   ((LOOPBACK)) && LOOP_BASE=$(pick_loop_base)
+  # A directory of an earlier run is reused (CTest's); any other is refused.
+  if [[ -e $OUT ]]; then
+    [[ -f $OUT/schedule.txt ]] || die "$OUT exists and is not a faultcheck run"
+    rm -rf "$OUT"
+  fi
   mkdir -p "$OUT/logs" "$OUT/data" "$OUT/clock"
   : >"$OUT/events.jsonl"
   : >"$OUT/incidents.txt"
@@ -617,12 +624,13 @@ cmd_run() {
       active=()
     fi
   done
+  heal_all
   sleep_until $((t0 + DURATION * 1000))
   local rc=0
   wait "$WORKLOAD_PID" || rc=$?
   WORKLOAD_PID=""
   ((rc == 0)) || incident "hang workload ended with status $rc (137: killed after its duration + 60 s)"
-  heal_all
+  check_alive
   scan_logs
   echo "faultcheck: healed; checking (replicas get up to ${CONVERGE}s to converge)"
   rc=0
