@@ -272,9 +272,21 @@ void run_workload(caf::actor_system& sys, const workload_options& opts,
     t.join();
 }
 
-convergence read_final_state(caf::actor_system& sys, const final_options& opts,
-                             const std::vector<std::string>& keys,
-                             std::map<std::string, key_state>& states) {
+namespace {
+
+// The final state of a share of the keys, read on connections of its own:
+// shares run in parallel, since each request mostly waits.
+struct share {
+  std::vector<std::string> keys;
+  std::map<std::string, key_state> states;
+  std::vector<std::string> divergent; // "key: each owner's copy"
+  uint64_t converge_ms = 0;
+};
+
+void read_share(caf::actor_system& sys, const final_options& opts,
+                uint64_t begin, uint64_t deadline, share& out) {
+  auto& keys = out.keys;
+  auto& states = out.states;
   std::map<std::string, std::unique_ptr<session>> nodes;
   for (auto& addr : opts.nodes)
     nodes[addr.id] = std::make_unique<session>(sys, addr, opts.connect_ms);
@@ -296,10 +308,6 @@ convergence read_final_state(caf::actor_system& sys, const final_options& opts,
     }
   }
   // Owners' copies compared, polled until they agree or the deadline.
-  convergence conv;
-  conv.keys = keys.size();
-  auto begin = now_ms();
-  auto deadline = begin + uint64_t{opts.converge_timeout_s} * 1000;
   std::set<std::string> pending{keys.begin(), keys.end()};
   std::map<std::string, std::string> detail;
   for (;;) {
@@ -336,13 +344,9 @@ convergence read_final_state(caf::actor_system& sys, const final_options& opts,
       break;
     std::this_thread::sleep_for(milliseconds{500});
   }
-  conv.converge_ms = now_ms() - begin;
-  conv.divergent = pending.size();
-  for (auto& key : pending) {
-    if (conv.samples.size() >= 20)
-      break;
-    conv.samples.push_back(key + ":" + detail[key]);
-  }
+  out.converge_ms = now_ms() - begin;
+  for (auto& key : pending)
+    out.divergent.push_back(key + ":" + detail[key]);
   // The final quorum reads, each tried on up to three nodes.
   std::size_t next = 0;
   std::vector<session*> ring;
@@ -370,6 +374,35 @@ convergence read_final_state(caf::actor_system& sys, const final_options& opts,
           st.values.push_back(v.value);
     }
     states[key] = std::move(st);
+  }
+}
+
+} // namespace
+
+convergence read_final_state(caf::actor_system& sys, const final_options& opts,
+                             const std::vector<std::string>& keys,
+                             std::map<std::string, key_state>& states) {
+  constexpr std::size_t max_shares = 8;
+  std::vector<share> shares(std::min(max_shares, std::max<std::size_t>(
+                                                   keys.size(), 1)));
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    shares[i % shares.size()].keys.push_back(keys[i]);
+  auto begin = now_ms();
+  auto deadline = begin + uint64_t{opts.converge_timeout_s} * 1000;
+  std::vector<std::thread> threads;
+  for (auto& sh : shares)
+    threads.emplace_back([&] { read_share(sys, opts, begin, deadline, sh); });
+  for (auto& t : threads)
+    t.join();
+  convergence conv;
+  conv.keys = keys.size();
+  for (auto& sh : shares) {
+    states.insert(sh.states.begin(), sh.states.end());
+    conv.divergent += sh.divergent.size();
+    conv.converge_ms = std::max(conv.converge_ms, sh.converge_ms);
+    for (auto& d : sh.divergent)
+      if (conv.samples.size() < 20)
+        conv.samples.push_back(d);
   }
   return conv;
 }
