@@ -4,11 +4,13 @@
 KV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 KV_BUILD="$KV_ROOT/build"
 
-# Debian packages the project needs to build, test and run.
-# clang and libclang-rt-dev build the libFuzzer targets (tests/fuzz).
+# Debian packages the project needs to build, test and run. clang and
+# libclang-rt-dev build the libFuzzer targets (tests/fuzz); nftables (the
+# partitions), faketime (clock skew) and python3-matplotlib (the timeline
+# plot) serve the fault checker, scripts/faultcheck.sh.
 KV_PACKAGES=(cmake ninja-build g++ pkg-config libcaf-dev libcereal-dev
   libwiredtiger-dev libboost-test-dev libreadline-dev iproute2 procps
-  clang libclang-rt-dev)
+  clang libclang-rt-dev nftables faketime python3-matplotlib)
 
 kv_install_packages() {
   local missing=()
