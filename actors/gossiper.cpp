@@ -9,6 +9,7 @@
 
 #include "actors/log.hpp"
 #include "messages/limits.hpp"
+#include "messages/validation.hpp"
 #include "persistence/node_files.hpp"
 #include "persistence/storage_error.hpp"
 
@@ -197,8 +198,8 @@ void connect_directly(gossiper_pointer self, const member_info& info) {
 // the card is used later (monitored, asked), so a null handle must never get
 // past here: it crashed the coordinator once.
 std::optional<std::string> card_problem(const node_card& card) {
-  if (!valid_node_id(card.info.node_id))
-    return std::string{"invalid node id"};
+  if (auto problem = member_problem(card.info))
+    return problem;
   if (!card.coordinator || !card.gossiper || !card.hints)
     return "card of " + card.info.node_id + " lacks actor handles";
   if (card.stores.empty() || card.stores.size() > max_store_shards)

@@ -89,7 +89,8 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   // one reading and writing these files.
   result->identity_ = load_or_create_identity(cfg.storage.data_dir, cfg.node_id);
   auto remembered = load_membership(cfg.storage.data_dir);
-  replica_store_settings store_settings{cfg.node_id, key_table,
+  replica_store_settings store_settings{result->identity_.replica_id(),
+                                        key_table,
                                         cfg.max_value_bytes, cfg.max_siblings,
                                         cfg.max_clock_entries};
   for (uint32_t i = 0; i < cfg.store_shards; ++i)

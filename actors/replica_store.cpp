@@ -8,6 +8,7 @@
 #include "actors/storage_guard.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/limits.hpp"
+#include "messages/validation.hpp"
 #include "persistence/record_codec.hpp"
 #include "persistence/storage_error.hpp"
 
@@ -109,6 +110,14 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     [=](apply_atom, const std::string& key,
         const sibling_list& incoming) -> caf::result<ok_atom> {
       auto& st = self->state;
+      // Versions from elsewhere are checked before they touch the disk: a
+      // counter near 2^64 would make every later dot of the key wrap to 0.
+      if (auto problem = key_problem(key))
+        return make_kv_error(kv_errc::invalid_argument, *problem);
+      if (auto problem = versions_problem(incoming, st.settings.max_value_bytes,
+                                          st.settings.max_siblings,
+                                          max_wire_clock_entries))
+        return make_kv_error(kv_errc::invalid_argument, *problem);
       using reply = caf::result<ok_atom>;
       return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
         key_record stored;

@@ -12,7 +12,10 @@
 namespace kv {
 
 struct replica_store_settings {
-  std::string node_id;    // the dot issued for writes this replica coordinates
+  // Names the dots of the writes this replica coordinates: the node id and
+  // its incarnation ("n1/8817..."), so a wiped directory or a second
+  // process under the same id never issues a dot that was issued before.
+  std::string node_id;
   std::string table = "kv";
   std::size_t max_value_bytes = 0;
   std::size_t max_siblings = 0;

@@ -36,8 +36,8 @@ std::optional<std::string> value_problem(std::string_view value,
 
 std::optional<std::string> context_problem(const vector_clock& context) {
   for (auto& e : context.entries()) {
-    if (!valid_node_id(e.node))
-      return "the context names an invalid node id";
+    if (!valid_replica_id(e.node))
+      return "the context names an invalid replica id";
     if (e.counter >= max_clock_counter)
       return "the context has counter " + std::to_string(e.counter) + " for "
              + e.node + ", beyond any real history";

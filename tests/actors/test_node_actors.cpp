@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(missing_key_reads_empty) {
 BOOST_AUTO_TEST_CASE(put_then_get_returns_the_value_and_its_clock) {
   auto written = put("k", "v1");
   BOOST_TEST(written.acks == 1u);
-  BOOST_TEST(written.context.counter("n1") == 1u);
+  BOOST_TEST(written.context.counter(running->identity().replica_id()) == 1u);
   auto res = get("k");
   BOOST_REQUIRE(res.siblings.size() == 1u);
   BOOST_TEST(res.siblings[0].value == "v1");
@@ -281,6 +281,44 @@ BOOST_AUTO_TEST_CASE(binary_keys_and_values_round_trip) {
   auto read = get(key);
   BOOST_REQUIRE(read.siblings.size() == 1u);
   BOOST_TEST(read.siblings[0].value == value);
+}
+
+// Regression (issue 8.3): a node whose data directory was wiped issued dots
+// again from 1; its new write and an old one still held by another replica
+// then had the same dot, were taken as one write, and one of them vanished.
+BOOST_AUTO_TEST_CASE(a_wiped_node_never_reuses_a_dot) {
+  put("k", "before the wipe");
+  auto held_elsewhere = get("k").siblings; // as another replica holds it
+  stop();
+  std::filesystem::remove_all(dir.path / "n1");
+  start();
+  put("k", "after the wipe");
+  BOOST_REQUIRE(client->local_versions("k"));
+  caf::scoped_actor self{sys};
+  auto& stores = running->stores();
+  for (auto& store : stores)
+    self->request(store, std::chrono::seconds{5}, apply_atom::value,
+                  std::string{"k"}, held_elsewhere)
+      .receive([](ok_atom) {}, [](caf::error&) {});
+  BOOST_TEST(values("k") == (strings{"after the wipe", "before the wipe"}));
+}
+
+// Regression (issue 8.4): an apply of a version with a counter near 2^64
+// made every later dot of the key wrap to 0.
+BOOST_AUTO_TEST_CASE(apply_refuses_versions_beyond_any_real_history) {
+  versioned_value hostile;
+  hostile.origin = dot{running->identity().replica_id(),
+                       std::numeric_limits<uint64_t>::max()};
+  hostile.value = "x";
+  caf::scoped_actor self{sys};
+  caf::error refused;
+  for (auto& store : running->stores())
+    self->request(store, std::chrono::seconds{5}, apply_atom::value,
+                  std::string{"k"}, sibling_list{hostile})
+      .receive([](ok_atom) {}, [&](caf::error& err) { refused = err; });
+  BOOST_TEST(is_kv_error(refused, kv_errc::invalid_argument));
+  put("k", "v");
+  BOOST_TEST(values("k") == (strings{"v"}));
 }
 
 BOOST_AUTO_TEST_CASE(restart_keeps_siblings_tombstones_and_counters) {

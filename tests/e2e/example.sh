@@ -19,9 +19,11 @@ rc=0
 timeout 120 "$EXAMPLE" --host=127.0.0.1 --port="$NODE_PORT" >"$OUT" 2>&1 \
   || rc=$?
 ((rc == 0)) || fail "kv_example exited $rc: $(tail -n 20 "$OUT")"
-# One node: every default resolves to n=r=w=1, and the node is n1.
+# One node: every default resolves to n=r=w=1, and the node is n1 (its dots
+# carry its incarnation, from the data directory's IDENTITY file).
+incarnation=$(awk '{print $2}' "$WORK/data/IDENTITY")
 for want in \
-  'blind puts apple, banana -> get: 2 siblings [apple,banana], context {n1:2}' \
+  'blind puts apple, banana -> get: 2 siblings [apple,banana], context {n1/'"$incarnation"':2}' \
   'put with context -> get: 1 value [apple+banana]' \
   'n=r=w=1: put cherry, 1 ack(s); get [cherry], 1 reply(ies)' \
   'refused as expected: invalid_argument: r=2 must be between 1 and n=1' \
