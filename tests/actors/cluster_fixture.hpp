@@ -16,17 +16,10 @@
 
 #include "actors/node.hpp"
 #include "apps/client/kv_client.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace kv::testing {
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/kv_cluster_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-};
 
 // Polls `done` until it holds or `limit` passes; true if it held. For events
 // that have no message to wait on (gossip convergence, background repair).
@@ -94,7 +87,7 @@ public:
 
 private:
   tweak adjust_;
-  temp_dir dir_;
+  temp_dir dir_{"kv_cluster"};
   std::vector<std::string> dcs_;
   uint16_t seed_port_ = 0;
   std::vector<std::unique_ptr<test_node>> nodes_;

@@ -20,6 +20,7 @@
 #include "actors/replica_store.hpp"
 #include "apps/client/kv_client.hpp"
 #include "persistence/wt_engine.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace kv;
 using namespace std::chrono_literals;
@@ -29,13 +30,8 @@ namespace {
 using clock_type = std::chrono::steady_clock;
 using counts = std::map<std::string, uint64_t>;
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/kv_hint_buffer_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
+struct temp_dir : kv::testing::temp_dir {
+  temp_dir() : kv::testing::temp_dir("kv_hint_buffer") {}
 };
 
 uint64_t now_ms() {

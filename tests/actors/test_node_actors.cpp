@@ -15,19 +15,15 @@
 #include "apps/client/kv_client.hpp"
 #include "persistence/wt_engine.hpp"
 #include "tests/support/print_types.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace kv;
 
 
 namespace {
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/kv_node_actors_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
+struct temp_dir : kv::testing::temp_dir {
+  temp_dir() : kv::testing::temp_dir("kv_node_actors") {}
 };
 
 template <class T>

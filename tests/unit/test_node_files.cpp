@@ -8,18 +8,14 @@
 
 #include "persistence/node_files.hpp"
 #include "persistence/storage_error.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace kv;
 
 namespace {
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/kv_node_files_XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
+struct temp_dir : kv::testing::temp_dir {
+  temp_dir() : kv::testing::temp_dir("kv_node_files") {}
 };
 
 member_info member(std::string id, std::string dc) {
