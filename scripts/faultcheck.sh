@@ -387,26 +387,28 @@ dc_nodes() {
   echo "${out[*]}"
 }
 
-# pick_target NEMESIS: a target drawn from RANDOM (seeded); node targets
-# avoid the nodes in USED.
+# pick_target NEMESIS: sets TARGET, drawn from RANDOM (seeded); node targets
+# avoid the nodes in USED. Both run in the caller's shell, never in $(...):
+# a subshell would lose USED and its RANDOM draws, and two nemeses at once
+# could pick the same node (two restarts of one node).
 pick_node() {
   local free=() id
   for id in $(node_ids); do
     [[ " $USED " == *" $id "* ]] || free+=("$id")
   done
   ((${#free[@]})) || free=($(node_ids))
-  id=${free[RANDOM % ${#free[@]}]}
-  USED+=" $id"
-  echo "$id"
+  PICKED=${free[RANDOM % ${#free[@]}]}
+  USED+=" $PICKED"
 }
 
 pick_target() {
   case $1 in
-    kill | pause | partition-one | isolate-restart) pick_node ;;
+    kill | pause | partition-one | isolate-restart) pick_node; TARGET=$PICKED ;;
     clock)
       local off=$((2 + RANDOM % 29))
       ((RANDOM % 2)) && off=-$off || off=+$off
-      echo "$(pick_node):$off"
+      pick_node
+      TARGET="$PICKED:$off"
       ;;
     partition-split)
       local ids=($(node_ids)) k=$(((NODES - 1) / 2)) out=() j i
@@ -416,9 +418,9 @@ pick_target() {
         out+=("${ids[i]}")
         ids=("${ids[@]:0:i}" "${ids[@]:i+1}")
       done
-      (IFS=+; echo "${out[*]}")
+      TARGET=$(IFS=+; echo "${out[*]}")
       ;;
-    partition-dc) echo "dc$((1 + RANDOM % DCS))" ;;
+    partition-dc) TARGET="dc$((1 + RANDOM % DCS))" ;;
   esac
 }
 
@@ -450,7 +452,8 @@ make_schedule() {
         net=1
       fi
       chosen+="$name "
-      SCHEDULE+=("$t $hold $name $(pick_target "$name")")
+      pick_target "$name"
+      SCHEDULE+=("$t $hold $name $TARGET")
     done
     t=$((t + hold))
   done
