@@ -436,7 +436,14 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       -> caf::result<std::string, std::vector<node_card>,
                      std::vector<std::string>> {
       auto& st = self->state;
-      if (sender == st.self_id)
+      // A seed address that leads back here (another spelling of this
+      // node's address) makes a node gossip with itself: harmless. Only a
+      // sender with this id but another incarnation is a duplicate.
+      if (sender == st.self_id
+          && std::any_of(cards.begin(), cards.end(), [&](const node_card& c) {
+               return c.info.node_id == st.self_id
+                      && c.info.incarnation != st.own().info.incarnation;
+             }))
         return make_kv_error(kv_errc::duplicate_node, id_in_use(st.own()));
       if (auto refusal = merge(self, sender, cards, suspects))
         return make_kv_error(kv_errc::duplicate_node, *refusal);

@@ -114,8 +114,11 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
       // counter near 2^64 would make every later dot of the key wrap to 0.
       if (auto problem = key_problem(key))
         return make_kv_error(kv_errc::invalid_argument, *problem);
+      // The sibling bound here is the wire's, not the node's max_siblings:
+      // after a partition a merged set may legitimately hold more, and
+      // refusing it would leave read repair and hints undeliverable.
       if (auto problem = versions_problem(incoming, st.settings.max_value_bytes,
-                                          st.settings.max_siblings,
+                                          max_wire_siblings,
                                           max_wire_clock_entries))
         return make_kv_error(kv_errc::invalid_argument, *problem);
       using reply = caf::result<ok_atom>;

@@ -21,6 +21,9 @@ constexpr std::size_t default_max_siblings = 100;
 // keeps the request's state that long.
 constexpr uint32_t max_request_timeout_ms = 10 * 60 * 1000;
 
+// Versions one message may carry for a key (replication, repair, hints).
+constexpr std::size_t max_wire_siblings = 1024;
+
 // Replica store actors per node (each a thread with its own session).
 constexpr std::size_t max_store_shards = 64;
 

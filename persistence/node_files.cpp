@@ -103,6 +103,15 @@ void replace_file(const std::string& path, std::string_view content) {
     throw storage_error("cannot flush " + tmp + ": " + std::strerror(errno));
   if (::rename(tmp.c_str(), path.c_str()) != 0)
     throw storage_error("cannot replace " + path + ": " + std::strerror(errno));
+  // The rename itself must reach the disk too, or a power loss could bring
+  // back no IDENTITY beside data written under it.
+  auto dir = path.substr(0, path.rfind('/') == std::string::npos
+                              ? 0 : path.rfind('/'));
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
 }
 
 node_identity load_or_create_identity(const std::string& dir,

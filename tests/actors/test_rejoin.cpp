@@ -133,3 +133,22 @@ BOOST_AUTO_TEST_CASE(a_second_live_node_with_the_same_id_is_refused) {
   }())));
   BOOST_TEST(still());
 }
+
+// Found in review: a seed that is this node under another spelling made it
+// gossip with itself, answer itself `duplicate_node` and stop.
+BOOST_AUTO_TEST_CASE(a_seed_that_is_the_node_itself_is_harmless) {
+  cluster_fixture cluster{1};
+  std::atomic<bool> refused{false};
+  auto port = cluster.at(0).running->port();
+  cluster.stop(0);
+  auto nc = cluster.config_for(0);
+  nc.port = port;
+  nc.membership.seeds = {seed_address{"localhost", port}};
+  nc.membership.on_id_conflict = [&](const std::string&) { refused = true; };
+  cluster.restart(0, nc);
+  // Several gossip rounds (50 ms each) with itself as the only seed.
+  auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until && !refused)
+    std::this_thread::sleep_for(20ms);
+  BOOST_TEST(!refused.load());
+}
