@@ -110,13 +110,8 @@ struct coordinator_state {
         result.missing.push_back(walk[i]);
       }
     }
-    if (strict) {
-      // Stand-ins do not count, but the missed owners still get the write.
-      for (auto& owner : result.missing)
-        result.fallbacks.push_back(
-          fallback_replica{settings.node_id, owner, own_hints(), false});
+    if (strict)
       return result;
-    }
     auto next = walk.begin() + owner_count;
     std::vector<std::string> still_missing;
     for (auto& owner : result.missing) {
@@ -125,8 +120,6 @@ struct coordinator_state {
         ++next;
       if (next == walk.end()) {
         still_missing.push_back(owner);
-        result.fallbacks.push_back(fallback_replica{
-          settings.node_id, owner, own_hints(), false});
         continue;
       }
       result.fallbacks.push_back(fallback_replica{*next, owner, card->hints});
@@ -296,21 +289,20 @@ void replicate(coordinator_pointer self, std::shared_ptr<pending_write> write,
             });
   }
   for (auto& target : fallbacks) {
+    if (!target.counts) {
+      keep_hint_locally(self, target.intended_owner, key, versions);
+      continue;
+    }
     hint held{target.intended_owner, key, versions, wall_clock_ms()};
-    bool counts = write->hints_count && target.counts;
     self->request(target.hints, remaining(deadline), hint_atom::value, held)
       .then(
         [=](ok_atom) {
-          if (counts)
+          if (write->hints_count)
             write->record(true);
         },
         [=](caf::error& err) {
-          if (counts)
+          if (write->hints_count)
             write->record(false, std::move(err));
-          else
-            log_line(log_level::warning,
-                     "cannot keep a hint for " + held.intended_owner + ": "
-                       + describe(err));
         });
   }
 }
@@ -406,6 +398,11 @@ caf::result<put_result> start_write(coordinator_pointer self,
     return make_kv_error(kv_errc::invalid_argument, *problem);
   auto sloppy = !opts.strict_quorum;
   auto where = st.place(key, opts.n, opts.strict_quorum);
+  // Owners nobody stands in for (every unreachable one, if strict) still get
+  // the write: a hint here, outside the quorum count.
+  for (auto& owner : where.missing)
+    where.fallbacks.push_back(
+      fallback_replica{st.settings.node_id, owner, st.own_hints(), false});
   auto counted = where.owners.size() + (sloppy ? where.counting_fallbacks() : 0);
   if (where.owners.empty())
     return make_kv_error(kv_errc::unavailable,
@@ -526,11 +523,6 @@ caf::result<get_result> start_read(coordinator_pointer self,
   if (auto err = request_problem(st, key, opts, requested))
     return std::move(*err);
   auto where = st.place(key, opts.n, opts.strict_quorum);
-  // The last-resort hints on this node are for writes only.
-  where.fallbacks.erase(
-    std::remove_if(where.fallbacks.begin(), where.fallbacks.end(),
-                   [](const fallback_replica& fb) { return !fb.counts; }),
-    where.fallbacks.end());
   auto counted = where.owners.size() + where.fallbacks.size();
   if (counted < opts.r)
     return make_kv_error(kv_errc::read_quorum_failed,
