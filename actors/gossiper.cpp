@@ -44,6 +44,11 @@ parse_seeds(const std::string& text, std::string& error) {
   return result;
 }
 
+bool names_node(const seed_address& seed, const std::string& host,
+                uint16_t port) {
+  return port != 0 && seed.port == port && seed.host == host;
+}
+
 failure_detector_settings detection_for(std::chrono::milliseconds interval) {
   failure_detector_settings result;
   result.suspect_after = interval * 3;
@@ -376,7 +381,7 @@ void gossip_round(gossiper_pointer self) {
   auto peers = st.live_peers();
   if (!st.seeded || peers.empty()) {
     for (auto& seed : st.settings.seeds)
-      if (!(seed.port == st.own().info.port && seed.host == st.own().info.host))
+      if (!names_node(seed, st.own().info.host, st.own().info.port))
         contact_seed(self, seed);
     // Members remembered from the last run are seeds too: after a restart
     // of the whole cluster the configured seeds may be the last to return.

@@ -19,6 +19,10 @@ struct seed_address {
   uint16_t port = 0;
 };
 
+// Does `seed` name the node listening on host:port (as spelled there)?
+bool names_node(const seed_address& seed, const std::string& host,
+                uint16_t port);
+
 // Parses "host:port,host:port"; nullopt (and `error` set) if malformed.
 std::optional<std::vector<seed_address>>
 parse_seeds(const std::string& text, std::string& error);

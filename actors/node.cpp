@@ -109,9 +109,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   card.stores = result->stores_;
   bool standalone = std::all_of(
     cfg.membership.seeds.begin(), cfg.membership.seeds.end(),
-    [&](const seed_address& seed) {
-      return cfg.port != 0 && seed.port == cfg.port && seed.host == cfg.host;
-    });
+    [&](const seed_address& seed) { return names_node(seed, cfg.host, cfg.port); });
   auto coordinator = spawn_coordinator(
     sys,
     coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency,
