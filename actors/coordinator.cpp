@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/clock_offsets.hpp"
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
 #include "actors/quorum.hpp"
@@ -53,10 +54,11 @@ struct placement {
 struct coordinator_state {
   coordinator_settings settings;
   ring_snapshot current_ring;
-  std::map<std::string, node_card> cards; // by node id, status = local view
-  // Nodes whose actors we saw go away (down_msg): not asked until gossip
-  // shows them up again (with fresh handles).
-  std::set<std::string> unreachable;
+  // By node id, status = the gossiper's local view: a node it has no
+  // working connection to is suspect, so nothing is sent to dead handles.
+  std::map<std::string, node_card> cards;
+  // Each peer's wall clock minus this node's, as the gossiper measured it.
+  std::map<std::string, int64_t> clock_offsets;
 
   static inline const char* name = "coordinator";
 
@@ -89,8 +91,7 @@ struct coordinator_state {
   const node_card* usable(const std::string& id) const {
     auto i = cards.find(id);
     if (i == cards.end() || i->second.stores.empty()
-        || i->second.info.status != member_status::up
-        || unreachable.count(id) > 0)
+        || i->second.info.status != member_status::up)
       return nullptr;
     return &i->second;
   }
@@ -127,6 +128,19 @@ struct coordinator_state {
     }
     result.missing = std::move(still_missing);
     return result;
+  }
+
+  // A local wall-clock deadline on `node_id`'s clock (0: none, when its
+  // offset is unknown).
+  uint64_t deadline_for(const std::string& node_id,
+                        uint64_t local_deadline_ms) const {
+    if (node_id == settings.node_id)
+      return local_deadline_ms;
+    auto i = clock_offsets.find(node_id);
+    return deadline_on_peer(local_deadline_ms,
+                            i == clock_offsets.end()
+                              ? std::nullopt
+                              : std::optional<int64_t>{i->second});
   }
 
   // Fills the options' zeros. Defaults never ask for more replicas than the
@@ -207,6 +221,13 @@ struct pending_write {
   vector_clock context;  // covers `siblings` and nothing else
   sibling_list siblings; // the coordinating replica's versions after the write
   caf::error last_error;
+  // Owners asked to coordinate that failed or did not answer in time: they
+  // get the version as a hint once another owner made it.
+  std::vector<std::string> passed_over;
+  // Owners whose record of the key was unreadable (now set aside): they
+  // take the version made elsewhere like any other owner, and count.
+  std::vector<owner_replica> unreadable;
+  bool coordinated_from_nothing = false;
 
   pending_write(caf::typed_response_promise<put_result> rp, uint32_t w,
                 uint32_t contacted, uint32_t timeout, bool sloppy)
@@ -314,20 +335,36 @@ struct write_job {
   vector_clock context;
   placement where;
   clock_type::time_point deadline;
-  uint64_t deadline_ms; // the same deadline on the wall clock, for replicas
 };
 
-// Asks owner `index` to coordinate the write; if it cannot be reached, the
-// next owner takes over (its failure counts against W).
+// When owner `index` must have made the version: half of what is left while
+// another owner could still take over, all of it for the last one.
+clock_type::time_point attempt_deadline(const write_job& job,
+                                        std::size_t index) {
+  auto now = clock_type::now();
+  if (index + 1 >= job.where.owners.size() || now >= job.deadline)
+    return job.deadline;
+  return now + (job.deadline - now) / 2;
+}
+
+// Asks owner `index` to coordinate the write; if it fails or does not answer
+// within its share of the time, the next owner takes over (the failure
+// counts against W).
 void coordinate_at(coordinator_pointer self,
                    std::shared_ptr<pending_write> write,
                    std::shared_ptr<const write_job> job, std::size_t index) {
+  auto& st = self->state;
   auto& target = job->where.owners[index];
+  auto until = attempt_deadline(*job, index);
+  // The same deadline on the replica's own wall clock: one that gets to the
+  // request after it (it was hung) refuses it, because by then the next
+  // owner may be making the version.
+  auto replica_deadline_ms = st.deadline_for(
+    target.node_id, wall_clock_ms() + remaining(until).count());
   self
-    ->request(target.store,
-              wait_for(self->state, target.node_id, job->deadline),
+    ->request(target.store, wait_for(st, target.node_id, until),
               coordinate_atom::value, job->key, job->value, job->tombstone,
-              job->context, job->deadline_ms)
+              job->context, replica_deadline_ms)
     .then(
       [=](versioned_value&, sibling_list& versions) {
         // Not the new version's history alone: its dot may also cover a
@@ -336,8 +373,12 @@ void coordinate_at(coordinator_pointer self,
         write->context = context_of(versions);
         write->siblings = live_values(versions);
         write->record(true);
+        for (auto& owner : write->passed_over)
+          keep_hint_locally(self, owner, job->key, versions);
         std::vector<owner_replica> others(job->where.owners.begin() + index + 1,
                                           job->where.owners.end());
+        others.insert(others.end(), write->unreadable.begin(),
+                      write->unreadable.end());
         replicate(self, write, job->key, versions, others,
                   job->where.fallbacks, job->deadline);
       },
@@ -347,12 +388,33 @@ void coordinate_at(coordinator_pointer self,
             write->promise.deliver(std::move(err));
           return;
         }
-        // After a timeout the replica may still make the version: asking
-        // the next owner too could make the one write twice (two siblings
-        // with the same value). Only a definite failure moves on.
-        bool outcome_unknown = err == caf::sec::request_timeout;
+        if (is_kv_error(err, kv_errc::corrupt_record)) {
+          // The replica set its unreadable record aside and made nothing.
+          // Another owner makes the version from what it holds; with none
+          // left, this one makes it from nothing (it has lost the key).
+          log_line(log_level::warning,
+                   target.node_id + " had an unreadable record of a key; "
+                     + "it is repaired with the write");
+          if (index + 1 < job->where.owners.size()) {
+            write->unreadable.push_back(target);
+            coordinate_at(self, write, job, index + 1);
+            return;
+          }
+          if (!write->coordinated_from_nothing) {
+            write->coordinated_from_nothing = true;
+            coordinate_at(self, write, job, index);
+            return;
+          }
+        }
+        // After a timeout the replica may still make the version. With a
+        // deadline on its own clock it refuses once that has passed, so the
+        // next owner can take over; without one (its clock offset is not
+        // known yet) a second owner could make the one write twice.
+        bool outcome_unknown = err == caf::sec::request_timeout
+                               && replica_deadline_ms == 0;
         write->last_error = std::move(err);
         write->quorum.record_failure();
+        write->passed_over.push_back(target.node_id);
         if (!outcome_unknown && index + 1 < job->where.owners.size()
             && write->quorum.state() == quorum_tracker::outcome::pending) {
           coordinate_at(self, write, job, index + 1);
@@ -421,8 +483,7 @@ caf::result<put_result> start_write(coordinator_pointer self,
     static_cast<uint32_t>(counted), opts.timeout_ms, sloppy);
   auto job = std::make_shared<const write_job>(
     write_job{key, std::move(value), tombstone, context, std::move(where),
-              clock_type::now() + milliseconds{opts.timeout_ms},
-              wall_clock_ms() + opts.timeout_ms});
+              clock_type::now() + milliseconds{opts.timeout_ms}});
   coordinate_at(self, write, job, 0);
   return write->promise;
 }
@@ -441,6 +502,9 @@ struct pending_read {
   std::string key;
   sibling_list merged;
   std::vector<std::pair<replica_store_actor, sibling_list>> owner_answers;
+  // Owners whose record was unreadable: they lost the key and get the
+  // merged versions, like owners that answered with less.
+  std::vector<replica_store_actor> unreadable_owners;
   caf::error last_error;
 
   pending_read(caf::typed_response_promise<get_result> rp, uint32_t r,
@@ -503,13 +567,18 @@ struct pending_read {
   void repair(coordinator_pointer self) {
     if (quorum.outstanding() > 0 || merged.empty())
       return;
+    auto send_merged = [&](const replica_store_actor& store) {
+      self->request(store, milliseconds{timeout_ms}, apply_atom::value, key,
+                    merged)
+        .then([](ok_atom) {}, [](caf::error&) {});
+    };
     for (auto& [store, versions] : owner_answers)
       // Stores keep sets in reconcile's canonical order, so equality means
       // "nothing to repair".
       if (versions != merged)
-        self->request(store, milliseconds{timeout_ms}, apply_atom::value, key,
-                      merged)
-          .then([](ok_atom) {}, [](caf::error&) {});
+        send_merged(store);
+    for (auto& store : unreadable_owners)
+      send_merged(store);
   }
 };
 
@@ -545,6 +614,11 @@ caf::result<get_result> start_read(coordinator_pointer self,
           read->repair(self);
         },
         [=](caf::error& err) {
+          // An unreadable record does not count toward R (the replica lost
+          // what it held), but the replica is repaired with what the others
+          // answer.
+          if (is_kv_error(err, kv_errc::corrupt_record))
+            read->unreadable_owners.push_back(store);
           read->failed(std::move(err), true);
           read->repair(self);
         });
@@ -567,33 +641,17 @@ caf::result<get_result> start_read(coordinator_pointer self,
 
 std::vector<member_info> members_of(const coordinator_state& st) {
   std::vector<member_info> result;
-  for (auto& [id, card] : st.cards) {
+  for (auto& [id, card] : st.cards)
     result.push_back(card.info);
-    if (st.unreachable.count(id) > 0
-        && result.back().status == member_status::up)
-      result.back().status = member_status::suspect;
-  }
   return result;
 }
 
-// Takes the gossiper's view of the members. A node seen up again after its
-// actors went away is asked again, through the handles of its latest card.
+// Takes the gossiper's view of the members, handles and statuses together:
+// the gossiper watches the connections and reconnects.
 void update_cards(coordinator_pointer self, std::vector<node_card>& cards) {
   auto& st = self->state;
   for (auto& card : cards) {
     auto id = card.info.node_id;
-    auto known = st.cards.find(id);
-    bool fresh = known == st.cards.end()
-                 || known->second.coordinator != card.coordinator;
-    bool back_up = known != st.cards.end()
-                   && known->second.info.status != member_status::up
-                   && card.info.status == member_status::up;
-    if (id != st.settings.node_id && (fresh || back_up) && card.coordinator) {
-      // A peer's actors vanish together when it stops or the link drops;
-      // watching its coordinator is enough.
-      self->monitor(card.coordinator);
-      st.unreachable.erase(id);
-    }
     st.cards[id] = std::move(card);
   }
 }
@@ -612,12 +670,6 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
   initial.push_back(self_card.info);
   st.current_ring = std::make_shared<const ring>(make_ring(initial, 0));
   st.cards.emplace(self_card.info.node_id, std::move(self_card));
-  self->set_down_handler([=](caf::down_msg& msg) {
-    auto& st = self->state;
-    for (auto& [id, card] : st.cards)
-      if (card.coordinator.address() == msg.source)
-        st.unreachable.insert(id);
-  });
   return {
     [=](put_atom, const std::string& key, std::string& value,
         const vector_clock& context, const request_options& opts) {
@@ -661,6 +713,13 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
     },
     [=](members_atom, std::vector<node_card>& cards) {
       update_cards(self, cards);
+    },
+    [=](offsets_atom, std::vector<std::string>& ids,
+        std::vector<int64_t>& offsets) {
+      auto& known = self->state.clock_offsets;
+      known.clear();
+      for (std::size_t i = 0; i < ids.size() && i < offsets.size(); ++i)
+        known.emplace(std::move(ids[i]), offsets[i]);
     },
   };
 }

@@ -31,7 +31,10 @@ struct coordinator_settings {
 // only get the narrower coordinator_actor.
 using coordinator_node_actor = coordinator_actor::extend<
   caf::reacts_to<ring_atom, ring_snapshot>,
-  caf::reacts_to<members_atom, std::vector<node_card>>>;
+  caf::reacts_to<members_atom, std::vector<node_card>>,
+  // Each peer's wall clock minus this node's (ms), by node id: deadlines
+  // sent to a replica are on its own clock.
+  caf::reacts_to<offsets_atom, std::vector<std::string>, std::vector<int64_t>>>;
 
 // Spawns the node's coordinator: it serves client put/get/delete for any key
 // by sending each to the key's replicas (from the ring) and answering once W

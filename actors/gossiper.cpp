@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/clock_offsets.hpp"
 #include "actors/log.hpp"
 #include "messages/limits.hpp"
 #include "messages/validation.hpp"
@@ -67,6 +69,40 @@ using round_atom = caf::atom_constant<caf::atom("round")>;
 using gossiper_node_actor
   = gossiper_actor::extend<caf::reacts_to<round_atom>>;
 
+using steady = std::chrono::steady_clock;
+
+// The connection to one peer, as this node's actors use it.
+struct peer_link {
+  bool broken = false;  // its actors went away while it may be alive
+  bool dialing = false; // a reconnect is under way
+  milliseconds backoff{0};
+  steady::time_point next_try;
+};
+
+// The same actor object, not only the same id: after a connection drops,
+// CAF makes new proxies for the same remote actors, which compare equal to
+// the dead ones.
+template <class Handle>
+bool same_object(const Handle& x, const Handle& y) {
+  return caf::actor_cast<caf::strong_actor_ptr>(x).get()
+         == caf::actor_cast<caf::strong_actor_ptr>(y).get();
+}
+
+bool same_handles(const node_card& x, const node_card& y) {
+  if (!same_object(x.coordinator, y.coordinator)
+      || !same_object(x.gossiper, y.gossiper) || !same_object(x.hints, y.hints)
+      || x.stores.size() != y.stores.size())
+    return false;
+  for (std::size_t i = 0; i < x.stores.size(); ++i)
+    if (!same_object(x.stores[i], y.stores[i]))
+      return false;
+  return true;
+}
+
+std::string address_of(const member_info& info) {
+  return info.host + ":" + std::to_string(info.port);
+}
+
 struct gossiper_state {
   gossiper_settings settings;
   std::string self_id;
@@ -75,6 +111,11 @@ struct gossiper_state {
   ring_manager_actor ring_manager;
   coordinator_node_actor coordinator;
   hint_buffer_actor hint_buffer;
+  peer_connector_actor connector;
+  std::map<std::string, peer_link> links; // by node id
+  std::set<std::string> dialing_seeds;    // host:port being contacted
+  clock_offsets offsets;
+  std::map<std::string, int64_t> published_offsets;
   std::minstd_rand rng{std::random_device{}()};
   bool seeded = false; // a seed or peer has answered
   failure_detector::clock::time_point last_round;
@@ -88,13 +129,22 @@ struct gossiper_state {
 
   node_card& own() { return cards.at(self_id); }
 
+  bool link_broken(const std::string& id) const {
+    auto i = links.find(id);
+    return i != links.end() && i->second.broken;
+  }
+
   // A node's status as this node sees it: its own word for leaving, the
-  // failure detector's otherwise.
+  // failure detector's otherwise; a live node this node has no working
+  // connection to is suspect here until the connection is back.
   member_status view_of(const node_card& card) const {
     if (card.info.status == member_status::leaving
         || card.info.node_id == self_id)
       return card.info.status;
-    return detector->status_of(card.info.node_id);
+    auto status = detector->status_of(card.info.node_id);
+    if (status == member_status::up && link_broken(card.info.node_id))
+      return member_status::suspect;
+    return status;
   }
 
   // Cards as gossip sends them: each node's own record.
@@ -183,20 +233,30 @@ void publish_cards(gossiper_pointer self) {
   self->send(st.hint_buffer, members_atom::value, std::move(cards));
 }
 
-// Opens a direct connection to a newly learned node, so messages to its
-// actors stop travelling through whoever told us about it.
-void connect_directly(gossiper_pointer self, const member_info& info) {
-  self->request(self->system().middleman().actor_handle(),
-                milliseconds{5000}, caf::connect_atom::value, info.host,
-                info.port)
-    .then([](const caf::node_id&, caf::strong_actor_ptr&,
-             const std::set<std::string>&) {},
-          [=](caf::error& err) {
-            log_line(log_level::warning,
-                     "cannot connect to " + info.node_id + " at " + info.host
-                       + ":" + std::to_string(info.port) + ": "
-                       + self->system().render(err));
-          });
+// Connects to host:port through the connector (never blocking this actor)
+// and asks the node there for its gossiper. `on_error` gets why not.
+template <class OnGossiper, class OnError>
+void dial(gossiper_pointer self, const std::string& host, uint16_t port,
+          OnGossiper on_gossiper, OnError on_error) {
+  auto& st = self->state;
+  auto timeout = st.settings.interval * 3;
+  self
+    ->request(st.connector, connect_limit(st.settings.connector),
+              caf::connect_atom::value, host, port)
+    .then(
+      [=](coordinator_actor& coordinator) {
+        self->request(coordinator, timeout, join_atom::value)
+          .then([=](gossiper_actor& peer) { on_gossiper(peer); },
+                [=](caf::error& err) { on_error(err); });
+      },
+      [=](caf::error& err) { on_error(err); });
+}
+
+// Watches a peer's actors through its coordinator: they go away together
+// when the peer stops or the connection drops.
+void watch(gossiper_pointer self, const node_card& card) {
+  self->monitor(card.coordinator);
+  self->state.links[card.info.node_id] = peer_link{};
 }
 
 // Why a card from the network cannot be taken, if it cannot. Every actor of
@@ -222,6 +282,8 @@ std::string id_in_use(const node_card& holder) {
          + " (incarnation " + std::to_string(holder.info.incarnation)
          + "); this process must not serve under it";
 }
+
+void reconnect(gossiper_pointer self, const std::string& id);
 
 // Merges gossiped cards. Returns why the sender's own card was refused (its
 // id belongs to another live incarnation), if it was.
@@ -256,10 +318,13 @@ std::optional<std::string> merge(gossiper_pointer self,
                                   + card.info.host + ":"
                                   + std::to_string(card.info.port)
                                   + ") joined the membership");
-      connect_directly(self, card.info);
       st.detector->add(id, now);
       st.detector->observe_heartbeat(id, card.info.heartbeat, now);
+      watch(self, card);
       st.cards.emplace(id, std::move(card));
+      // A direct connection, so messages to its actors stop travelling
+      // through whoever told us about it.
+      reconnect(self, id);
       ring_changed = cards_changed = true;
     } else if (card.info.incarnation != known->second.info.incarnation) {
       // Another process under a known id: a wiped node that came back, or a
@@ -278,13 +343,21 @@ std::optional<std::string> merge(gossiper_pointer self,
       st.detector->remove(id);
       st.detector->add(id, now);
       st.detector->observe_heartbeat(id, card.info.heartbeat, now);
+      st.offsets.forget(id);
+      watch(self, card);
       known->second = std::move(card);
+      reconnect(self, id);
       ring_changed = cards_changed = true;
     } else if (card.info.heartbeat > known->second.info.heartbeat) {
       st.detector->observe_heartbeat(id, card.info.heartbeat, now);
       ring_changed |= changes_ring(known->second.info, card.info);
-      cards_changed |= known->second.coordinator != card.coordinator
+      // New proxies for the same actors (the old connection dropped) must
+      // reach the coordinator: the old ones are dead.
+      bool new_handles = !same_handles(known->second, card);
+      cards_changed |= new_handles
                        || known->second.info.status != card.info.status;
+      if (!same_object(known->second.coordinator, card.coordinator))
+        self->monitor(card.coordinator);
       known->second = std::move(card);
     }
   }
@@ -307,44 +380,141 @@ void report_id_conflict(gossiper_pointer self, const caf::error& err) {
     st.settings.on_id_conflict(describe(err));
 }
 
-void exchange_with(gossiper_pointer self, const gossiper_actor& peer) {
+void link_failed(gossiper_pointer self, const std::string& id,
+                 const std::string& why) {
   auto& st = self->state;
+  auto i = st.links.find(id);
+  if (i == st.links.end())
+    return;
+  auto& link = i->second;
+  link.dialing = false;
+  link.backoff = std::clamp(link.backoff * 2, st.settings.reconnect_min,
+                            st.settings.reconnect_max);
+  link.next_try = steady::now() + link.backoff;
+  if (!link.broken) {
+    link.broken = true;
+    log_line(log_level::warning, "no connection to " + id + " (" + why
+                                   + "); it is suspect here until one is back");
+    publish_cards(self);
+  }
+}
+
+// Takes a peer's card as the peer itself sent it over a connection just
+// made: its handles are the ones that work.
+void link_repaired(gossiper_pointer self, node_card fresh) {
+  auto& st = self->state;
+  auto id = fresh.info.node_id;
+  auto known = st.cards.find(id);
+  if (known == st.cards.end() || card_problem(fresh)
+      || fresh.info.incarnation != known->second.info.incarnation) {
+    link_failed(self, id, "its answer did not carry its own card");
+    return;
+  }
+  bool was_broken = st.link_broken(id);
+  bool new_handles = !same_handles(known->second, fresh);
+  if (!same_object(known->second.coordinator, fresh.coordinator))
+    self->monitor(fresh.coordinator);
+  st.links[id] = peer_link{};
+  known->second.coordinator = std::move(fresh.coordinator);
+  known->second.stores = std::move(fresh.stores);
+  known->second.gossiper = std::move(fresh.gossiper);
+  known->second.hints = std::move(fresh.hints);
+  if (was_broken)
+    log_line(log_level::info, "connection to " + id + " is back");
+  if (was_broken || new_handles)
+    publish_cards(self);
+}
+
+// One gossip exchange. With `direct_id`, `peer` was reached over a fresh
+// connection to that node, and the handles in its own card replace the
+// ones known.
+void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
+                   std::string direct_id = {}) {
+  auto& st = self->state;
+  auto sent_ms = wall_clock_ms();
   self
     ->request(peer, st.settings.interval * 3, gossip_atom::value, st.self_id,
-              st.all_cards(), st.detector->suspects())
+              st.all_cards(), st.detector->suspects(), sent_ms)
     .then(
       [=](const std::string& sender, std::vector<node_card>& cards,
-          const std::vector<std::string>& suspects) {
-        self->state.seeded = true;
+          const std::vector<std::string>& suspects, uint64_t peer_ms) {
+        auto& st = self->state;
+        st.seeded = true;
+        if (st.cards.count(sender) > 0 && sender != st.self_id)
+          st.offsets.observe(sender, sent_ms, peer_ms, wall_clock_ms(),
+                             steady::now());
+        std::optional<node_card> own_card;
+        if (!direct_id.empty())
+          for (auto& card : cards)
+            if (card.info.node_id == direct_id && sender == direct_id)
+              own_card = card;
         merge(self, sender, cards, suspects);
+        if (!direct_id.empty()) {
+          if (own_card)
+            link_repaired(self, std::move(*own_card));
+          else
+            link_failed(self, direct_id, "another node answered at its address");
+        }
       },
       [=](caf::error& err) {
         if (is_kv_error(err, kv_errc::duplicate_node))
           report_id_conflict(self, err);
+        if (!direct_id.empty())
+          link_failed(self, direct_id, describe(err));
         // Otherwise a silent peer: its heartbeat stops advancing here, which
         // is what the failure detector watches.
       });
 }
 
+// Connects to a known peer again (or for the first time directly) and takes
+// its handles from a direct exchange.
+void reconnect(gossiper_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto card = st.cards.find(id);
+  auto link = st.links.find(id);
+  if (card == st.cards.end() || link == st.links.end() || link->second.dialing)
+    return;
+  link->second.dialing = true;
+  auto& info = card->second.info;
+  dial(
+    self, info.host, info.port,
+    [=](gossiper_actor& peer) { exchange_with(self, peer, id); },
+    [=](const caf::error& err) { link_failed(self, id, describe(err)); });
+}
+
 // Seed handshake: connect, ask the seed's coordinator for its gossiper,
-// exchange lists.
+// exchange lists. One attempt per address at a time.
 void contact_seed(gossiper_pointer self, const seed_address& seed) {
-  auto timeout = self->state.settings.interval * 3;
-  self->request(self->system().middleman().actor_handle(), timeout,
-                caf::connect_atom::value, seed.host, seed.port)
-    .then(
-      [=](const caf::node_id&, caf::strong_actor_ptr& ptr,
-          const std::set<std::string>&) {
-        if (!ptr)
-          return;
-        auto coordinator = caf::actor_cast<coordinator_actor>(ptr);
-        self->request(coordinator, timeout, join_atom::value)
-          .then([=](gossiper_actor& peer) { exchange_with(self, peer); },
-                [](caf::error&) {});
-      },
-      [](caf::error&) {
-        // The seed is not up (yet): retried next round.
-      });
+  auto address = seed.host + ":" + std::to_string(seed.port);
+  if (!self->state.dialing_seeds.insert(address).second)
+    return;
+  dial(
+    self, seed.host, seed.port,
+    [=](gossiper_actor& peer) {
+      self->state.dialing_seeds.erase(address);
+      exchange_with(self, peer);
+    },
+    [=](const caf::error&) {
+      // The seed is not up (yet): retried next round.
+      self->state.dialing_seeds.erase(address);
+    });
+}
+
+// The coordinator converts deadlines with these; sent when they change.
+void publish_offsets(gossiper_pointer self) {
+  auto& st = self->state;
+  auto usable = st.offsets.usable(steady::now());
+  if (usable == st.published_offsets)
+    return;
+  std::vector<std::string> ids;
+  std::vector<int64_t> values;
+  for (auto& [id, offset] : usable) {
+    ids.push_back(id);
+    values.push_back(offset);
+  }
+  st.published_offsets = std::move(usable);
+  self->send(st.coordinator, offsets_atom::value, std::move(ids),
+             std::move(values));
 }
 
 void log_transitions(const std::vector<status_change>& changes) {
@@ -378,6 +548,10 @@ void gossip_round(gossiper_pointer self) {
     log_transitions(changes);
     publish_cards(self);
   }
+  publish_offsets(self);
+  for (auto& [id, link] : st.links)
+    if (link.broken && !link.dialing && steady::now() >= link.next_try)
+      reconnect(self, id);
   auto peers = st.live_peers();
   if (!st.seeded || peers.empty()) {
     for (auto& seed : st.settings.seeds)
@@ -406,7 +580,7 @@ void gossip_round(gossiper_pointer self) {
 gossiper_node_actor::behavior_type
 gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
          ring_manager_actor ring_manager, coordinator_node_actor coordinator,
-         hint_buffer_actor hint_buffer) {
+         hint_buffer_actor hint_buffer, peer_connector_actor connector) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.self_id = self_card.info.node_id;
@@ -414,6 +588,17 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   st.ring_manager = std::move(ring_manager);
   st.coordinator = std::move(coordinator);
   st.hint_buffer = std::move(hint_buffer);
+  st.connector = std::move(connector);
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    for (auto& [id, card] : st.cards)
+      if (id != st.self_id
+          && msg.source.get()
+               == caf::actor_cast<caf::strong_actor_ptr>(card.coordinator).get()) {
+        link_failed(self, id, "its connection dropped");
+        reconnect(self, id); // at once: it may only have been the connection
+      }
+  });
   self_card.gossiper = caf::actor_cast<gossiper_actor>(self);
   // The heartbeat starts at the wall clock (ms) and then counts rounds, so a
   // restarted node's heartbeat is above anything it gossiped before (a round
@@ -437,9 +622,9 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   self->send(self, round_atom::value);
   return {
     [=](gossip_atom, const std::string& sender, std::vector<node_card>& cards,
-        const std::vector<std::string>& suspects)
+        const std::vector<std::string>& suspects, uint64_t)
       -> caf::result<std::string, std::vector<node_card>,
-                     std::vector<std::string>> {
+                     std::vector<std::string>, uint64_t> {
       auto& st = self->state;
       // A seed address that leads back here (another spelling of this
       // node's address) makes a node gossip with itself: harmless. Only a
@@ -454,7 +639,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
         return make_kv_error(kv_errc::duplicate_node, *refusal);
       st.seeded = true;
       return caf::make_result(st.self_id, st.all_cards(),
-                              st.detector->suspects());
+                              st.detector->suspects(), wall_clock_ms());
     },
     [=](get_atom, members_atom) { return self->state.members(); },
     [=](leave_atom) {
@@ -474,10 +659,11 @@ gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               gossiper_settings settings, node_card self_card,
                               ring_manager_actor ring_manager,
                               coordinator_node_actor coordinator,
-                              hint_buffer_actor hint_buffer) {
+                              hint_buffer_actor hint_buffer,
+                              peer_connector_actor connector) {
   return sys.spawn(gossiper, std::move(settings), std::move(self_card),
                    std::move(ring_manager), std::move(coordinator),
-                   std::move(hint_buffer));
+                   std::move(hint_buffer), std::move(connector));
 }
 
 } // namespace kv

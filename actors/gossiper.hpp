@@ -10,6 +10,7 @@
 
 #include "actors/coordinator.hpp"
 #include "actors/failure_detector.hpp"
+#include "actors/peer_connector.hpp"
 #include "messages/interfaces.hpp"
 
 namespace kv {
@@ -42,6 +43,11 @@ struct gossiper_settings {
   // Called (once) when a peer says this node's id belongs to another live
   // node: this process must not serve. kvnode exits.
   std::function<void(const std::string& reason)> on_id_conflict;
+  // Reconnecting to a live peer whose connection dropped: the first try at
+  // once, then waits doubling from the first to the last bound.
+  std::chrono::milliseconds reconnect_min{250};
+  std::chrono::milliseconds reconnect_max{4000};
+  peer_connector_settings connector; // probe and handshake bounds
 };
 
 // Failure detection paced by the gossip interval: suspect after 3 rounds
@@ -56,12 +62,21 @@ failure_detector_settings detection_for(std::chrono::milliseconds interval);
 // heartbeat progress and the peers' suspicions into up/suspect/down. The
 // ring manager gets member records when the ring's shape changes; the
 // coordinator and hint buffer get cards (status = this node's view) when
-// shape or status change. `self_card` is this node's own card without the
-// gossiper handle.
+// shape, status or a peer's handles change.
+//
+// Connections: every connect goes through `connector`, so no address can
+// stall this actor. The gossiper watches each peer's coordinator; when the
+// connection to a peer drops, the peer counts as suspect on this node (its
+// requests go to stand-ins) and the gossiper reconnects with back-off until
+// a direct exchange with the peer succeeds and its fresh handles are taken.
+// The coordinator also gets this node's estimate of each peer's clock
+// offset, measured on gossip round trips. `self_card` is this node's own
+// card without the gossiper handle.
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               gossiper_settings settings, node_card self_card,
                               ring_manager_actor ring_manager,
                               coordinator_node_actor coordinator,
-                              hint_buffer_actor hint_buffer);
+                              hint_buffer_actor hint_buffer,
+                              peer_connector_actor connector);
 
 } // namespace kv

@@ -10,6 +10,7 @@
 #include "actors/coordinator.hpp"
 #include "actors/hint_buffer.hpp"
 #include "actors/log.hpp"
+#include "actors/peer_connector.hpp"
 #include "actors/replica_store.hpp"
 #include "messages/vector_clock.hpp"
 #include "persistence/node_files.hpp"
@@ -22,7 +23,7 @@ constexpr const char* key_table = "kv";
 
 // How long stop() waits for the stores to close their sessions. A store
 // finishes the write it is doing and then exits.
-constexpr auto store_shutdown_limit = std::chrono::seconds{60};
+constexpr auto store_shutdown_limit = std::chrono::seconds{15};
 
 } // namespace
 
@@ -34,6 +35,11 @@ void apply_node_runtime_defaults(caf::actor_system_config& cfg) {
   cfg.set("scheduler.max-threads",
           static_cast<size_t>(std::max(1u, std::thread::hardware_concurrency())));
   cfg.set("scheduler.policy", caf::atom("sharing"));
+  // Without heartbeats a connection whose peer vanished (cut link, host
+  // gone) looks open until TCP gives up, minutes later; with them the
+  // middleman drops it, the peers' proxies die and the gossiper reconnects.
+  cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds{1}});
+  cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{5}});
 }
 
 std::optional<std::string> config_problem(const node_config& cfg) {
@@ -133,9 +139,10 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   auto membership = cfg.membership;
   membership.state_dir = cfg.storage.data_dir;
   membership.remembered = std::move(remembered);
+  result->connector_ = spawn_peer_connector(sys, membership.connector);
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
-                                     result->hint_buffer_);
+                                     result->hint_buffer_, result->connector_);
   return result;
 }
 
@@ -147,9 +154,8 @@ void node::stop() {
   if (stopped_)
     return;
   stopped_ = true;
-  if (port_ != 0)
-    sys_.middleman().unpublish(coordinator_, port_);
   caf::anon_send_exit(gossiper_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(connector_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
   // The actors with WiredTiger sessions: wait for them to close.
@@ -175,6 +181,10 @@ void node::stop() {
     }
   }
   stores_.clear();
+  // Last: the middleman may be busy with a connect, and the data must be
+  // safe however long that takes.
+  if (port_ != 0)
+    sys_.middleman().unpublish(coordinator_, port_);
 }
 
 } // namespace kv

@@ -80,6 +80,7 @@ private:
   ring_manager_actor ring_manager_;
   gossiper_actor gossiper_;
   hint_buffer_actor hint_buffer_;
+  peer_connector_actor connector_;
   uint16_t port_ = 0;
   bool stopped_ = false;
   node_identity identity_;

@@ -1,6 +1,8 @@
 #include "actors/replica_store.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <caf/all.hpp>
 
@@ -18,27 +20,53 @@ namespace {
 
 constexpr const char* actor_name = "replica store";
 const std::string unreadable_record
-  = "the stored record of this key is unreadable; a replica's copy will "
-    "replace it on the next repair";
+  = "the stored record of this key was unreadable: its bytes are set aside "
+    "in the quarantine table and the key counts as missing here until a "
+    "replica's copy repairs it";
+
+// The lowest dot counter a replica may issue for a key whose record was
+// lost: the record held the highest counter issued, and one of those dots
+// may still live in a client's context or on another replica. Far above any
+// counter a key reaches by counting writes, and rising with the clock, so a
+// second loss later starts higher still.
+uint64_t counter_floor_after_loss() {
+  return wall_clock_ms() << 16;
+}
 
 struct replica_store_state {
   // Handed over at spawn; this actor is its only user.
   std::shared_ptr<owned_table> disk;
+  // Unreadable records, by key, as they were found (for the operator).
+  // Declared after `disk`: its cursor closes before disk's session.
+  std::optional<wt_table> quarantine;
   replica_store_settings settings;
   store_stats stats;
   std::string buffer; // reused for reads
 
   static inline const char* name = "replica_store";
 
-  // The stored record of `key`; empty if absent. Throws
-  // corrupt_record_error or storage_error.
+  // The stored record of `key`; empty if absent. A record that cannot be
+  // decoded is moved to the quarantine table (the key is then missing
+  // here) and corrupt_record_error is rethrown. Throws storage_error.
   key_record load(const std::string& key) {
     if (!disk->table.get(key, buffer))
       return {};
     try {
       return decode_key_record(buffer);
-    } catch (const corrupt_record_error&) {
+    } catch (const corrupt_record_error& e) {
       ++stats.corrupt_records;
+      quarantine->put(key, buffer);
+      // Not erased: an empty record that remembers the counter floor, so
+      // the next dot issued for the key cannot repeat one the lost record
+      // had issued.
+      disk->table.put(key,
+                      encode_key_record(key_record{{}, counter_floor_after_loss()}));
+      log_line(log_level::warning,
+               "a record of " + std::to_string(buffer.size())
+                 + " bytes (key of " + std::to_string(key.size())
+                 + " bytes) was unreadable (" + e.what()
+                 + "); set aside in table " + settings.table
+                 + "_quarantine, the key counts as missing until repaired");
       throw;
     }
   }
@@ -64,6 +92,9 @@ replica_store_actor::behavior_type
 replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
               replica_store_settings settings) {
   self->state.disk = std::move(disk);
+  // On the actor's own session; the table was created at spawn.
+  self->state.quarantine.emplace(
+    self->state.disk->session.open_table(settings.table + "_quarantine"));
   self->state.settings = std::move(settings);
   return {
     [=](coordinate_atom, const std::string& key, std::string& value,
@@ -126,14 +157,15 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         key_record stored;
         try {
           stored = st.load(key);
-        } catch (const corrupt_record_error& e) {
-          // The unreadable bytes hold nothing we could merge; a replica's
-          // copy is the best there is. Its versions also tell the highest
-          // counter this node issued that anyone saw, so dots stay fresh.
-          log_line(log_level::warning,
-                   std::string{"replacing an unreadable record: "} + e.what());
-          stored.issued = highest_counter(incoming, st.settings.node_id);
+        } catch (const corrupt_record_error&) {
+          // The unreadable bytes hold nothing we could merge (they are set
+          // aside); a replica's copy is the best there is.
+          stored.issued = counter_floor_after_loss();
         }
+        // A record that was lost earlier may have issued dots that only the
+        // incoming versions still show.
+        stored.issued = std::max(stored.issued,
+                                 highest_counter(incoming, st.settings.node_id));
         auto merged = reconcile(stored.siblings, incoming);
         if (merged != stored.siblings)
           st.store(key, key_record{std::move(merged), stored.issued});
@@ -158,6 +190,8 @@ replica_store_actor spawn_replica_store(caf::actor_system& sys,
                                         replica_store_settings settings) {
   // Opened here so a failure surfaces as an exception to whoever starts the
   // node, not as a store that dies later.
+  auto quarantine_table = settings.table + "_quarantine";
+  engine->create_table(quarantine_table);
   auto disk = std::make_shared<owned_table>(std::move(engine),
                                                 settings.table);
   return sys.spawn<caf::detached>(replica_store, std::move(disk),

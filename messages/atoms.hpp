@@ -25,6 +25,7 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using hint_atom = caf::atom_constant<caf::atom("hint")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
 
 // Anti-entropy and handoff.
 using tree_atom = caf::atom_constant<caf::atom("tree")>;

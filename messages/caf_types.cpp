@@ -74,6 +74,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<replica_store_actor>>("kv_store_list");
   cfg.add_message_type<std::vector<std::string>>("kv_string_list");
   cfg.add_message_type<std::vector<uint64_t>>("kv_u64_list");
+  cfg.add_message_type<std::vector<int64_t>>("kv_i64_list");
   cfg.add_message_type<coordinator_actor>("kv_coordinator_actor");
   cfg.add_message_type<replica_store_actor>("kv_replica_store_actor");
   cfg.add_message_type<gossiper_actor>("kv_gossiper_actor");

@@ -72,12 +72,15 @@ using hint_buffer_actor = caf::typed_actor<
 
 // Membership: exchanges node cards with peers (a card with a higher
 // heartbeat replaces an older one) together with the sender's id and the ids
-// of the nodes it suspects: the confirmations failure detection needs.
+// of the nodes it suspects: the confirmations failure detection needs. The
+// last field of both directions is the sender's wall clock (ms): the
+// initiator estimates the peer's clock offset from the round trip, so
+// deadlines sent to that peer are expressed on the peer's own clock.
 using gossiper_actor = caf::typed_actor<
   caf::replies_to<gossip_atom, std::string, std::vector<node_card>,
-                  std::vector<std::string>>::with<std::string,
-                                                  std::vector<node_card>,
-                                                  std::vector<std::string>>,
+                  std::vector<std::string>,
+                  uint64_t>::with<std::string, std::vector<node_card>,
+                                  std::vector<std::string>, uint64_t>,
   caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
   caf::reacts_to<leave_atom>>;
 
@@ -120,6 +123,16 @@ typename Inspector::result_type inspect(Inspector& f, node_card& x) {
   return f(caf::meta::type_name("node_card"), x.info, x.coordinator, x.stores,
            x.gossiper, x.hints);
 }
+
+// Opens connections to other nodes for this node's actors. CAF 0.17's
+// middleman connects blocking, one address at a time: a black-holed address
+// would hold up every other connect (and the actor that asked) for the OS's
+// SYN timeout. The connector probes host:port with a bounded plain connect
+// first, on its own thread, and only then lets the middleman connect; the
+// reply is the coordinator the node publishes there.
+using peer_connector_actor = caf::typed_actor<
+  caf::replies_to<caf::connect_atom, std::string, uint16_t>::with<
+    coordinator_actor>>;
 
 // Ring ownership: derived from the member list.
 using ring_manager_actor = caf::typed_actor<

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <string>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -133,6 +134,9 @@ public:
 // Set when a peer says another live node has this node's id.
 std::atomic<bool> id_conflict{false};
 
+// How long a stop may take before the process ends anyway.
+constexpr std::chrono::seconds shutdown_limit{20};
+
 int fail(const std::string& reason, int code) {
   std::cerr << "kvnode: " << reason << std::endl;
   return code;
@@ -186,6 +190,17 @@ int main(int argc, char** argv) {
                                          "this node id"}
                            : std::string{"stopping on "}
                                + (received == SIGINT ? "SIGINT" : "SIGTERM"));
+  // Shutdown is bounded whatever the network does (CAF's middleman can be
+  // stuck in a blocking connect): every acknowledged write is already in
+  // the journal, so ending here is as safe as a kill -9.
+  std::thread{[] {
+    std::this_thread::sleep_for(shutdown_limit);
+    kv::log_line(kv::log_level::error,
+                 "shutdown did not finish within "
+                   + std::to_string(shutdown_limit.count())
+                   + " s; exiting now (the journal replays on restart)");
+    std::_Exit(4);
+  }}.detach();
   node->stop();
   node.reset();
   kv::log_line(kv::log_level::info, "stopped cleanly");

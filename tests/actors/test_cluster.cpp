@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "persistence/wt_engine.hpp"
 #include "tests/actors/cluster_fixture.hpp"
 
 using namespace kv;
@@ -206,6 +207,56 @@ BOOST_AUTO_TEST_CASE(write_quorum_failure_says_how_many_acknowledged) {
   require(client(1).put("partial", "v2", {}, with(3, 2, 2)));
   auto read = require(client(0).get("partial", with(3, 2, 2)));
   BOOST_TEST(values_of(read.siblings).count("v2") == 1u);
+}
+
+// Regression (issue 8.7): a corrupt record on the key's coordinating
+// replica failed every W=3 put ("2 of 3 replicas acknowledged") and stayed
+// corrupt until someone wrote over it. Now the replica sets the bytes aside,
+// another owner makes the version and the replica takes it like any other
+// owner; a read does not count the replica but repairs it.
+BOOST_AUTO_TEST_CASE(a_corrupt_record_on_the_coordinating_replica_is_repaired) {
+  // Two keys whose coordinating replica is the same node, not node 0.
+  std::vector<std::string> keys;
+  std::size_t first = 0;
+  for (int i = 0; keys.size() < 2; ++i) {
+    auto key = "corrupt-" + std::to_string(i);
+    auto owner = owners(key)[0];
+    if (owner != 0 && (keys.empty() || owner == first)) {
+      first = owner;
+      keys.push_back(key);
+    }
+  }
+  for (auto& key : keys)
+    require(client(0).put(key, "before", {}, with(3, 2, 3)));
+  auto nc = config_for(first);
+  stop(first);
+  {
+    wt_engine engine{nc.storage};
+    auto session = engine.open_session();
+    auto table = session.open_table("kv");
+    for (auto& key : keys)
+      table.put(key, std::string{"\x02not a record"});
+  }
+  restart(first, nc);
+  BOOST_REQUIRE(converged(3));
+  // The restarted process is a new CAF node: node 0 reconnects to it.
+  auto first_id = "n" + std::to_string(first + 1);
+  BOOST_REQUIRE(eventually(
+    [&] { return status_seen_by(0, first_id) == member_status::up; }));
+  auto strict_all = with(3, 3, 3);
+  strict_all.strict_quorum = true;
+  // A blind write: the other owners' "before" stays beside it.
+  auto written = require(client(0).put(keys[0], "after", {}, strict_all));
+  BOOST_TEST(written.acks == 3u);
+  BOOST_TEST(values_of(stored_on(first, keys[0]))
+             == (std::multiset<std::string>{"after", "before"}));
+  // A read answers from the readable replicas and repairs the other one.
+  auto read = require(client(0).get(keys[1], with(3, 2, 2)));
+  BOOST_TEST(values_of(read.siblings) == (std::multiset<std::string>{"before"}));
+  BOOST_TEST(eventually([&] {
+    return values_of(stored_on(first, keys[1]))
+           == std::multiset<std::string>{"before"};
+  }));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -127,9 +127,9 @@ BOOST_AUTO_TEST_CASE(a_card_without_handles_is_ignored_not_fatal) {
     ->request(target.running->gossiper(), 5s, gossip_atom::value,
               std::string{"phantom"},
               std::vector<node_card>{hollow, hollow_stores},
-              std::vector<std::string>{})
+              std::vector<std::string>{}, uint64_t{0})
     .receive([&](const std::string&, std::vector<node_card>&,
-                 std::vector<std::string>&) { answered = true; },
+                 std::vector<std::string>&, uint64_t) { answered = true; },
              [&](caf::error& err) {
                BOOST_FAIL("gossip refused: " << describe(err));
              });
@@ -140,4 +140,40 @@ BOOST_AUTO_TEST_CASE(a_card_without_handles_is_ignored_not_fatal) {
   BOOST_TEST(members.size() == 2u);
   for (auto& m : members)
     BOOST_TEST(m.node_id.rfind("phantom", 0) != 0);
+}
+
+// Regression (issue 8.5): a dropped connection between two live nodes was
+// permanent. The coordinator marked the peer unreachable on the proxies'
+// down_msg and only a new card or a status change cleared it; while gossip,
+// relayed by a third node, kept saying "up", strict W=3 writes failed for as
+// long as one waited. Now the gossiper owns the connections: it reconnects
+// and hands the coordinator the working handles. The down_msg here is the
+// one CAF delivers when the connection drops.
+BOOST_AUTO_TEST_CASE(a_dropped_connection_to_a_live_peer_comes_back) {
+  cluster_fixture cluster{3};
+  BOOST_REQUIRE(cluster.converged(3));
+  auto& n1 = cluster.at(0);
+  // n1's proxy of n2's coordinator: the one n1's actors watch.
+  auto proxy = connect_to_node(n1.sys, "127.0.0.1",
+                               cluster.at(1).running->port());
+  BOOST_REQUIRE(proxy);
+  caf::down_msg dropped{caf::actor_cast<caf::actor_addr>(*proxy),
+                        caf::exit_reason::remote_link_unreachable};
+  caf::anon_send(caf::actor_cast<caf::actor>(n1.running->coordinator()),
+                 dropped);
+  caf::anon_send(caf::actor_cast<caf::actor>(n1.running->gossiper()), dropped);
+  request_options all;
+  all.n = 3;
+  all.w = 3;
+  all.strict_quorum = true;
+  all.timeout_ms = 2000;
+  int attempt = 0;
+  BOOST_TEST(eventually(
+    [&] {
+      return static_cast<bool>(cluster.client(0).put(
+        "after-drop-" + std::to_string(attempt++), "v", {}, all));
+    },
+    std::chrono::seconds{20}));
+  BOOST_TEST(eventually(
+    [&] { return cluster.status_seen_by(0, "n2") == member_status::up; }));
 }

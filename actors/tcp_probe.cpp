@@ -1,4 +1,4 @@
-#include "apps/kvsh/tcp_probe.hpp"
+#include "actors/tcp_probe.hpp"
 
 #include <fcntl.h>
 #include <netdb.h>
