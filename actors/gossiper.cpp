@@ -329,10 +329,14 @@ std::optional<std::string> merge(gossiper_pointer self,
     } else if (card.info.incarnation != known->second.info.incarnation) {
       // Another process under a known id: a wiped node that came back, or a
       // second one started by mistake. Heartbeats of two incarnations do not
-      // compare; the one that is alive keeps the id.
+      // compare; the one that is alive keeps the id. Only the process itself
+      // is believed: a relayed card of another incarnation may be an old
+      // one, gossiped late, and taking it would flip the card back and get
+      // the live process refused.
+      if (id != sender)
+        continue;
       if (st.view_of(known->second) != member_status::down) {
-        if (id == sender)
-          refusal = id_in_use(known->second);
+        refusal = id_in_use(known->second);
         continue;
       }
       log_line(log_level::warning,

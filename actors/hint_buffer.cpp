@@ -4,6 +4,7 @@
 #include <chrono>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -100,6 +101,9 @@ struct batch_progress {
 
 struct hint_buffer_state {
   std::shared_ptr<owned_table> disk;
+  // Hints the owner refused as invalid (a retry cannot help), kept for the
+  // operator. Declared after `disk`: its cursor closes before the session.
+  std::optional<wt_table> rejected;
   hint_buffer_settings settings;
   owner_map owners;
   uint64_t total_count = 0;
@@ -240,6 +244,14 @@ void finish_batch(buffer_pointer self, const std::string& owner,
   deliver(self, owner);
 }
 
+// Errors with which an owner refuses the versions themselves: the same
+// hint would be refused forever, and would hold up the ones behind it.
+bool refused_as_invalid(const caf::error& err) {
+  return is_kv_error(err, kv_errc::invalid_argument)
+         || is_kv_error(err, kv_errc::value_too_large)
+         || is_kv_error(err, kv_errc::key_too_large);
+}
+
 void fail_one(buffer_pointer self, const std::string& owner,
               const std::shared_ptr<batch_progress>& progress,
               caf::error err) {
@@ -268,6 +280,33 @@ void delivered_one(buffer_pointer self, const std::string& owner,
   } catch (const storage_error& e) {
     log_line(log_level::error,
              std::string{"hint buffer: storage failure: "} + e.what());
+    fail_one(self, owner, progress,
+             make_kv_error(kv_errc::storage_failure, e.what()));
+    return;
+  }
+  if (--progress->outstanding == 0)
+    finish_batch(self, owner, progress);
+}
+
+// The owner refused `record_key` (holding `sent`) as invalid: moved to the
+// rejected table instead of being retried.
+void rejected_one(buffer_pointer self, const std::string& owner,
+                  const std::string& record_key, const std::string& sent,
+                  const std::shared_ptr<batch_progress>& progress,
+                  const caf::error& err) {
+  auto& st = self->state;
+  try {
+    auto i = st.owners.find(owner);
+    if (i != st.owners.end() && st.disk->table.get(record_key, st.buffer)
+        && st.buffer == sent) {
+      st.rejected->put(record_key, sent);
+      st.erase_record(i->second, record_key, record_key.size() + sent.size());
+      log_line(log_level::error,
+               "hint buffer: " + owner + " refused a hint as invalid ("
+                 + describe(err) + "); it is set aside in table "
+                 + st.settings.table + "_rejected");
+    }
+  } catch (const storage_error& e) {
     fail_one(self, owner, progress,
              make_kv_error(kv_errc::storage_failure, e.what()));
     return;
@@ -357,12 +396,16 @@ void deliver(buffer_pointer self, const std::string& owner) {
     }
     self->request(store, timeout, apply_atom::value, x.key, x.versions)
       .then(
-        [self, owner, progress, record_key = std::move(x.record_key),
-         raw = std::move(x.raw)](ok_atom) {
+        [self, owner, progress, record_key = x.record_key,
+         raw = x.raw](ok_atom) {
           delivered_one(self, owner, record_key, raw, progress);
         },
-        [self, owner, progress](caf::error& err) {
-          fail_one(self, owner, progress, std::move(err));
+        [self, owner, progress, record_key = x.record_key,
+         raw = x.raw](caf::error& err) {
+          if (refused_as_invalid(err))
+            rejected_one(self, owner, record_key, raw, progress, err);
+          else
+            fail_one(self, owner, progress, std::move(err));
         });
   }
 }
@@ -443,6 +486,9 @@ hint_buffer(buffer_pointer self, std::shared_ptr<owned_table> disk,
   auto& st = self->state;
   st.disk = std::move(disk);
   st.settings = std::move(settings);
+  // On the actor's own session; the table was created at spawn.
+  st.rejected.emplace(
+    st.disk->session.open_table(st.settings.table + "_rejected"));
   st.owners = std::move(index);
   for (auto& [owner, e] : st.owners) {
     st.total_count += e.count;
@@ -552,6 +598,7 @@ hint_buffer_actor spawn_hint_buffer(caf::actor_system& sys,
   // Opened (and counted) here so a failure surfaces as an exception to
   // whoever starts the node, not as a buffer that dies later.
   engine->create_table(settings.table);
+  engine->create_table(settings.table + "_rejected");
   auto disk = std::make_shared<owned_table>(std::move(engine),
                                                settings.table);
   auto index = rebuild_index(disk->table);

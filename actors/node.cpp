@@ -12,8 +12,10 @@
 #include "actors/log.hpp"
 #include "actors/peer_connector.hpp"
 #include "actors/replica_store.hpp"
+#include "messages/validation.hpp"
 #include "messages/vector_clock.hpp"
 #include "persistence/node_files.hpp"
+#include "persistence/storage_error.hpp"
 
 namespace kv {
 
@@ -95,6 +97,15 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   // one reading and writing these files.
   result->identity_ = load_or_create_identity(cfg.storage.data_dir, cfg.node_id);
   auto remembered = load_membership(cfg.storage.data_dir);
+  // The file is this node's own, but it is read back from disk: what it
+  // holds goes on the ring and is contacted, so it passes the same checks
+  // as a member gossiped by a peer.
+  for (auto& member : remembered)
+    if (auto problem = member_problem(member))
+      throw storage_error("the saved membership in " + cfg.storage.data_dir
+                          + " holds an invalid member (" + *problem
+                          + "); remove its MEMBERS file to rejoin through "
+                            "the seeds");
   replica_store_settings store_settings{result->identity_.replica_id(),
                                         key_table,
                                         cfg.max_value_bytes, cfg.max_siblings,

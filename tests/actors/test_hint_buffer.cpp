@@ -449,6 +449,34 @@ BOOST_AUTO_TEST_CASE(a_hint_merged_during_delivery_is_kept_for_the_next_round) {
   BOOST_TEST(held(hb, "o1", "k").empty());
 }
 
+// Regression (review of issue 8.9): a hint the owner refused as invalid
+// (here: a value above the owner's own size limit) was retried with back-off
+// forever, and the batch it was in never counted as delivered. Now it is set
+// aside in the rejected table and the others go through.
+BOOST_AUTO_TEST_CASE(a_hint_the_owner_refuses_as_invalid_is_set_aside) {
+  store_engine = std::make_shared<wt_engine>(storage(dir.path / "store"));
+  store_engine->create_table("kv");
+  auto strict = spawn_replica_store(sys, store_engine,
+                                    replica_store_settings{"o1", "kv", 8, 100,
+                                                           10});
+  running.push_back(caf::actor_cast<caf::actor>(strict));
+  auto hb = open_buffer();
+  must_add(hb, "o1", "small", {version("n1", 1, "ok")});
+  must_add(hb, "o1", "large", {version("n1", 2, "far more than eight bytes")});
+  tell_members(hb, "o1", member_status::up, {strict});
+  BOOST_REQUIRE(eventually([&] { return pending(hb).empty(); }));
+  BOOST_TEST(values_of(stored(strict, "small")) == strings{"ok"});
+  BOOST_TEST(stored(strict, "large").empty());
+  stop(hb);
+  running.clear();
+  stop(strict);
+  store_engine.reset();
+  wt_engine engine{storage(hints_dir())};
+  auto session = engine.open_session();
+  auto rejected = session.open_table("hints_rejected");
+  BOOST_TEST(rejected.count() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(expired_hints_are_dropped) {
   auto s = fast_settings();
   s.max_age = 50ms;

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <set>
 
+#include "persistence/node_files.hpp"
+#include "persistence/storage_error.hpp"
 #include "tests/actors/cluster_fixture.hpp"
 #include "tests/support/print_types.hpp"
 
@@ -151,4 +153,71 @@ BOOST_AUTO_TEST_CASE(a_seed_that_is_the_node_itself_is_harmless) {
   while (std::chrono::steady_clock::now() < until && !refused)
     std::this_thread::sleep_for(20ms);
   BOOST_TEST(!refused.load());
+}
+
+// Regression (review of issue 8.2): the saved membership was decoded with
+// bounds but its members were not checked like gossiped ones, so a damaged
+// MEMBERS file could put a member with port 0 or an unknown status on the
+// ring. Now the node refuses to start and says which file to remove.
+BOOST_AUTO_TEST_CASE(an_invalid_saved_member_is_refused_at_start) {
+  temp_dir dir{"kv_rejoin_members"};
+  node_config nc;
+  nc.node_id = "n1";
+  nc.publish = false;
+  nc.storage.data_dir = (dir.path / "n1").string();
+  nc.storage.cache_size_mb = 16;
+  std::filesystem::create_directories(nc.storage.data_dir);
+  member_info bad;
+  bad.node_id = "n2";
+  bad.dc = "dc1";
+  bad.host = "127.0.0.1";
+  bad.port = 0;
+  save_membership(nc.storage.data_dir, {bad});
+  client_config cfg;
+  caf::actor_system sys{cfg};
+  try {
+    node::start(sys, nc);
+    BOOST_FAIL("a node started with an invalid saved member");
+  } catch (const storage_error& e) {
+    BOOST_TEST(std::string{e.what()}.find("invalid member") != std::string::npos,
+               e.what());
+  }
+}
+
+// Regression (review of issue 8.3): a card of another incarnation relayed by
+// a third node replaced the known card as soon as the known one was down.
+// Incarnations are random, not ordered, so a late copy of an old card could
+// flip a wiped node back to its dead incarnation and get the live process
+// refused. Only the process itself is believed now.
+BOOST_AUTO_TEST_CASE(a_relayed_card_of_another_incarnation_is_not_taken) {
+  cluster_fixture cluster{2};
+  BOOST_REQUIRE(cluster.converged(2));
+  auto real = cluster.at(1).running->identity().incarnation;
+  cluster.stop(1);
+  BOOST_REQUIRE(eventually(
+    [&] { return cluster.status_seen_by(0, "n2") == member_status::down; },
+    30s));
+  node_card stale;
+  for (auto& m : cluster.members_seen_by(0))
+    if (m.node_id == "n2")
+      stale.info = m;
+  stale.info.incarnation = real + 1;
+  stale.info.heartbeat += 1000;
+  stale.info.status = member_status::up;
+  auto& n1 = *cluster.at(0).running;
+  stale.coordinator = n1.coordinator();
+  stale.gossiper = n1.gossiper();
+  stale.hints = n1.hint_buffer();
+  stale.stores = n1.stores();
+  caf::scoped_actor self{cluster.at(0).sys};
+  self
+    ->request(n1.gossiper(), 5s, gossip_atom::value, std::string{"relay"},
+              std::vector<node_card>{stale}, std::vector<std::string>{},
+              uint64_t{0})
+    .receive([](const std::string&, std::vector<node_card>&,
+                std::vector<std::string>&, uint64_t) {},
+             [](caf::error& err) { BOOST_FAIL(describe(err)); });
+  for (auto& m : cluster.members_seen_by(0))
+    if (m.node_id == "n2")
+      BOOST_TEST(m.incarnation == real);
 }
