@@ -95,7 +95,9 @@ BOOST_AUTO_TEST_CASE(a_stopped_node_goes_down_and_a_slow_one_stays_up) {
                      << std::chrono::duration_cast<std::chrono::milliseconds>(took)
                           .count()
                      << " ms");
-  BOOST_TEST((took >= down_after));
+  // The detector counts down_after from the last heartbeat it saw, and n5's
+  // last one left up to a gossip round (50 ms) before the stop.
+  BOOST_TEST((took >= down_after - 50ms));
   // The survivors stay up for each other.
   for (std::size_t i = 0; i < 4; ++i)
     for (auto id : {"n1", "n2", "n3", "n4"})
