@@ -5,8 +5,12 @@ namespace kv {
 void clock_offsets::observe(const std::string& peer, uint64_t sent_ms,
                             uint64_t peer_ms, uint64_t received_ms,
                             clock::time_point now) {
-  if (received_ms < sent_ms || peer_ms == 0)
-    return; // the local clock stepped back meanwhile: the sample means nothing
+  // The local clock stepped back meanwhile, or the peer sent no clock or
+  // one no real clock shows (the bound keeps offsets and shifted deadlines
+  // far from overflowing): the sample means nothing.
+  if (received_ms < sent_ms || peer_ms == 0 || peer_ms >= max_wall_clock_ms
+      || received_ms >= max_wall_clock_ms)
+    return;
   sample next;
   next.rtt_ms = received_ms - sent_ms;
   // The peer read its clock somewhere inside the round trip; the middle is

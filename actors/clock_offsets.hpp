@@ -24,6 +24,8 @@ public:
   static constexpr std::chrono::seconds refresh_after{10};
   // An estimate older than this is not used at all.
   static constexpr std::chrono::seconds expire_after{60};
+  // Wall clocks (ms) at or above this are nonsense (year 141,000 or so).
+  static constexpr uint64_t max_wall_clock_ms = uint64_t{1} << 52;
 
   // One round trip: this node's wall clock when the request left and when
   // the reply came back, and the peer's wall clock in the reply.

@@ -335,34 +335,60 @@ struct write_job {
   vector_clock context;
   placement where;
   clock_type::time_point deadline;
+  uint32_t replicas; // the request's N
 };
 
-// When owner `index` must have made the version: half of what is left while
-// another owner could still take over, all of it for the last one.
-clock_type::time_point attempt_deadline(const write_job& job,
-                                        std::size_t index) {
-  auto now = clock_type::now();
-  if (index + 1 >= job.where.owners.size() || now >= job.deadline)
-    return job.deadline;
-  return now + (job.deadline - now) / 2;
+void coordinate_at(coordinator_pointer self,
+                   std::shared_ptr<pending_write> write,
+                   std::shared_ptr<const write_job> job, std::size_t index);
+
+// Owner `index` did not make the version: the next owner takes over if that
+// is safe and can still help; otherwise the write settles as failed.
+void coordination_failed(coordinator_pointer self,
+                         std::shared_ptr<pending_write> write,
+                         std::shared_ptr<const write_job> job,
+                         std::size_t index, caf::error err) {
+  auto& target = job->where.owners[index];
+  // After a timeout the replica may have made the version (its answer
+  // may be stuck on a dropped connection): asking the next owner too
+  // could make the one write twice, and a later delete with the
+  // client's context would leave the other copy standing. Only a
+  // definite failure moves on.
+  bool outcome_unknown = err == caf::sec::request_timeout;
+  write->last_error = std::move(err);
+  write->quorum.record_failure();
+  write->passed_over.push_back(target.node_id);
+  if (!outcome_unknown && index + 1 < job->where.owners.size()
+      && write->quorum.state() == quorum_tracker::outcome::pending) {
+    coordinate_at(self, write, job, index + 1);
+    return;
+  }
+  // Nobody else will be asked: the rest count as failed, and so do
+  // the owners with an unreadable record that were waiting for the
+  // version.
+  auto skipped = job->where.owners.size() - index - 1
+                 + write->unreadable.size()
+                 + (write->hints_count ? job->where.counting_fallbacks()
+                                       : 0);
+  for (std::size_t i = 0; i < skipped; ++i)
+    write->quorum.record_failure();
+  write->settle();
 }
 
-// Asks owner `index` to coordinate the write; if it fails or does not answer
-// within its share of the time, the next owner takes over (the failure
-// counts against W).
+// Asks owner `index` to coordinate the write; if it fails for sure, the
+// next owner takes over (the failure counts against W).
 void coordinate_at(coordinator_pointer self,
                    std::shared_ptr<pending_write> write,
                    std::shared_ptr<const write_job> job, std::size_t index) {
   auto& st = self->state;
   auto& target = job->where.owners[index];
-  auto until = attempt_deadline(*job, index);
-  // The same deadline on the replica's own wall clock: one that gets to the
-  // request after it (it was hung) refuses it, because by then the next
-  // owner may be making the version.
+  // The deadline on the replica's own wall clock: one that gets to the
+  // request after it (it was hung) refuses it, since the client has had its
+  // answer by then and may be retrying.
   auto replica_deadline_ms = st.deadline_for(
-    target.node_id, wall_clock_ms() + remaining(until).count());
+    target.node_id, wall_clock_ms() + remaining(job->deadline).count());
   self
-    ->request(target.store, wait_for(st, target.node_id, until),
+    ->request(target.store, wait_for(st, target.node_id, job->deadline),
               coordinate_atom::value, job->key, job->value, job->tombstone,
               job->context, replica_deadline_ms)
     .then(
@@ -390,8 +416,11 @@ void coordinate_at(coordinator_pointer self,
         }
         if (is_kv_error(err, kv_errc::corrupt_record)) {
           // The replica set its unreadable record aside and made nothing.
-          // Another owner makes the version from what it holds; with none
-          // left, this one makes it from nothing (it has lost the key).
+          // Another owner makes the version from what it holds. The key's
+          // only replica (N=1) makes it from nothing: nobody else could
+          // ever repair it. With other owners out of reach the write fails:
+          // a replica that lost its record must not start counting as an
+          // empty one.
           log_line(log_level::warning,
                    target.node_id + " had an unreadable record of a key; "
                      + "it is repaired with the write");
@@ -400,33 +429,23 @@ void coordinate_at(coordinator_pointer self,
             coordinate_at(self, write, job, index + 1);
             return;
           }
-          if (!write->coordinated_from_nothing) {
+          if (job->replicas == 1 && !write->coordinated_from_nothing) {
+            // An empty apply tells the replica so (it clears its mark of a
+            // lost record), and it makes the version from nothing.
             write->coordinated_from_nothing = true;
-            coordinate_at(self, write, job, index);
+            self
+              ->request(target.store, wait_for(self->state, target.node_id,
+                                                job->deadline),
+                        apply_atom::value, job->key, sibling_list{})
+              .then([=](ok_atom) { coordinate_at(self, write, job, index); },
+                    [=](caf::error& err) {
+                      coordination_failed(self, write, job, index,
+                                          std::move(err));
+                    });
             return;
           }
         }
-        // After a timeout the replica may still make the version. With a
-        // deadline on its own clock it refuses once that has passed, so the
-        // next owner can take over; without one (its clock offset is not
-        // known yet) a second owner could make the one write twice.
-        bool outcome_unknown = err == caf::sec::request_timeout
-                               && replica_deadline_ms == 0;
-        write->last_error = std::move(err);
-        write->quorum.record_failure();
-        write->passed_over.push_back(target.node_id);
-        if (!outcome_unknown && index + 1 < job->where.owners.size()
-            && write->quorum.state() == quorum_tracker::outcome::pending) {
-          coordinate_at(self, write, job, index + 1);
-          return;
-        }
-        // Nobody else will be asked: the rest count as failed.
-        auto skipped = job->where.owners.size() - index - 1
-                       + (write->hints_count ? job->where.counting_fallbacks()
-                                             : 0);
-        for (std::size_t i = 0; i < skipped; ++i)
-          write->quorum.record_failure();
-        write->settle();
+        coordination_failed(self, write, job, index, std::move(err));
       });
 }
 
@@ -483,7 +502,7 @@ caf::result<put_result> start_write(coordinator_pointer self,
     static_cast<uint32_t>(counted), opts.timeout_ms, sloppy);
   auto job = std::make_shared<const write_job>(
     write_job{key, std::move(value), tombstone, context, std::move(where),
-              clock_type::now() + milliseconds{opts.timeout_ms}});
+              clock_type::now() + milliseconds{opts.timeout_ms}, opts.n});
   coordinate_at(self, write, job, 0);
   return write->promise;
 }

@@ -73,8 +73,10 @@ using steady = std::chrono::steady_clock;
 
 // The connection to one peer, as this node's actors use it.
 struct peer_link {
-  bool broken = false;  // its actors went away while it may be alive
-  bool dialing = false; // a reconnect is under way
+  bool broken = false; // its actors went away while it may be alive
+  // The reconnect under way (0: none). Callbacks of an older attempt are
+  // ignored: the link may have been repaired or reset since.
+  uint64_t attempt = 0;
   milliseconds backoff{0};
   steady::time_point next_try;
 };
@@ -114,6 +116,7 @@ struct gossiper_state {
   peer_connector_actor connector;
   std::map<std::string, peer_link> links; // by node id
   std::set<std::string> dialing_seeds;    // host:port being contacted
+  uint64_t last_attempt = 0;              // numbers reconnect attempts
   clock_offsets offsets;
   std::map<std::string, int64_t> published_offsets;
   std::minstd_rand rng{std::random_device{}()};
@@ -384,16 +387,23 @@ void report_id_conflict(gossiper_pointer self, const caf::error& err) {
     st.settings.on_id_conflict(describe(err));
 }
 
+// `attempt`: the reconnect that failed, or 0 for news that holds whatever
+// is under way (the connection dropped).
 void link_failed(gossiper_pointer self, const std::string& id,
-                 const std::string& why) {
+                 const std::string& why, uint64_t attempt) {
   auto& st = self->state;
   auto i = st.links.find(id);
-  if (i == st.links.end())
+  if (i == st.links.end() || (attempt != 0 && i->second.attempt != attempt))
     return;
   auto& link = i->second;
-  link.dialing = false;
+  link.attempt = 0;
+  // A node that is down is redialed far less often: when it comes back it
+  // gossips first, and that repairs the link too.
+  auto longest = st.settings.reconnect_max;
+  if (st.detector->status_of(id) == member_status::down)
+    longest *= 8;
   link.backoff = std::clamp(link.backoff * 2, st.settings.reconnect_min,
-                            st.settings.reconnect_max);
+                            longest);
   link.next_try = steady::now() + link.backoff;
   if (!link.broken) {
     link.broken = true;
@@ -403,15 +413,21 @@ void link_failed(gossiper_pointer self, const std::string& id,
   }
 }
 
-// Takes a peer's card as the peer itself sent it over a connection just
-// made: its handles are the ones that work.
-void link_repaired(gossiper_pointer self, node_card fresh) {
+// Takes a peer's card as the peer itself sent it, over a connection just
+// made (`attempt`) or in a gossip it started (0): its handles are the ones
+// that work.
+void link_repaired(gossiper_pointer self, node_card fresh, uint64_t attempt) {
   auto& st = self->state;
   auto id = fresh.info.node_id;
   auto known = st.cards.find(id);
-  if (known == st.cards.end() || card_problem(fresh)
+  auto link = st.links.find(id);
+  if (known == st.cards.end() || link == st.links.end()
+      || (attempt != 0 && link->second.attempt != attempt))
+    return;
+  if (card_problem(fresh)
       || fresh.info.incarnation != known->second.info.incarnation) {
-    link_failed(self, id, "its answer did not carry its own card");
+    if (attempt != 0)
+      link_failed(self, id, "its answer did not carry its own card", attempt);
     return;
   }
   bool was_broken = st.link_broken(id);
@@ -430,10 +446,10 @@ void link_repaired(gossiper_pointer self, node_card fresh) {
 }
 
 // One gossip exchange. With `direct_id`, `peer` was reached over a fresh
-// connection to that node, and the handles in its own card replace the
-// ones known.
+// connection to that node (reconnect `attempt`), and the handles in its own
+// card replace the ones known.
 void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
-                   std::string direct_id = {}) {
+                   std::string direct_id = {}, uint64_t attempt = 0) {
   auto& st = self->state;
   auto sent_ms = wall_clock_ms();
   self
@@ -455,16 +471,17 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
         merge(self, sender, cards, suspects);
         if (!direct_id.empty()) {
           if (own_card)
-            link_repaired(self, std::move(*own_card));
+            link_repaired(self, std::move(*own_card), attempt);
           else
-            link_failed(self, direct_id, "another node answered at its address");
+            link_failed(self, direct_id, "another node answered at its address",
+                        attempt);
         }
       },
       [=](caf::error& err) {
         if (is_kv_error(err, kv_errc::duplicate_node))
           report_id_conflict(self, err);
         if (!direct_id.empty())
-          link_failed(self, direct_id, describe(err));
+          link_failed(self, direct_id, describe(err), attempt);
         // Otherwise a silent peer: its heartbeat stops advancing here, which
         // is what the failure detector watches.
       });
@@ -476,14 +493,17 @@ void reconnect(gossiper_pointer self, const std::string& id) {
   auto& st = self->state;
   auto card = st.cards.find(id);
   auto link = st.links.find(id);
-  if (card == st.cards.end() || link == st.links.end() || link->second.dialing)
+  if (card == st.cards.end() || link == st.links.end()
+      || link->second.attempt != 0)
     return;
-  link->second.dialing = true;
+  auto attempt = link->second.attempt = ++st.last_attempt;
   auto& info = card->second.info;
   dial(
     self, info.host, info.port,
-    [=](gossiper_actor& peer) { exchange_with(self, peer, id); },
-    [=](const caf::error& err) { link_failed(self, id, describe(err)); });
+    [=](gossiper_actor& peer) { exchange_with(self, peer, id, attempt); },
+    [=](const caf::error& err) {
+      link_failed(self, id, describe(err), attempt);
+    });
 }
 
 // Seed handshake: connect, ask the seed's coordinator for its gossiper,
@@ -554,7 +574,7 @@ void gossip_round(gossiper_pointer self) {
   }
   publish_offsets(self);
   for (auto& [id, link] : st.links)
-    if (link.broken && !link.dialing && steady::now() >= link.next_try)
+    if (link.broken && link.attempt == 0 && steady::now() >= link.next_try)
       reconnect(self, id);
   auto peers = st.live_peers();
   if (!st.seeded || peers.empty()) {
@@ -599,7 +619,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       if (id != st.self_id
           && msg.source.get()
                == caf::actor_cast<caf::strong_actor_ptr>(card.coordinator).get()) {
-        link_failed(self, id, "its connection dropped");
+        link_failed(self, id, "its connection dropped", 0);
         reconnect(self, id); // at once: it may only have been the connection
       }
   });
@@ -639,8 +659,16 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
                       && c.info.incarnation != st.own().info.incarnation;
              }))
         return make_kv_error(kv_errc::duplicate_node, id_in_use(st.own()));
+      // A peer that reaches this node by itself brings handles that work.
+      std::optional<node_card> senders_card;
+      if (st.link_broken(sender))
+        for (auto& card : cards)
+          if (card.info.node_id == sender)
+            senders_card = card;
       if (auto refusal = merge(self, sender, cards, suspects))
         return make_kv_error(kv_errc::duplicate_node, *refusal);
+      if (senders_card)
+        link_repaired(self, std::move(*senders_card), 0);
       st.seeded = true;
       return caf::make_result(st.self_id, st.all_cards(),
                               st.detector->suspects(), wall_clock_ms());

@@ -100,12 +100,17 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   // The file is this node's own, but it is read back from disk: what it
   // holds goes on the ring and is contacted, so it passes the same checks
   // as a member gossiped by a peer.
-  for (auto& member : remembered)
+  // Its own entry is replaced by its card (an unpublished node saves port
+  // 0).
+  for (auto& member : remembered) {
+    if (member.node_id == cfg.node_id)
+      continue;
     if (auto problem = member_problem(member))
       throw storage_error("the saved membership in " + cfg.storage.data_dir
                           + " holds an invalid member (" + *problem
                           + "); remove its MEMBERS file to rejoin through "
                             "the seeds");
+  }
   replica_store_settings store_settings{result->identity_.replica_id(),
                                         key_table,
                                         cfg.max_value_bytes, cfg.max_siblings,

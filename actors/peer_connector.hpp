@@ -20,8 +20,10 @@ struct peer_connector_settings {
 // The longest a caller may have to wait for a connector's answer.
 std::chrono::milliseconds connect_limit(const peer_connector_settings& s);
 
-// Spawns the node's connector on a thread of its own (its probe blocks).
-// Requests for an address already being connected share that attempt.
+// Spawns the node's connector. Its probes are non-blocking connects polled
+// together, so any number of black-holed addresses cost each caller at most
+// probe_limit. Requests for an address already being connected share that
+// attempt, and a failed address is answered from memory for half a second.
 peer_connector_actor spawn_peer_connector(caf::actor_system& sys,
                                           peer_connector_settings settings);
 

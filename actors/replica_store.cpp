@@ -10,6 +10,7 @@
 #include "actors/storage_guard.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/limits.hpp"
+#include "messages/vector_clock.hpp"
 #include "messages/validation.hpp"
 #include "persistence/record_codec.hpp"
 #include "persistence/storage_error.hpp"
@@ -20,8 +21,8 @@ namespace {
 
 constexpr const char* actor_name = "replica store";
 const std::string unreadable_record
-  = "the stored record of this key was unreadable: its bytes are set aside "
-    "in the quarantine table and the key counts as missing here until a "
+  = "the stored record of this key is unreadable (or was, and has not been "
+    "repaired yet): this replica does not count for the key until a "
     "replica's copy repairs it";
 
 // The lowest dot counter a replica may issue for a key whose record was
@@ -30,15 +31,26 @@ const std::string unreadable_record
 // counter a key reaches by counting writes, and rising with the clock, so a
 // second loss later starts higher still.
 uint64_t counter_floor_after_loss() {
-  return wall_clock_ms() << 16;
+  // Capped well below max_clock_counter, whatever the clock says.
+  return std::min(wall_clock_ms() << 16, max_clock_counter >> 2);
 }
+
+// A stored record as the store sees it. `lost`: the record was unreadable
+// and set aside, and no replica's copy has repaired it yet; `record.issued`
+// then holds the counter floor.
+struct loaded_record {
+  key_record record;
+  bool lost = false;
+};
 
 struct replica_store_state {
   // Handed over at spawn; this actor is its only user.
   std::shared_ptr<owned_table> disk;
-  // Unreadable records, by key, as they were found (for the operator).
-  // Declared after `disk`: its cursor closes before disk's session.
+  // Unreadable records, by key, as they were found (for the operator), and
+  // the keys whose record was lost and not repaired yet, with their counter
+  // floor. Declared after `disk`: their cursors close before its session.
   std::optional<wt_table> quarantine;
+  std::optional<wt_table> lost;
   replica_store_settings settings;
   store_stats stats;
   std::string buffer; // reused for reads
@@ -46,29 +58,45 @@ struct replica_store_state {
   static inline const char* name = "replica_store";
 
   // The stored record of `key`; empty if absent. A record that cannot be
-  // decoded is moved to the quarantine table (the key is then missing
-  // here) and corrupt_record_error is rethrown. Throws storage_error.
-  key_record load(const std::string& key) {
-    if (!disk->table.get(key, buffer))
-      return {};
-    try {
-      return decode_key_record(buffer);
-    } catch (const corrupt_record_error& e) {
-      ++stats.corrupt_records;
-      quarantine->put(key, buffer);
-      // Not erased: an empty record that remembers the counter floor, so
-      // the next dot issued for the key cannot repeat one the lost record
-      // had issued.
-      disk->table.put(key,
-                      encode_key_record(key_record{{}, counter_floor_after_loss()}));
-      log_line(log_level::warning,
-               "a record of " + std::to_string(buffer.size())
-                 + " bytes (key of " + std::to_string(key.size())
-                 + " bytes) was unreadable (" + e.what()
-                 + "); set aside in table " + settings.table
-                 + "_quarantine, the key counts as missing until repaired");
-      throw;
+  // decoded is set aside (see set_aside) and corrupt_record_error is
+  // rethrown; one in a newer format is left alone (unknown_format_error).
+  // Throws storage_error.
+  loaded_record load(const std::string& key) {
+    if (disk->table.get(key, buffer)) {
+      try {
+        return {decode_key_record(buffer), false};
+      } catch (const unknown_format_error&) {
+        throw;
+      } catch (const corrupt_record_error& e) {
+        set_aside(key, e.what());
+        throw;
+      }
     }
+    if (lost->get(key, buffer))
+      return {key_record{{}, std::stoull(buffer)}, true};
+    return {};
+  }
+
+  // Moves the unreadable record in `buffer` to the quarantine table and
+  // marks the key lost, with a counter floor, so the next dot issued for
+  // the key cannot repeat one the lost record had issued.
+  void set_aside(const std::string& key, const std::string& why) {
+    ++stats.corrupt_records;
+    quarantine->put(key, buffer);
+    lost->put(key, std::to_string(counter_floor_after_loss()));
+    disk->table.erase(key);
+    log_line(log_level::warning,
+             "a record of " + std::to_string(buffer.size()) + " bytes (key of "
+               + std::to_string(key.size()) + " bytes) was unreadable (" + why
+               + "); set aside in table " + settings.table
+               + "_quarantine; the key does not count here until a replica's "
+                 "copy repairs it");
+  }
+
+  // Refused while the key's record is lost: this replica's answer would
+  // look like an empty, readable one and count toward a quorum.
+  static caf::error lost_record() {
+    return make_kv_error(kv_errc::corrupt_record, unreadable_record);
   }
 
   void store(const std::string& key, const key_record& record) {
@@ -95,6 +123,8 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
   // On the actor's own session; the table was created at spawn.
   self->state.quarantine.emplace(
     self->state.disk->session.open_table(settings.table + "_quarantine"));
+  self->state.lost.emplace(
+    self->state.disk->session.open_table(settings.table + "_lost"));
   self->state.settings = std::move(settings);
   return {
     [=](coordinate_atom, const std::string& key, std::string& value,
@@ -115,7 +145,9 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         return make_kv_error(kv_errc::value_too_large, *problem);
       using reply = caf::result<versioned_value, sibling_list>;
       return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
-        auto stored = st.load(key);
+        auto [stored, lost] = st.load(key);
+        if (lost)
+          return st.lost_record();
         // A delete without a context removes what this replica holds: the
         // caller wants the key gone, not a tombstone sibling beside it.
         // Versions it has not seen yet (on other replicas) survive.
@@ -154,21 +186,33 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         return make_kv_error(kv_errc::invalid_argument, *problem);
       using reply = caf::result<ok_atom>;
       return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
-        key_record stored;
+        loaded_record loaded;
         try {
-          stored = st.load(key);
+          loaded = st.load(key);
+        } catch (const unknown_format_error&) {
+          throw;
         } catch (const corrupt_record_error&) {
-          // The unreadable bytes hold nothing we could merge (they are set
-          // aside); a replica's copy is the best there is.
-          stored.issued = counter_floor_after_loss();
+          // Set aside by load: the bytes hold nothing we could merge, and
+          // a replica's copy is the best there is.
+          loaded = st.load(key);
         }
-        // A record that was lost earlier may have issued dots that only the
+        auto& stored = loaded.record;
+        // A record that was lost may have issued dots that only the
         // incoming versions still show.
         stored.issued = std::max(stored.issued,
                                  highest_counter(incoming, st.settings.node_id));
         auto merged = reconcile(stored.siblings, incoming);
-        if (merged != stored.siblings)
+        if (loaded.lost) {
+          // What the others hold is what this replica holds now (an empty
+          // set from a coordinator that could reach no other owner).
           st.store(key, key_record{std::move(merged), stored.issued});
+          st.lost->erase(key);
+          log_line(log_level::info, "a lost record (key of "
+                                      + std::to_string(key.size())
+                                      + " bytes) was repaired");
+        } else if (merged != stored.siblings) {
+          st.store(key, key_record{std::move(merged), stored.issued});
+        }
         return ok_atom::value;
       });
     },
@@ -176,8 +220,12 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
       auto& st = self->state;
       ++st.stats.reads;
       using reply = caf::result<sibling_list>;
-      return guarded<reply>(actor_name, unreadable_record,
-                            [&] { return st.load(key).siblings; });
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        auto loaded = st.load(key);
+        if (loaded.lost)
+          return st.lost_record();
+        return std::move(loaded.record.siblings);
+      });
     },
     [=](stats_atom) { return self->state.stats; },
   };
@@ -190,8 +238,8 @@ replica_store_actor spawn_replica_store(caf::actor_system& sys,
                                         replica_store_settings settings) {
   // Opened here so a failure surfaces as an exception to whoever starts the
   // node, not as a store that dies later.
-  auto quarantine_table = settings.table + "_quarantine";
-  engine->create_table(quarantine_table);
+  engine->create_table(settings.table + "_quarantine");
+  engine->create_table(settings.table + "_lost");
   auto disk = std::make_shared<owned_table>(std::move(engine),
                                                 settings.table);
   return sys.spawn<caf::detached>(replica_store, std::move(disk),

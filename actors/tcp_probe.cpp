@@ -14,54 +14,67 @@ namespace kv {
 
 namespace {
 
-// Returns errno of a connect to `addr` (0: connected), waiting at most
-// `limit` so a black-holed address cannot stall the shell again.
-int try_connect(const addrinfo& addr, std::chrono::milliseconds limit) {
-  int fd = ::socket(addr.ai_family, addr.ai_socktype, addr.ai_protocol);
-  if (fd < 0)
-    return errno;
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  int result = 0;
-  if (::connect(fd, addr.ai_addr, addr.ai_addrlen) != 0) {
-    result = errno;
-    if (result == EINPROGRESS) {
-      pollfd p{fd, POLLOUT, 0};
-      auto ready = ::poll(&p, 1, static_cast<int>(limit.count()));
-      if (ready == 0) {
-        result = ETIMEDOUT;
-      } else {
-        socklen_t len = sizeof(result);
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &result, &len);
-      }
-    }
-  }
-  ::close(fd);
-  return result;
+std::string reason(int code) {
+  std::string text = std::strerror(code);
+  if (!text.empty())
+    text[0] = static_cast<char>(
+      std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
 }
 
 } // namespace
 
-std::string tcp_connect_problem(const std::string& host, uint16_t port,
-                                std::chrono::milliseconds limit) {
+int start_tcp_connect(const std::string& host, uint16_t port,
+                      std::string& error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   auto service = std::to_string(port);
-  if (auto rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found))
-    return ::gai_strerror(rc);
+  if (auto rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found)) {
+    error = ::gai_strerror(rc);
+    return -1;
+  }
+  int fd = -1;
   int last = 0;
-  for (auto* a = found; a != nullptr; a = a->ai_next)
-    if ((last = try_connect(*a, limit)) == 0)
-      break;
+  for (auto* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      last = errno;
+      continue;
+    }
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+      last = errno;
+      ::close(fd);
+      fd = -1;
+    }
+  }
   ::freeaddrinfo(found);
-  if (last == 0)
-    return {};
-  std::string text = std::strerror(last);
-  if (!text.empty())
-    text[0] = static_cast<char>(
-      std::tolower(static_cast<unsigned char>(text[0])));
-  return text;
+  if (fd < 0)
+    error = reason(last);
+  return fd;
+}
+
+std::string tcp_connect_result(int fd) {
+  int code = 0;
+  socklen_t len = sizeof(code);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &len) != 0)
+    code = errno;
+  return code == 0 ? std::string{} : reason(code);
+}
+
+std::string tcp_connect_problem(const std::string& host, uint16_t port,
+                                std::chrono::milliseconds limit) {
+  std::string error;
+  int fd = start_tcp_connect(host, port, error);
+  if (fd < 0)
+    return error;
+  pollfd p{fd, POLLOUT, 0};
+  auto ready = ::poll(&p, 1, static_cast<int>(limit.count()));
+  auto result = ready == 0 ? reason(ETIMEDOUT) : tcp_connect_result(fd);
+  ::close(fd);
+  return result;
 }
 
 } // namespace kv

@@ -13,8 +13,19 @@
 
 namespace kv {
 
-// Why a TCP connect to host:port fails, in words; empty if it succeeds.
+// Why a TCP connect to host:port fails, in words; empty if it succeeds
+// within `limit`.
 std::string tcp_connect_problem(const std::string& host, uint16_t port,
                                 std::chrono::milliseconds limit);
+
+// Starts a non-blocking connect to host:port: the socket, to be polled for
+// writing and then closed by the caller, or -1 with `error` set. (Name
+// resolution itself can block; nodes use numeric addresses.)
+int start_tcp_connect(const std::string& host, uint16_t port,
+                      std::string& error);
+
+// How a connect started above ended once the socket polled writable, in
+// words; empty if it connected.
+std::string tcp_connect_result(int fd);
 
 } // namespace kv

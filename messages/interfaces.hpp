@@ -127,9 +127,9 @@ typename Inspector::result_type inspect(Inspector& f, node_card& x) {
 // Opens connections to other nodes for this node's actors. CAF 0.17's
 // middleman connects blocking, one address at a time: a black-holed address
 // would hold up every other connect (and the actor that asked) for the OS's
-// SYN timeout. The connector probes host:port with a bounded plain connect
-// first, on its own thread, and only then lets the middleman connect; the
-// reply is the coordinator the node publishes there.
+// SYN timeout. The connector probes host:port with a bounded, non-blocking
+// plain connect first (all probes at once), and only then lets the
+// middleman connect; the reply is the coordinator the node publishes there.
 using peer_connector_actor = caf::typed_actor<
   caf::replies_to<caf::connect_atom, std::string, uint16_t>::with<
     coordinator_actor>>;

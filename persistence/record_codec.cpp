@@ -254,7 +254,7 @@ T decode_record(std::string_view bytes) {
                                + std::to_string(bytes.size()) + " bytes");
   auto version = static_cast<uint8_t>(bytes[0]);
   if (version == 0 || version > record_format_version)
-    throw corrupt_record_error("unknown record format version "
+    throw unknown_format_error("unknown record format version "
                                + std::to_string(version));
   uint32_t stored_crc = 0;
   for (int i = 0; i < 4; ++i)

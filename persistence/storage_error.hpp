@@ -28,4 +28,11 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// A record written in a format newer than this build reads (after a
+// downgrade): not damaged, so never set aside or overwritten.
+class unknown_format_error : public corrupt_record_error {
+public:
+  using corrupt_record_error::corrupt_record_error;
+};
+
 } // namespace kv

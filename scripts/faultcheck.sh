@@ -10,6 +10,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 usage() {
   cat <<'EOF'
 usage: faultcheck.sh run [OPTION...]    one run; exit 0 when the checker passes
+       faultcheck.sh matrix [--w=2,1] [--nemeses=A,B] [--table=FILE] [RUN OPTION...]
+                                        one run per nemesis (each alone) and
+                                        W; a Markdown row per run on stdout
+                                        (and appended to FILE); exit 0 when
+                                        every run passes
        faultcheck.sh cleanup            remove namespaces left by dead runs
        faultcheck.sh nemeses            list the nemeses
 Options of run:
@@ -666,6 +671,61 @@ cmd_run() {
   return "$rc"
 }
 
+# matrix: every nemesis alone, for every W, with the other run options as
+# given; the seed is the same for every run (printed in each row's replay).
+cmd_matrix() {
+  local ws=2,1 nemeses table="" arg rest=()
+  nemeses=$(IFS=,; echo "${ALL_NEMESES[*]}")
+  for arg in "$@"; do
+    case $arg in
+      --w=*) ws=${arg#*=} ;;
+      --nemeses=*) nemeses=${arg#*=} ;;
+      --table=*) table=${arg#*=} ;;
+      --nemesis=* | --out=*) die "matrix sets $arg itself" ;;
+      *) rest+=("$arg") ;;
+    esac
+  done
+  local header="| nemesis | W | ops | acked writes | lost | phantom | resurrected | sibling excess | divergent after heal (converged in) | hangs | crashes | errors during faults | errors after heal | verdict |"
+  local rule="|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "$header"; echo "$rule"
+  if [[ -n $table ]]; then echo "$header" >>"$table"; echo "$rule" >>"$table"; fi
+  local w name out row failed=0 stamp
+  stamp=$(date -u +%Y%m%dT%H%M%S)
+  for w in ${ws//,/ }; do
+    for name in ${nemeses//,/ }; do
+      out=$KV_ROOT/var/faultcheck/matrix-$stamp/$name-w$w
+      mkdir -p "$(dirname "$out")"
+      "$0" run "${rest[@]}" --w="$w" --nemesis="$name" --out="$out" \
+        >"$out.log" 2>&1 || failed=1
+      row=$(/usr/bin/python3 - "$out/result.json" "$name" "$w" <<'PY'
+import json, sys
+path, name, w = sys.argv[1:4]
+try:
+    r = json.load(open(path))
+except Exception as e:
+    print(f"| {name} | {w} | | | | | | | | | | | | FAIL: no result ({e}) |")
+    sys.exit()
+c = r["convergence"]
+ph = r["phases"]
+def rate(key):
+    p = ph.get(key)
+    return f"{100 * p['error_rate']:.1f}%" if p and p["ops"] else "-"
+acked = r["acked_puts"] + r["acked_removes"] + r["acked_set_adds"]
+verdict = "pass" if r["valid"] else "FAIL"
+print(f"| {name} | {w} | {r['ops']} | {acked} | {len(r['lost'])} | "
+      f"{len(r['phantoms'])} | {len(r['resurrected'])} | "
+      f"{len(r['sibling_violations'])} | {c['divergent']}/{c['keys']} "
+      f"({c['converge_ms'] / 1000:.1f} s) | {len(r['hangs'])} | "
+      f"{len(r['crashes'])} | {rate('fault')} | {rate('healed')} | {verdict} |")
+PY
+)
+      echo "$row"
+      [[ -n $table ]] && echo "$row" >>"$table"
+    done
+  done
+  return "$failed"
+}
+
 CMD=${1:-}
 [[ -n $CMD ]] || { usage >&2; exit 2; }
 shift
@@ -674,5 +734,6 @@ case $CMD in
   cleanup) cmd_cleanup ;;
   nemeses) printf '%s\n' "${ALL_NEMESES[@]}" "membership (hook only: join/leave not built)" ;;
   run) i_sched=0; cmd_run "$@" ;;
+  matrix) cmd_matrix "$@" ;;
   *) die "unknown command '$CMD' (see --help)" ;;
 esac

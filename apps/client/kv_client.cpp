@@ -10,6 +10,12 @@ namespace kv {
 client_config::client_config() {
   load<caf::io::middleman>();
   register_message_types(*this);
+  // A connection whose node vanished (host gone, cut link) looks open until
+  // TCP gives up; with heartbeats the middleman drops it within seconds, so
+  // requests fail fast and the next connect makes a new connection instead
+  // of reusing the dead one.
+  set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds{1}});
+  set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{5}});
 }
 
 caf::expected<coordinator_actor>

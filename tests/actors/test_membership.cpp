@@ -6,6 +6,12 @@
 
 #include <chrono>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "tests/actors/cluster_fixture.hpp"
 
 using namespace kv;
@@ -178,4 +184,65 @@ BOOST_AUTO_TEST_CASE(a_dropped_connection_to_a_live_peer_comes_back) {
     std::chrono::seconds{20}));
   BOOST_TEST(eventually(
     [&] { return cluster.status_seen_by(0, "n2") == member_status::up; }));
+}
+
+namespace {
+
+// A loopback port that never completes a TCP handshake, like an address
+// behind a cut link: a listener whose accept queue is full drops every
+// further SYN, so a connect to it hangs until the OS gives up (minutes).
+class black_hole {
+public:
+  black_hole() {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::listen(listener_, 0);
+    socklen_t len = sizeof(addr);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    for (int i = 0; i < 3; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+      fillers_.push_back(fd);
+    }
+  }
+
+  ~black_hole() {
+    for (int fd : fillers_)
+      ::close(fd);
+    ::close(listener_);
+  }
+
+  uint16_t port() const { return port_; }
+
+private:
+  int listener_ = -1;
+  uint16_t port_ = 0;
+  std::vector<int> fillers_;
+};
+
+} // namespace
+
+// Regression (issue 8.5): CAF 0.17's middleman connects blocking, one
+// address at a time. A node whose first seed was black-holed could not
+// join through its second, reachable seed for minutes, and then ignored
+// SIGTERM, stuck in unpublish behind the connect. Every connect is probed
+// first now, with a bound, and the node stops in bounded time.
+BOOST_AUTO_TEST_CASE(a_black_holed_seed_does_not_stop_a_join_or_a_stop) {
+  black_hole hole;
+  cluster_fixture cluster{2, {"dc1", "dc2"}, [&](node_config& nc, std::size_t i) {
+                            if (i == 1)
+                              nc.membership.seeds.insert(
+                                nc.membership.seeds.begin(),
+                                seed_address{"127.0.0.1", hole.port()});
+                          }};
+  BOOST_TEST(eventually([&] { return cluster.members_seen_by(1).size() == 2u; },
+                        15s));
+  auto started = std::chrono::steady_clock::now();
+  cluster.stop(1);
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 10s));
 }

@@ -21,7 +21,8 @@ BOOST_AUTO_TEST_CASE(a_peer_ahead_is_measured_to_within_half_a_round_trip) {
   BOOST_REQUIRE(offset.has_value());
   BOOST_TEST(*offset == 60000);
   // Behind works the same way (offsets are signed).
-  offsets.observe("n3", 1000, 1005 - 9000, 1010, t0);
+  offsets.observe("n3", 100000, 100005 - 9000, 100010, t0);
+  BOOST_REQUIRE(offsets.offset_of("n3", t0).has_value());
   BOOST_TEST(*offsets.offset_of("n3", t0) == -9000);
 }
 
@@ -72,4 +73,13 @@ BOOST_AUTO_TEST_CASE(deadlines_move_to_the_peer_clock_or_are_left_off) {
   BOOST_TEST(deadline_on_peer(10000, std::nullopt) == 0u);
   // Never 0 (which means "none") when a deadline was meant.
   BOOST_TEST(deadline_on_peer(10000, -20000) == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_nonsense_peer_clock_is_ignored) {
+  clock_offsets offsets;
+  // A peer clock near 2^64 would make the offset and every shifted deadline
+  // overflow.
+  offsets.observe("n2", 1000, ~uint64_t{0} - 5, 1010, t0);
+  offsets.observe("n3", 1000, clock_offsets::max_wall_clock_ms, 1010, t0);
+  BOOST_TEST(offsets.usable(t0).empty());
 }
