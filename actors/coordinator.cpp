@@ -336,6 +336,12 @@ struct write_job {
   placement where;
   clock_type::time_point deadline;
   uint32_t replicas; // the request's N
+  // The key has no replica but the first owner (N=1, or a one-node ring),
+  // or the request covers the key's whole replica set (its N is at least
+  // the cluster's): what decides whether owners that lost their record may
+  // start again from nothing.
+  bool sole_replica;
+  bool whole_replica_set;
 };
 
 void coordinate_at(coordinator_pointer self,
@@ -416,11 +422,11 @@ void coordinate_at(coordinator_pointer self,
         }
         if (is_kv_error(err, kv_errc::corrupt_record)) {
           // The replica set its unreadable record aside and made nothing.
-          // Another owner makes the version from what it holds. The key's
-          // only replica (N=1) makes it from nothing: nobody else could
-          // ever repair it. With other owners out of reach the write fails:
-          // a replica that lost its record must not start counting as an
-          // empty one.
+          // Another owner makes the version from what it holds. When no
+          // other replica can hold the key (N=1), or every owner of the
+          // whole replica set lost its record, they start again from
+          // nothing. With other owners out of reach the write fails: a
+          // replica that lost its record must not count as an empty one.
           log_line(log_level::warning,
                    target.node_id + " had an unreadable record of a key; "
                      + "it is repaired with the write");
@@ -429,14 +435,21 @@ void coordinate_at(coordinator_pointer self,
             coordinate_at(self, write, job, index + 1);
             return;
           }
-          if (job->replicas == 1 && !write->coordinated_from_nothing) {
-            // An empty apply tells the replica so (it clears its mark of a
-            // lost record), and it makes the version from nothing.
+          auto& where = job->where;
+          bool all_lost = job->whole_replica_set && where.missing.empty()
+                          && where.owners.size() == job->replicas
+                          && write->unreadable.size() + 1 == where.owners.size();
+          if ((job->sole_replica || all_lost)
+              && !write->coordinated_from_nothing) {
             write->coordinated_from_nothing = true;
+            for (auto& other : write->unreadable)
+              self->request(other.store, remaining(job->deadline),
+                            restore_atom::value, job->key, sibling_list{})
+                .then([](ok_atom) {}, [](caf::error&) {});
             self
               ->request(target.store, wait_for(self->state, target.node_id,
                                                 job->deadline),
-                        apply_atom::value, job->key, sibling_list{})
+                        restore_atom::value, job->key, sibling_list{})
               .then([=](ok_atom) { coordinate_at(self, write, job, index); },
                     [=](caf::error& err) {
                       coordination_failed(self, write, job, index,
@@ -502,7 +515,9 @@ caf::result<put_result> start_write(coordinator_pointer self,
     static_cast<uint32_t>(counted), opts.timeout_ms, sloppy);
   auto job = std::make_shared<const write_job>(
     write_job{key, std::move(value), tombstone, context, std::move(where),
-              clock_type::now() + milliseconds{opts.timeout_ms}, opts.n});
+              clock_type::now() + milliseconds{opts.timeout_ms}, opts.n,
+              st.cluster_size() == 1 || st.effective({}).n == 1,
+              opts.n >= st.effective({}).n});
   coordinate_at(self, write, job, 0);
   return write->promise;
 }
@@ -522,9 +537,13 @@ struct pending_read {
   sibling_list merged;
   std::vector<std::pair<replica_store_actor, sibling_list>> owner_answers;
   // Owners whose record was unreadable: they lost the key and get the
-  // merged versions, like owners that answered with less.
+  // merged versions, like owners that answered with less. They count again
+  // (restore) only when the merge covers every other owner of the key's
+  // whole replica set; otherwise they only keep what it brings (apply).
   std::vector<replica_store_actor> unreadable_owners;
+  bool whole_replica_set = false; // every owner of the key was asked
   caf::error last_error;
+  std::size_t owners_asked = 0;
 
   pending_read(caf::typed_response_promise<get_result> rp, uint32_t r,
                uint32_t contacted, uint32_t timeout, std::string k)
@@ -586,18 +605,28 @@ struct pending_read {
   void repair(coordinator_pointer self) {
     if (quorum.outstanding() > 0 || merged.empty())
       return;
-    auto send_merged = [&](const replica_store_actor& store) {
-      self->request(store, milliseconds{timeout_ms}, apply_atom::value, key,
-                    merged)
-        .then([](ok_atom) {}, [](caf::error&) {});
-    };
     for (auto& [store, versions] : owner_answers)
       // Stores keep sets in reconcile's canonical order, so equality means
       // "nothing to repair".
       if (versions != merged)
-        send_merged(store);
-    for (auto& store : unreadable_owners)
-      send_merged(store);
+        self->request(store, milliseconds{timeout_ms}, apply_atom::value, key,
+                      merged)
+          .then([](ok_atom) {}, [](caf::error&) {});
+    bool covers_the_others
+      = whole_replica_set && !owner_answers.empty()
+        && owner_answers.size() + unreadable_owners.size() == owners_asked;
+    for (auto& store : unreadable_owners) {
+      auto answer = [](ok_atom) {};
+      auto ignore = [](caf::error&) {};
+      if (covers_the_others)
+        self->request(store, milliseconds{timeout_ms}, restore_atom::value,
+                      key, merged)
+          .then(answer, ignore);
+      else
+        self->request(store, milliseconds{timeout_ms}, apply_atom::value, key,
+                      merged)
+          .then(answer, ignore);
+    }
   }
 };
 
@@ -620,6 +649,10 @@ caf::result<get_result> start_read(coordinator_pointer self,
     self->make_response_promise<get_result>(), opts.r,
     static_cast<uint32_t>(counted), opts.timeout_ms, key);
   read->owners_pending = static_cast<uint32_t>(where.owners.size());
+  read->owners_asked = where.owners.size();
+  read->whole_replica_set = where.missing.empty() && where.fallbacks.empty()
+                            && where.owners.size() == opts.n
+                            && opts.n >= st.effective({}).n;
   auto timeout = milliseconds{opts.timeout_ms};
   auto deadline = clock_type::now() + timeout;
   for (auto& owner : where.owners) {

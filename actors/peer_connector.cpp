@@ -155,12 +155,15 @@ peer_connector(connector_pointer self, peer_connector_settings settings) {
         uint16_t port) -> caf::result<coordinator_actor> {
       auto& st = self->state;
       endpoint where{std::move(host), port};
+      // Forgotten once stale: addresses come from gossip, and a peer could
+      // name any number of them.
+      auto now = steady::now();
+      for (auto i = st.failed.begin(); i != st.failed.end();)
+        i = now - i->second.first < failure_memory ? std::next(i)
+                                                   : st.failed.erase(i);
       auto recent = st.failed.find(where);
-      if (recent != st.failed.end()) {
-        if (steady::now() - recent->second.first < failure_memory)
-          return recent->second.second;
-        st.failed.erase(recent);
-      }
+      if (recent != st.failed.end())
+        return recent->second.second;
       auto promise = self->make_response_promise<coordinator_actor>();
       auto& callers = st.waiting[where];
       callers.push_back(promise);

@@ -1,6 +1,7 @@
 #include "actors/replica_store.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <optional>
 
@@ -25,14 +26,28 @@ const std::string unreadable_record
     "repaired yet): this replica does not count for the key until a "
     "replica's copy repairs it";
 
-// The lowest dot counter a replica may issue for a key whose record was
-// lost: the record held the highest counter issued, and one of those dots
-// may still live in a client's context or on another replica. Far above any
-// counter a key reaches by counting writes, and rising with the clock, so a
-// second loss later starts higher still.
-uint64_t counter_floor_after_loss() {
-  // Capped well below max_clock_counter, whatever the clock says.
-  return std::min(wall_clock_ms() << 16, max_clock_counter >> 2);
+// Where the store keeps the last counter floor it handed out.
+const std::string last_floor_key = "counter_floor";
+
+// The dot-counter floor for a key whose record was lost, given the last
+// floor handed out: the lost record held the highest counter issued, and
+// one of those dots may still live in a client's context or on another
+// replica. Far above any counter a key reaches by counting writes (the wall
+// clock in ms, shifted 16 bits), and above every earlier floor by 2^32 even
+// if the clock went back; capped well below max_clock_counter.
+uint64_t next_counter_floor(uint64_t last) {
+  auto floor = std::max(wall_clock_ms() << 16, last + (uint64_t{1} << 32));
+  return std::min(floor, max_clock_counter >> 2);
+}
+
+// A number stored as decimal text, if that is all the bytes hold.
+std::optional<uint64_t> parse_number(const std::string& text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(),
+                                   value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty())
+    return std::nullopt;
+  return value;
 }
 
 // A stored record as the store sees it. `lost`: the record was unreadable
@@ -46,11 +61,14 @@ struct loaded_record {
 struct replica_store_state {
   // Handed over at spawn; this actor is its only user.
   std::shared_ptr<owned_table> disk;
-  // Unreadable records, by key, as they were found (for the operator), and
-  // the keys whose record was lost and not repaired yet, with their counter
-  // floor. Declared after `disk`: their cursors close before its session.
+  // Unreadable records, by key, as they were found (for the operator); the
+  // keys whose record was lost, with what has been merged into them since
+  // (a record whose `issued` starts at the counter floor) until a restore;
+  // and the store's own settings (the last counter floor). Declared after
+  // `disk`: their cursors close before its session.
   std::optional<wt_table> quarantine;
   std::optional<wt_table> lost;
+  std::optional<wt_table> meta;
   replica_store_settings settings;
   store_stats stats;
   std::string buffer; // reused for reads
@@ -72,9 +90,33 @@ struct replica_store_state {
         throw;
       }
     }
-    if (lost->get(key, buffer))
-      return {key_record{{}, std::stoull(buffer)}, true};
+    if (lost->get(key, buffer)) {
+      try {
+        return {decode_key_record(buffer), true};
+      } catch (const corrupt_record_error& e) {
+        log_line(log_level::warning,
+                 std::string{"a lost-record mark was unreadable too ("}
+                   + e.what() + "); starting it again from a new floor");
+        return {key_record{{}, take_counter_floor()}, true};
+      }
+    }
     return {};
+  }
+
+  // A counter floor above every one handed out before, remembered first.
+  uint64_t take_counter_floor() {
+    std::string text;
+    uint64_t last = 0;
+    if (meta->get(last_floor_key, text))
+      last = parse_number(text).value_or(max_clock_counter >> 2);
+    auto floor = next_counter_floor(last);
+    meta->put(last_floor_key, std::to_string(floor));
+    return floor;
+  }
+
+  // Keeps what was merged into a lost key: still lost.
+  void store_lost(const std::string& key, const key_record& record) {
+    lost->put(key, encode_key_record(record));
   }
 
   // Moves the unreadable record in `buffer` to the quarantine table and
@@ -83,7 +125,7 @@ struct replica_store_state {
   void set_aside(const std::string& key, const std::string& why) {
     ++stats.corrupt_records;
     quarantine->put(key, buffer);
-    lost->put(key, std::to_string(counter_floor_after_loss()));
+    store_lost(key, key_record{{}, take_counter_floor()});
     disk->table.erase(key);
     log_line(log_level::warning,
              "a record of " + std::to_string(buffer.size()) + " bytes (key of "
@@ -125,96 +167,112 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     self->state.disk->session.open_table(settings.table + "_quarantine"));
   self->state.lost.emplace(
     self->state.disk->session.open_table(settings.table + "_lost"));
+  self->state.meta.emplace(
+    self->state.disk->session.open_table(settings.table + "_meta"));
   self->state.settings = std::move(settings);
+  auto coordinate = [=](const std::string& key, std::string value,
+                        bool tombstone, const vector_clock& context,
+                        uint64_t deadline_ms)
+    -> caf::result<versioned_value, sibling_list> {
+    auto& st = self->state;
+    if (deadline_ms != 0 && wall_clock_ms() >= deadline_ms)
+      return make_kv_error(kv_errc::unavailable,
+                           "the write reached this replica "
+                             + std::to_string(wall_clock_ms() - deadline_ms)
+                             + " ms after its deadline; nothing was written");
+    if (auto problem = key_problem(key))
+      return make_kv_error(key.empty() ? kv_errc::invalid_argument
+                                       : kv_errc::key_too_large,
+                           *problem);
+    if (auto problem = value_problem(value, st.settings.max_value_bytes))
+      return make_kv_error(kv_errc::value_too_large, *problem);
+    using reply = caf::result<versioned_value, sibling_list>;
+    return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+      auto [stored, lost] = st.load(key);
+      if (lost)
+        return st.lost_record();
+      // A delete without a context removes what this replica holds: the
+      // caller wants the key gone, not a tombstone sibling beside it.
+      // Versions it has not seen yet (on other replicas) survive.
+      auto supersedes = tombstone && context.empty()
+                          ? context_of(stored.siblings)
+                          : context;
+      auto version = make_version(stored.siblings, stored.issued, supersedes,
+                                  st.settings.node_id, wall_clock_ms(),
+                                  tombstone, std::move(value),
+                                  st.settings.max_clock_entries);
+      auto merged = reconcile(stored.siblings, {version});
+      if (merged.size() > st.settings.max_siblings)
+        return make_kv_error(
+          kv_errc::too_many_siblings,
+          "the key already holds " + std::to_string(stored.siblings.size())
+            + " concurrent versions (maximum "
+            + std::to_string(st.settings.max_siblings)
+            + "); read it and write back with its context to resolve them");
+      st.store(key, key_record{merged, version.origin.counter});
+      return {std::move(version), std::move(merged)};
+    });
+  };
+  // apply (restoring = false) and restore (true).
+  auto merge = [=](const std::string& key, const sibling_list& incoming,
+                   bool restoring) -> caf::result<ok_atom> {
+    auto& st = self->state;
+    // Versions from elsewhere are checked before they touch the disk: a
+    // counter near 2^64 would make every later dot of the key wrap to 0.
+    if (auto problem = key_problem(key))
+      return make_kv_error(kv_errc::invalid_argument, *problem);
+    // The sibling bound here is the wire's, not the node's max_siblings:
+    // after a partition a merged set may legitimately hold more, and
+    // refusing it would leave read repair and hints undeliverable.
+    if (auto problem = versions_problem(incoming, st.settings.max_value_bytes,
+                                        max_wire_siblings,
+                                        max_wire_clock_entries))
+      return make_kv_error(kv_errc::invalid_argument, *problem);
+    using reply = caf::result<ok_atom>;
+    return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+      loaded_record loaded;
+      try {
+        loaded = st.load(key);
+      } catch (const unknown_format_error&) {
+        throw;
+      } catch (const corrupt_record_error&) {
+        // Set aside by load: the bytes hold nothing we could merge, and
+        // a replica's copy is the best there is.
+        loaded = st.load(key);
+      }
+      auto& stored = loaded.record;
+      // A record that was lost may have issued dots that only the
+      // incoming versions still show.
+      stored.issued = std::max(stored.issued,
+                               highest_counter(incoming, st.settings.node_id));
+      auto merged = reconcile(stored.siblings, incoming);
+      if (loaded.lost && restoring) {
+        st.store(key, key_record{std::move(merged), stored.issued});
+        st.lost->erase(key);
+        log_line(log_level::info, "a lost record (key of "
+                                    + std::to_string(key.size())
+                                    + " bytes) was restored from the other "
+                                      "replicas");
+      } else if (loaded.lost) {
+        // One replica's versions need not be all the others hold: kept,
+        // but the key still does not count here.
+        st.store_lost(key, key_record{std::move(merged), stored.issued});
+      } else if (merged != stored.siblings) {
+        st.store(key, key_record{std::move(merged), stored.issued});
+      }
+      return ok_atom::value;
+    });
+  };
   return {
     [=](coordinate_atom, const std::string& key, std::string& value,
-        bool tombstone,
-        const vector_clock& context, uint64_t deadline_ms)
-      -> caf::result<versioned_value, sibling_list> {
-      auto& st = self->state;
-      if (deadline_ms != 0 && wall_clock_ms() >= deadline_ms)
-        return make_kv_error(kv_errc::unavailable,
-                             "the write reached this replica "
-                               + std::to_string(wall_clock_ms() - deadline_ms)
-                               + " ms after its deadline; nothing was written");
-      if (auto problem = key_problem(key))
-        return make_kv_error(key.empty() ? kv_errc::invalid_argument
-                                         : kv_errc::key_too_large,
-                             *problem);
-      if (auto problem = value_problem(value, st.settings.max_value_bytes))
-        return make_kv_error(kv_errc::value_too_large, *problem);
-      using reply = caf::result<versioned_value, sibling_list>;
-      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
-        auto [stored, lost] = st.load(key);
-        if (lost)
-          return st.lost_record();
-        // A delete without a context removes what this replica holds: the
-        // caller wants the key gone, not a tombstone sibling beside it.
-        // Versions it has not seen yet (on other replicas) survive.
-        auto supersedes = tombstone && context.empty()
-                            ? context_of(stored.siblings)
-                            : context;
-        auto version = make_version(stored.siblings, stored.issued, supersedes,
-                                    st.settings.node_id, wall_clock_ms(),
-                                    tombstone, std::move(value),
-                                    st.settings.max_clock_entries);
-        auto merged = reconcile(stored.siblings, {version});
-        if (merged.size() > st.settings.max_siblings)
-          return make_kv_error(
-            kv_errc::too_many_siblings,
-            "the key already holds " + std::to_string(stored.siblings.size())
-              + " concurrent versions (maximum "
-              + std::to_string(st.settings.max_siblings)
-              + "); read it and write back with its context to resolve them");
-        st.store(key, key_record{merged, version.origin.counter});
-        return {std::move(version), std::move(merged)};
-      });
+        bool tombstone, const vector_clock& context, uint64_t deadline_ms) {
+      return coordinate(key, std::move(value), tombstone, context, deadline_ms);
     },
-    [=](apply_atom, const std::string& key,
-        const sibling_list& incoming) -> caf::result<ok_atom> {
-      auto& st = self->state;
-      // Versions from elsewhere are checked before they touch the disk: a
-      // counter near 2^64 would make every later dot of the key wrap to 0.
-      if (auto problem = key_problem(key))
-        return make_kv_error(kv_errc::invalid_argument, *problem);
-      // The sibling bound here is the wire's, not the node's max_siblings:
-      // after a partition a merged set may legitimately hold more, and
-      // refusing it would leave read repair and hints undeliverable.
-      if (auto problem = versions_problem(incoming, st.settings.max_value_bytes,
-                                          max_wire_siblings,
-                                          max_wire_clock_entries))
-        return make_kv_error(kv_errc::invalid_argument, *problem);
-      using reply = caf::result<ok_atom>;
-      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
-        loaded_record loaded;
-        try {
-          loaded = st.load(key);
-        } catch (const unknown_format_error&) {
-          throw;
-        } catch (const corrupt_record_error&) {
-          // Set aside by load: the bytes hold nothing we could merge, and
-          // a replica's copy is the best there is.
-          loaded = st.load(key);
-        }
-        auto& stored = loaded.record;
-        // A record that was lost may have issued dots that only the
-        // incoming versions still show.
-        stored.issued = std::max(stored.issued,
-                                 highest_counter(incoming, st.settings.node_id));
-        auto merged = reconcile(stored.siblings, incoming);
-        if (loaded.lost) {
-          // What the others hold is what this replica holds now (an empty
-          // set from a coordinator that could reach no other owner).
-          st.store(key, key_record{std::move(merged), stored.issued});
-          st.lost->erase(key);
-          log_line(log_level::info, "a lost record (key of "
-                                      + std::to_string(key.size())
-                                      + " bytes) was repaired");
-        } else if (merged != stored.siblings) {
-          st.store(key, key_record{std::move(merged), stored.issued});
-        }
-        return ok_atom::value;
-      });
+    [=](apply_atom, const std::string& key, const sibling_list& incoming) {
+      return merge(key, incoming, false);
+    },
+    [=](restore_atom, const std::string& key, const sibling_list& incoming) {
+      return merge(key, incoming, true);
     },
     [=](read_atom, const std::string& key) -> caf::result<sibling_list> {
       auto& st = self->state;
@@ -240,6 +298,7 @@ replica_store_actor spawn_replica_store(caf::actor_system& sys,
   // node, not as a store that dies later.
   engine->create_table(settings.table + "_quarantine");
   engine->create_table(settings.table + "_lost");
+  engine->create_table(settings.table + "_meta");
   auto disk = std::make_shared<owned_table>(std::move(engine),
                                                 settings.table);
   return sys.spawn<caf::detached>(replica_store, std::move(disk),

@@ -17,6 +17,11 @@ Result guarded(const char* actor, const std::string& unreadable,
                F&& operation) {
   try {
     return operation();
+  } catch (const unknown_format_error& e) {
+    // Not damaged: written by a newer release. Left as it is.
+    return make_kv_error(kv_errc::storage_failure,
+                         std::string{"a record written by a newer release ("}
+                           + e.what() + "); it is left untouched");
   } catch (const corrupt_record_error& e) {
     return make_kv_error(kv_errc::corrupt_record,
                          unreadable + " (" + e.what() + ")");

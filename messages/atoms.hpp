@@ -12,6 +12,7 @@ using delete_atom = caf::atom_constant<caf::atom("delete")>;
 // Replica store operations.
 using coordinate_atom = caf::atom_constant<caf::atom("coordinate")>;
 using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 

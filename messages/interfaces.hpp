@@ -46,8 +46,13 @@ using replica_store_actor = caf::typed_actor<
   caf::replies_to<coordinate_atom, std::string, std::string, bool,
                   vector_clock, uint64_t>::with<versioned_value, sibling_list>,
   // Merge versions made elsewhere (replication, read repair, hints,
-  // anti-entropy, handoff).
+  // anti-entropy, handoff). A replica whose record of the key was lost
+  // merges them but still does not count for the key (see restore).
   caf::replies_to<apply_atom, std::string, sibling_list>::with<ok_atom>,
+  // Merge versions that cover everything the key's other owners hold (every
+  // one of them answered a read), or nothing when no other replica can
+  // hold the key: a replica whose record was lost counts again.
+  caf::replies_to<restore_atom, std::string, sibling_list>::with<ok_atom>,
   // Every stored version of a key, tombstones included.
   caf::replies_to<read_atom, std::string>::with<sibling_list>,
   caf::replies_to<stats_atom>::with<store_stats>>;

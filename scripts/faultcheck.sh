@@ -36,8 +36,8 @@ die() {
   exit 2
 }
 
-ALL_NEMESES=(kill pause partition-one partition-split partition-dc
-  isolate-restart clock)
+ALL_NEMESES=(kill pause partition-one partition-link partition-split
+  partition-dc isolate-restart clock)
 # Nemeses that need no partition: the loopback fallback runs only these.
 LOCAL_NEMESES=(kill pause clock)
 NS_TAG=kvf # every namespace is kvf-<pid>-<name>
@@ -221,6 +221,20 @@ EOF
   done
 }
 
+# cut_link A B: drops what A and B send each other, nothing else.
+cut_link() {
+  heal_network
+  local a=$1 b=$2
+  ip netns exec "${NSOF[$a]}" nft -f - <<EOF
+add rule inet kvf in ip saddr ${ADDR[$b]} drop
+add rule inet kvf out ip daddr ${ADDR[$b]} drop
+EOF
+  ip netns exec "${NSOF[$b]}" nft -f - <<EOF
+add rule inet kvf in ip saddr ${ADDR[$a]} drop
+add rule inet kvf out ip daddr ${ADDR[$a]} drop
+EOF
+}
+
 heal_network() {
   ((LOOPBACK)) && return 0
   local id
@@ -351,6 +365,11 @@ nemesis_pause_stop() {
 nemesis_partition-one_start() { partition "$1" "$(others "$1")"; }
 nemesis_partition-one_stop() { heal_network; }
 
+# TARGET: two nodes, e.g. "n1+n3": only the link between them is cut; the
+# others still relay their heartbeats to each other.
+nemesis_partition-link_start() { cut_link "${1%%+*}" "${1#*+}"; }
+nemesis_partition-link_stop() { heal_network; }
+
 # TARGET: the minority, e.g. "n2 n4".
 nemesis_partition-split_start() { partition "${1//+/ }" "$(others "${1//+/ }")"; }
 nemesis_partition-split_stop() { heal_network; }
@@ -426,6 +445,12 @@ pick_target() {
       TARGET=$(IFS=+; echo "${out[*]}")
       ;;
     partition-dc) TARGET="dc$((1 + RANDOM % DCS))" ;;
+    partition-link)
+      pick_node
+      local first=$PICKED
+      pick_node
+      TARGET="$first+$PICKED"
+      ;;
   esac
 }
 

@@ -11,6 +11,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/key_hash.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
 #include "apps/client/kv_client.hpp"
@@ -398,6 +399,50 @@ BOOST_AUTO_TEST_CASE(corrupt_record_is_reported_set_aside_and_writable) {
   BOOST_REQUIRE(quarantine.get("bad", kept));
   BOOST_TEST(kept == garbage);
   BOOST_TEST(quarantine.get("worse", kept));
+}
+
+// Review of the corrupt-record fix: any apply cleared a lost record's mark,
+// so one replica's versions (a hint, a write coordinated elsewhere, a failed
+// read's merge) made the replica count again as if it held everything the
+// others hold, and a quorum read could miss an acknowledged write. An apply
+// now only adds to what the lost replica keeps; a restore (a merge of every
+// other owner's copy) makes it count again.
+BOOST_AUTO_TEST_CASE(only_a_restore_makes_a_lost_record_count_again) {
+  put("k", "before");
+  auto nc = settings();
+  stop();
+  {
+    wt_engine engine{nc.storage};
+    auto session = engine.open_session();
+    auto table = session.open_table("kv");
+    table.put("k", std::string{"\x01garbage-bytes"});
+  }
+  start(nc);
+  auto store = running->stores()[store_shard_of(
+    "k", static_cast<uint32_t>(running->stores().size()))];
+  caf::scoped_actor self{sys};
+  auto read_error = [&] {
+    caf::error result;
+    self->request(store, std::chrono::seconds{5}, read_atom::value,
+                  std::string{"k"})
+      .receive([](sibling_list&) {}, [&](caf::error& err) { result = err; });
+    return result;
+  };
+  auto send = [&](auto atom, sibling_list versions) {
+    self->request(store, std::chrono::seconds{5}, atom, std::string{"k"},
+                  std::move(versions))
+      .receive([](ok_atom) {},
+               [&](caf::error& err) { BOOST_FAIL(describe(err)); });
+  };
+  BOOST_TEST(is_kv_error(read_error(), kv_errc::corrupt_record));
+  versioned_value from_elsewhere;
+  from_elsewhere.origin = dot{"peer/1", 1};
+  from_elsewhere.value = "one replica's";
+  send(apply_atom::value, sibling_list{from_elsewhere});
+  BOOST_TEST(is_kv_error(read_error(), kv_errc::corrupt_record));
+  send(restore_atom::value, sibling_list{});
+  BOOST_TEST(!read_error());
+  BOOST_TEST(values("k") == (strings{"one replica's"}));
 }
 
 BOOST_AUTO_TEST_CASE(many_keys_across_store_shards) {
