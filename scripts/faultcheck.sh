@@ -306,6 +306,20 @@ converged() {
   done
 }
 
+# What every node still holds for others, and how it sees the members, when
+# the check is over: where divergence left after heal comes from.
+dump_final_views() {
+  local id
+  for id in $(node_ids); do
+    {
+      echo "== $id"
+      printf 'nodes\nhints\n' | in_ns "$CNS" timeout 10 "$BIN/kvsh" \
+        --host="${ADDR[$id]}" --port="${PORT[$id]}" --timeout-ms=2000 2>&1 \
+        || echo "(kvsh failed)"
+    } >>"$OUT/final-views.txt"
+  done
+}
+
 # A node that should run but exited is a crash: recorded, then restarted so
 # the run goes on.
 check_alive() {
@@ -677,6 +691,7 @@ cmd_run() {
     "${common[@]}" --events="$OUT/events.jsonl" \
     --incidents="$OUT/incidents.txt" --converge-timeout-s="$CONVERGE" \
     --out="$OUT/result.json" >"$OUT/check.out" 2>&1 || rc=$?
+  dump_final_views
   stop_nodes
   local verdict
   verdict=$(tail -n 1 "$OUT/check.out")

@@ -44,6 +44,34 @@ struct three_nodes : cluster_fixture {
     BOOST_REQUIRE_MESSAGE(converged(3), "membership did not converge");
   }
 
+  // Stops node i, overwrites its records of `keys` with bytes that do not
+  // decode, and starts it again; returns once every node sees every other
+  // one up.
+  void damage_records(std::size_t i, const std::vector<std::string>& keys) {
+    auto nc = config_for(i);
+    stop(i);
+    {
+      wt_engine engine{nc.storage};
+      auto session = engine.open_session();
+      auto table = session.open_table("kv");
+      for (auto& key : keys)
+        table.put(key, std::string{"\x02not a record"});
+    }
+    restart(i, nc);
+    BOOST_REQUIRE(converged(3));
+    BOOST_REQUIRE(eventually([&] {
+      for (std::size_t j = 0; j < 3; ++j) {
+        auto members = members_seen_by(j);
+        if (members.size() != 3u
+            || !std::all_of(members.begin(), members.end(), [](auto& m) {
+                 return m.status == member_status::up;
+               }))
+          return false;
+      }
+      return true;
+    }));
+  }
+
   // Node indices of the key's preference list for n=3 (every node).
   std::vector<std::size_t> owners(const std::string& key) {
     caf::scoped_actor self{at(0).sys};
@@ -228,21 +256,7 @@ BOOST_AUTO_TEST_CASE(a_corrupt_record_on_the_coordinating_replica_is_repaired) {
   }
   for (auto& key : keys)
     require(client(0).put(key, "before", {}, with(3, 2, 3)));
-  auto nc = config_for(first);
-  stop(first);
-  {
-    wt_engine engine{nc.storage};
-    auto session = engine.open_session();
-    auto table = session.open_table("kv");
-    for (auto& key : keys)
-      table.put(key, std::string{"\x02not a record"});
-  }
-  restart(first, nc);
-  BOOST_REQUIRE(converged(3));
-  // The restarted process is a new CAF node: node 0 reconnects to it.
-  auto first_id = "n" + std::to_string(first + 1);
-  BOOST_REQUIRE(eventually(
-    [&] { return status_seen_by(0, first_id) == member_status::up; }));
+  damage_records(first, keys);
   auto strict_all = with(3, 3, 3);
   strict_all.strict_quorum = true;
   // A blind write: the other owners' "before" stays beside it. The lost
@@ -290,23 +304,7 @@ BOOST_AUTO_TEST_CASE(a_lost_record_never_answers_as_an_empty_copy) {
       key = k;
   auto first = owners(key)[0];
   require(client(0).put(key, "before", {}, with(3, 2, 3)));
-  auto nc = config_for(first);
-  stop(first);
-  {
-    wt_engine engine{nc.storage};
-    auto session = engine.open_session();
-    auto table = session.open_table("kv");
-    table.put(key, std::string{"\x02not a record"});
-  }
-  restart(first, nc);
-  BOOST_REQUIRE(converged(3));
-  BOOST_REQUIRE(eventually([&] {
-    auto members = members_seen_by(first);
-    return members.size() == 3u
-           && std::all_of(members.begin(), members.end(), [](auto& m) {
-                return m.status == member_status::up;
-              });
-  }));
+  damage_records(first, {key});
   // A write through the damaged node that cannot succeed: the local owner
   // is passed over, the next one cannot answer within 1 ms. It must be
   // answered, with the quorum error, not left to the client's own limit.
