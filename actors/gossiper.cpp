@@ -90,6 +90,17 @@ bool same_object(const Handle& x, const Handle& y) {
          == caf::actor_cast<caf::strong_actor_ptr>(y).get();
 }
 
+// Every actor handle of a card.
+std::vector<caf::strong_actor_ptr> handles_of(const node_card& card) {
+  std::vector<caf::strong_actor_ptr> result{
+    caf::actor_cast<caf::strong_actor_ptr>(card.coordinator),
+    caf::actor_cast<caf::strong_actor_ptr>(card.gossiper),
+    caf::actor_cast<caf::strong_actor_ptr>(card.hints)};
+  for (auto& store : card.stores)
+    result.push_back(caf::actor_cast<caf::strong_actor_ptr>(store));
+  return result;
+}
+
 bool same_handles(const node_card& x, const node_card& y) {
   if (!same_object(x.coordinator, y.coordinator)
       || !same_object(x.gossiper, y.gossiper) || !same_object(x.hints, y.hints)
@@ -255,10 +266,25 @@ void dial(gossiper_pointer self, const std::string& host, uint16_t port,
       [=](caf::error& err) { on_error(err); });
 }
 
-// Watches a peer's actors through its coordinator: they go away together
-// when the peer stops or the connection drops.
+// Monitors every actor of a peer's card that is not watched yet. They
+// usually go away together (the peer stops, the connection drops), but CAF
+// can also drop the proxies of single remote actors while the connection
+// lives on (seen after restarts under partitions: a peer's stores answered
+// "receiver down" while its coordinator and gossiper worked): any of them
+// going away means the card's handles must be fetched again.
+void monitor_new_handles(gossiper_pointer self, const node_card& card,
+                         const node_card* known) {
+  auto old = known ? handles_of(*known) : std::vector<caf::strong_actor_ptr>{};
+  for (auto& handle : handles_of(card))
+    if (std::none_of(old.begin(), old.end(), [&](auto& x) {
+          return x.get() == handle.get();
+        }))
+      self->monitor(handle);
+}
+
+// Starts watching a peer's actors afresh (a new member or incarnation).
 void watch(gossiper_pointer self, const node_card& card) {
-  self->monitor(card.coordinator);
+  monitor_new_handles(self, card, nullptr);
   self->state.links[card.info.node_id] = peer_link{};
 }
 
@@ -363,8 +389,8 @@ std::optional<std::string> merge(gossiper_pointer self,
       bool new_handles = !same_handles(known->second, card);
       cards_changed |= new_handles
                        || known->second.info.status != card.info.status;
-      if (!same_object(known->second.coordinator, card.coordinator))
-        self->monitor(card.coordinator);
+      if (new_handles)
+        monitor_new_handles(self, card, &known->second);
       known->second = std::move(card);
     }
   }
@@ -432,8 +458,8 @@ void link_repaired(gossiper_pointer self, node_card fresh, uint64_t attempt) {
   }
   bool was_broken = st.link_broken(id);
   bool new_handles = !same_handles(known->second, fresh);
-  if (!same_object(known->second.coordinator, fresh.coordinator))
-    self->monitor(fresh.coordinator);
+  if (new_handles)
+    monitor_new_handles(self, fresh, &known->second);
   st.links[id] = peer_link{};
   known->second.coordinator = std::move(fresh.coordinator);
   known->second.stores = std::move(fresh.stores);
@@ -615,13 +641,18 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   st.connector = std::move(connector);
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
-    for (auto& [id, card] : st.cards)
-      if (id != st.self_id
-          && msg.source.get()
-               == caf::actor_cast<caf::strong_actor_ptr>(card.coordinator).get()) {
-        link_failed(self, id, "its connection dropped", 0);
+    for (auto& [id, card] : st.cards) {
+      if (id == st.self_id)
+        continue;
+      auto handles = handles_of(card);
+      if (std::any_of(handles.begin(), handles.end(), [&](auto& handle) {
+            return msg.source.get() == handle.get();
+          })) {
+        link_failed(self, id, "its connection or one of its actors dropped", 0);
         reconnect(self, id); // at once: it may only have been the connection
+        break;
       }
+    }
   });
   self_card.gossiper = caf::actor_cast<gossiper_actor>(self);
   // The heartbeat starts at the wall clock (ms) and then counts rounds, so a

@@ -693,8 +693,13 @@ cmd_run() {
     --out="$OUT/result.json" >"$OUT/check.out" 2>&1 || rc=$?
   dump_final_views
   stop_nodes
-  local verdict
+  local verdict pending
   verdict=$(tail -n 1 "$OUT/check.out")
+  # Hints still held after the heal and the convergence wait: writes that
+  # have not reached an owner that is up (reported, like divergence).
+  pending=$(awk '/hint\(s\) pending/ { n += $1 } END { print n + 0 }' \
+    "$OUT/final-views.txt")
+  verdict+="; hints pending at the end $pending"
   if ((rc > 1)) || [[ ! -f $OUT/result.json ]]; then
     verdict="FAIL: the checker did not finish (status $rc): $verdict"
     rc=1
