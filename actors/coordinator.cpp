@@ -221,8 +221,8 @@ struct pending_write {
   vector_clock context;  // covers `siblings` and nothing else
   sibling_list siblings; // the coordinating replica's versions after the write
   caf::error last_error;
-  // Owners asked to coordinate that failed or did not answer in time: they
-  // get the version as a hint once another owner made it.
+  // Owners asked to coordinate that failed: if another owner makes the
+  // version, they get it as a hint.
   std::vector<std::string> passed_over;
   // Owners whose record of the key was unreadable (now set aside): they
   // take the version made elsewhere like any other owner, and count.
@@ -428,8 +428,9 @@ void coordinate_at(coordinator_pointer self,
           // nothing. With other owners out of reach the write fails: a
           // replica that lost its record must not count as an empty one.
           log_line(log_level::warning,
-                   target.node_id + " had an unreadable record of a key; "
-                     + "it is repaired with the write");
+                   target.node_id + " has lost its record of a key (set "
+                     + "aside as unreadable): it does not count for the key "
+                     + "until it is restored");
           if (index + 1 < job->where.owners.size()) {
             write->unreadable.push_back(target);
             coordinate_at(self, write, job, index + 1);
