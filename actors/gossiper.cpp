@@ -439,21 +439,19 @@ void link_failed(gossiper_pointer self, const std::string& id,
   }
 }
 
-// Takes a peer's card as the peer itself sent it, over a connection just
-// made (`attempt`) or in a gossip it started (0): its handles are the ones
-// that work.
+// Takes a peer's card as the peer itself sent it over a connection just
+// made (reconnect `attempt`): its handles are the ones that work.
 void link_repaired(gossiper_pointer self, node_card fresh, uint64_t attempt) {
   auto& st = self->state;
   auto id = fresh.info.node_id;
   auto known = st.cards.find(id);
   auto link = st.links.find(id);
   if (known == st.cards.end() || link == st.links.end()
-      || (attempt != 0 && link->second.attempt != attempt))
+      || link->second.attempt != attempt)
     return;
   if (card_problem(fresh)
       || fresh.info.incarnation != known->second.info.incarnation) {
-    if (attempt != 0)
-      link_failed(self, id, "its answer did not carry its own card", attempt);
+    link_failed(self, id, "its answer did not carry its own card", attempt);
     return;
   }
   bool was_broken = st.link_broken(id);
@@ -690,16 +688,12 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
                       && c.info.incarnation != st.own().info.incarnation;
              }))
         return make_kv_error(kv_errc::duplicate_node, id_in_use(st.own()));
-      // A peer that reaches this node by itself brings handles that work.
-      std::optional<node_card> senders_card;
-      if (st.link_broken(sender))
-        for (auto& card : cards)
-          if (card.info.node_id == sender)
-            senders_card = card;
+      // A gossip from a peer whose link is broken does not repair it: CAF
+      // may have routed it through a third node, and the handles it brings
+      // then reach the peer's gossiper but not its stores. Only a direct
+      // connection made by the connector does (reconnect).
       if (auto refusal = merge(self, sender, cards, suspects))
         return make_kv_error(kv_errc::duplicate_node, *refusal);
-      if (senders_card)
-        link_repaired(self, std::move(*senders_card), 0);
       st.seeded = true;
       return caf::make_result(st.self_id, st.all_cards(),
                               st.detector->suspects(), wall_clock_ms());
