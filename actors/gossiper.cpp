@@ -112,6 +112,13 @@ bool same_handles(const node_card& x, const node_card& y) {
   return true;
 }
 
+// How long the steps of a reconnect (join, the first exchange) may take: a
+// few gossip rounds, but never so little that a loaded machine turns a
+// healthy peer suspect (tests gossip every 50 ms).
+milliseconds reconnect_timeout(const gossiper_settings& s) {
+  return std::max(s.interval * 3, milliseconds{1000});
+}
+
 std::string address_of(const member_info& info) {
   return info.host + ":" + std::to_string(info.port);
 }
@@ -253,7 +260,7 @@ template <class OnGossiper, class OnError>
 void dial(gossiper_pointer self, const std::string& host, uint16_t port,
           OnGossiper on_gossiper, OnError on_error) {
   auto& st = self->state;
-  auto timeout = st.settings.interval * 3;
+  auto timeout = reconnect_timeout(st.settings);
   self
     ->request(st.connector, connect_limit(st.settings.connector),
               caf::connect_atom::value, host, port)
@@ -477,7 +484,10 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
   auto& st = self->state;
   auto sent_ms = wall_clock_ms();
   self
-    ->request(peer, st.settings.interval * 3, gossip_atom::value, st.self_id,
+    ->request(peer,
+              direct_id.empty() ? st.settings.interval * 3
+                                : reconnect_timeout(st.settings),
+              gossip_atom::value, st.self_id,
               st.all_cards(), st.detector->suspects(), sent_ms)
     .then(
       [=](const std::string& sender, std::vector<node_card>& cards,
