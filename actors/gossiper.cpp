@@ -81,15 +81,6 @@ struct peer_link {
   steady::time_point next_try;
 };
 
-// The same actor object, not only the same id: after a connection drops,
-// CAF makes new proxies for the same remote actors, which compare equal to
-// the dead ones.
-template <class Handle>
-bool same_object(const Handle& x, const Handle& y) {
-  return caf::actor_cast<caf::strong_actor_ptr>(x).get()
-         == caf::actor_cast<caf::strong_actor_ptr>(y).get();
-}
-
 // Every actor handle of a card.
 std::vector<caf::strong_actor_ptr> handles_of(const node_card& card) {
   std::vector<caf::strong_actor_ptr> result{
@@ -101,15 +92,14 @@ std::vector<caf::strong_actor_ptr> handles_of(const node_card& card) {
   return result;
 }
 
+// The same actor objects, not only the same ids: after a connection drops,
+// CAF makes new proxies for the same remote actors, which compare equal to
+// the dead ones.
 bool same_handles(const node_card& x, const node_card& y) {
-  if (!same_object(x.coordinator, y.coordinator)
-      || !same_object(x.gossiper, y.gossiper) || !same_object(x.hints, y.hints)
-      || x.stores.size() != y.stores.size())
-    return false;
-  for (std::size_t i = 0; i < x.stores.size(); ++i)
-    if (!same_object(x.stores[i], y.stores[i]))
-      return false;
-  return true;
+  auto xs = handles_of(x);
+  auto ys = handles_of(y);
+  return std::equal(xs.begin(), xs.end(), ys.begin(), ys.end(),
+                    [](auto& a, auto& b) { return a.get() == b.get(); });
 }
 
 // How long the steps of a reconnect (join, the first exchange) may take: a
