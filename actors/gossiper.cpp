@@ -109,10 +109,6 @@ milliseconds reconnect_timeout(const gossiper_settings& s) {
   return std::max(s.interval * 3, milliseconds{1000});
 }
 
-std::string address_of(const member_info& info) {
-  return info.host + ":" + std::to_string(info.port);
-}
-
 struct gossiper_state {
   gossiper_settings settings;
   std::string self_id;

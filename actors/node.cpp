@@ -92,7 +92,9 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     throw std::runtime_error(*problem);
   std::unique_ptr<node> result{new node(sys, cfg)};
   auto engine = std::make_shared<wt_engine>(cfg.storage);
-  engine->create_table(key_table);
+  // Before any store opens its tables: data written before partitions
+  // existed is laid out again, position first.
+  upgrade_key_layout(*engine, key_table);
   // After the engine: its lock on the directory makes this process the only
   // one reading and writing these files.
   result->identity_ = load_or_create_identity(cfg.storage.data_dir, cfg.node_id);

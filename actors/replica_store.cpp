@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/key_hash.hpp"
 #include "actors/log.hpp"
 #include "actors/storage_guard.hpp"
 #include "messages/caf_types.hpp"
@@ -80,7 +81,7 @@ struct replica_store_state {
   // rethrown; one in a newer format is left alone (unknown_format_error).
   // Throws storage_error.
   loaded_record load(const std::string& key) {
-    if (disk->table.get(key, buffer)) {
+    if (disk->table.get(stored_key(key), buffer)) {
       try {
         return {decode_key_record(buffer), false};
       } catch (const unknown_format_error&) {
@@ -126,7 +127,7 @@ struct replica_store_state {
     ++stats.corrupt_records;
     quarantine->put(key, buffer);
     store_lost(key, key_record{{}, take_counter_floor()});
-    disk->table.erase(key);
+    disk->table.erase(stored_key(key));
     log_line(log_level::warning,
              "a record of " + std::to_string(buffer.size()) + " bytes (key of "
                + std::to_string(key.size()) + " bytes) was unreadable (" + why
@@ -142,7 +143,7 @@ struct replica_store_state {
   }
 
   void store(const std::string& key, const key_record& record) {
-    disk->table.put(key, encode_key_record(record));
+    disk->table.put(stored_key(key), encode_key_record(record));
     ++stats.keys_written;
     auto& versions = record.siblings;
     if (versions.size() > sibling_warning_threshold) {
@@ -285,11 +286,83 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         return std::move(loaded.record.siblings);
       });
     },
+    [=](scan_atom, uint64_t first, uint64_t last,
+        const std::string& resume_after,
+        uint32_t max_bytes) -> caf::result<partition_chunk> {
+      auto& st = self->state;
+      if (first > last
+          || (!resume_after.empty() && !position_in(resume_after)))
+        return make_kv_error(kv_errc::invalid_argument,
+                             "scan: empty range or malformed resume point");
+      max_bytes = std::clamp<uint32_t>(max_bytes, 1, max_chunk_bytes);
+      using reply = caf::result<partition_chunk>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        partition_chunk chunk;
+        chunk.done = true;
+        std::size_t bytes = 0;
+        auto from = resume_after.empty() ? position_bytes(first) : resume_after;
+        st.disk->table.scan(from, [&](std::string_view stored,
+                                      std::string_view value) {
+          if (!resume_after.empty() && stored == resume_after)
+            return true;
+          auto position = position_in(stored);
+          if (!position || *position > last)
+            return false;
+          if (chunk.keys.size() >= max_chunk_keys || bytes >= max_bytes) {
+            chunk.done = false;
+            return false;
+          }
+          chunk.resume_after.assign(stored);
+          try {
+            auto record = decode_key_record(value);
+            bytes += stored.size() + value.size();
+            chunk.keys.emplace_back(key_in(stored));
+            chunk.versions.push_back(std::move(record.siblings));
+          } catch (const corrupt_record_error& e) {
+            // Left in place: the next read of the key sets it aside and
+            // marks it lost, and the other replicas repair it.
+            ++st.stats.corrupt_records;
+            log_line(log_level::warning,
+                     std::string{"a scan skipped an unreadable record ("}
+                       + e.what() + ")");
+          }
+          return true;
+        });
+        return chunk;
+      });
+    },
     [=](stats_atom) { return self->state.stats; },
   };
 }
 
 } // namespace
+
+std::string records_table(const std::string& prefix) {
+  return prefix + "_by_position";
+}
+
+uint64_t upgrade_key_layout(wt_engine& engine, const std::string& prefix) {
+  if (!engine.has_table(prefix))
+    return 0;
+  auto target = records_table(prefix);
+  engine.create_table(target);
+  uint64_t copied = 0;
+  {
+    auto session = engine.open_session();
+    auto from = session.open_table(prefix);
+    auto to = session.open_table(target);
+    from.scan({}, [&](std::string_view key, std::string_view value) {
+      to.put(stored_key(key), value);
+      ++copied;
+      return true;
+    });
+  }
+  engine.drop_table(prefix);
+  log_line(log_level::info, "converted " + std::to_string(copied)
+                              + " records to the partitioned layout (table "
+                              + target + ")");
+  return copied;
+}
 
 replica_store_actor spawn_replica_store(caf::actor_system& sys,
                                         std::shared_ptr<wt_engine> engine,
@@ -299,8 +372,9 @@ replica_store_actor spawn_replica_store(caf::actor_system& sys,
   engine->create_table(settings.table + "_quarantine");
   engine->create_table(settings.table + "_lost");
   engine->create_table(settings.table + "_meta");
+  engine->create_table(records_table(settings.table));
   auto disk = std::make_shared<owned_table>(std::move(engine),
-                                                settings.table);
+                                            records_table(settings.table));
   return sys.spawn<caf::detached>(replica_store, std::move(disk),
                                   std::move(settings));
 }

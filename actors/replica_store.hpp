@@ -11,6 +11,19 @@
 
 namespace kv {
 
+// The table of a store's records: `prefix` + "_by_position", keyed by
+// stored_key (the key's ring position first), so one partition is one range
+// scan. The auxiliary tables (quarantine, lost, meta) keep `prefix` + suffix
+// and plain keys.
+std::string records_table(const std::string& prefix);
+
+// Converts records written before partitions (table `prefix`, plain keys)
+// into records_table(prefix) and drops the old table; nothing to do if it is
+// gone. Safe to repeat after a crash: the old table is dropped only after
+// every record was copied. Returns the number of records converted. Throws
+// storage_error.
+uint64_t upgrade_key_layout(wt_engine& engine, const std::string& prefix);
+
 struct replica_store_settings {
   // Names the dots of the writes this replica coordinates: the node id and
   // its incarnation ("n1/8817..."), so a wiped directory or a second

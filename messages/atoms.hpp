@@ -32,6 +32,7 @@ using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
 using tree_atom = caf::atom_constant<caf::atom("tree")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
+using scan_atom = caf::atom_constant<caf::atom("scan")>;
 
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 

@@ -15,6 +15,7 @@
 
 #include "messages/errors.hpp"
 #include "messages/membership.hpp"
+#include "messages/partition_chunk.hpp"
 #include "messages/request.hpp"
 #include "messages/validation.hpp"
 #include "messages/vector_clock.hpp"
@@ -91,6 +92,20 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hint& x) {
   return f(caf::meta::type_name("hint"), x.intended_owner, x.key, x.versions,
            x.created_ms);
+}
+
+// Only the shape is checked on load (a bounded number of paired entries);
+// the receiver checks keys and versions against its own value limit.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, partition_chunk& x) {
+  auto checked = caf::meta::load_callback([&x] {
+    std::optional<std::string> problem;
+    if (x.keys.size() != x.versions.size() || x.keys.size() > max_chunk_keys)
+      problem = "keys and version lists do not pair up within the bound";
+    return load_error("partition_chunk", problem);
+  });
+  return f(caf::meta::type_name("partition_chunk"), x.keys, x.versions,
+           x.resume_after, x.done, checked);
 }
 
 // The category atom of every kv error.

@@ -55,6 +55,12 @@ using replica_store_actor = caf::typed_actor<
   caf::replies_to<restore_atom, std::string, sibling_list>::with<ok_atom>,
   // Every stored version of a key, tombstones included.
   caf::replies_to<read_atom, std::string>::with<sibling_list>,
+  // The records whose ring position is in [first, last], in position order,
+  // after the stored key `resume_after` ("" for the start), up to about
+  // `max_bytes` (at least one record): what a handoff copies. Every store
+  // of a node shares one table, so any of them serves the whole node.
+  caf::replies_to<scan_atom, uint64_t, uint64_t, std::string,
+                  uint32_t>::with<partition_chunk>,
   caf::replies_to<stats_atom>::with<store_stats>>;
 
 struct node_card;

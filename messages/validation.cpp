@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "messages/limits.hpp"
 #include "messages/request.hpp"
 
 namespace kv {
@@ -124,6 +125,24 @@ std::optional<std::string> hint_problem(const hint& h,
   if (auto problem = versions_problem(h.versions, max_value_bytes,
                                       max_siblings, max_clock_entries))
     return "hint: " + *problem;
+  return std::nullopt;
+}
+
+std::optional<std::string> chunk_problem(const partition_chunk& chunk,
+                                         std::size_t max_value_bytes) {
+  if (chunk.keys.size() != chunk.versions.size())
+    return std::string{"chunk: keys and version lists do not pair up"};
+  if (chunk.keys.size() > max_chunk_keys)
+    return "chunk of " + std::to_string(chunk.keys.size())
+           + " keys: above the bound";
+  for (std::size_t i = 0; i < chunk.keys.size(); ++i) {
+    if (auto problem = key_problem(chunk.keys[i]))
+      return "chunk: " + *problem;
+    if (auto problem = versions_problem(chunk.versions[i], max_value_bytes,
+                                        max_wire_siblings,
+                                        max_wire_clock_entries))
+      return "chunk: " + *problem;
+  }
   return std::nullopt;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "messages/membership.hpp"
+#include "messages/partition_chunk.hpp"
 #include "messages/vector_clock.hpp"
 #include "messages/versioned_value.hpp"
 
@@ -57,5 +58,10 @@ std::optional<std::string> hint_problem(const hint& h,
                                         std::size_t max_value_bytes,
                                         std::size_t max_siblings,
                                         std::size_t max_clock_entries);
+
+// A handoff chunk: as many version lists as keys, at most max_chunk_keys,
+// every key and version list valid as for a hint.
+std::optional<std::string> chunk_problem(const partition_chunk& chunk,
+                                         std::size_t max_value_bytes);
 
 } // namespace kv

@@ -263,6 +263,26 @@ void wt_engine::create_table(const std::string& name) {
         "cannot create table " + name + " in " + opts_.data_dir);
 }
 
+bool wt_engine::has_table(const std::string& name) {
+  auto session = open_raw_session(conn_, opts_.data_dir);
+  wt_session owner{session};
+  WT_CURSOR* cursor = nullptr;
+  auto ret = session->open_cursor(session, ("table:" + name).c_str(), nullptr,
+                                  nullptr, &cursor);
+  if (ret == ENOENT)
+    return false;
+  check(ret, "cannot open table " + name);
+  cursor->close(cursor);
+  return true;
+}
+
+void wt_engine::drop_table(const std::string& name) {
+  auto session = open_raw_session(conn_, opts_.data_dir);
+  wt_session owner{session};
+  check(session->drop(session, ("table:" + name).c_str(), nullptr),
+        "cannot drop table " + name + " in " + opts_.data_dir);
+}
+
 wt_session wt_engine::open_session() {
   return wt_session{open_raw_session(conn_, opts_.data_dir)};
 }

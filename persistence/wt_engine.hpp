@@ -70,6 +70,12 @@ public:
   // with the engine's block compressor.
   void create_table(const std::string& name);
 
+  // Whether a table of that name exists (created before, not dropped).
+  bool has_table(const std::string& name);
+
+  // Removes a table and its file. No cursor on it may be open.
+  void drop_table(const std::string& name);
+
   wt_session open_session();
 
   const engine_options& options() const { return opts_; }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <set>
 
+#include "actors/key_hash.hpp"
+#include "actors/replica_store.hpp"
 #include "persistence/wt_engine.hpp"
 #include "tests/actors/cluster_fixture.hpp"
 
@@ -53,9 +55,9 @@ struct three_nodes : cluster_fixture {
     {
       wt_engine engine{nc.storage};
       auto session = engine.open_session();
-      auto table = session.open_table("kv");
+      auto table = session.open_table(records_table("kv"));
       for (auto& key : keys)
-        table.put(key, std::string{"\x02not a record"});
+        table.put(stored_key(key), std::string{"\x02not a record"});
     }
     restart(i, nc);
     BOOST_REQUIRE(converged(3));
