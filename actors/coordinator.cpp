@@ -8,6 +8,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/claimant.hpp"
 #include "actors/clock_offsets.hpp"
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
@@ -42,6 +43,11 @@ struct fallback_replica {
 // Where one request goes.
 struct placement {
   std::vector<owner_replica> owners;       // reachable owners, ring order
+  // Reachable nodes that get every write besides the owners during a ring
+  // change (ring::also_written_to): they count toward the write, never
+  // coordinate one, and are not read.
+  std::vector<owner_replica> extra;
+  std::size_t extra_total = 0; // such nodes, reachable or not
   std::vector<fallback_replica> fallbacks; // stand-ins for the others
   std::vector<std::string> missing;        // owners without a stand-in
 
@@ -51,9 +57,44 @@ struct placement {
   }
 };
 
+// Writes in flight per ring version they were placed with.
+using epoch_counts = std::map<uint64_t, std::size_t>;
+
+// Held by a write while any of its requests is in flight. When the last
+// write placed with a version ends, the coordinator hears of it
+// (drained_atom): a node reports a new ring as the one it routes with only
+// once no write placed with an older one can still land, so a handoff that
+// starts when every node reports it cannot miss a write.
+class epoch_guard {
+public:
+  epoch_guard(std::shared_ptr<epoch_counts> counts, uint64_t epoch,
+              caf::weak_actor_ptr owner)
+    : counts_(std::move(counts)), epoch_(epoch), owner_(std::move(owner)) {
+    ++(*counts_)[epoch_];
+  }
+  epoch_guard(const epoch_guard&) = delete;
+  epoch_guard& operator=(const epoch_guard&) = delete;
+  ~epoch_guard() {
+    auto i = counts_->find(epoch_);
+    if (i == counts_->end() || --i->second > 0)
+      return;
+    counts_->erase(i);
+    if (auto strong = owner_.lock())
+      caf::anon_send(caf::actor_cast<caf::actor>(strong), drained_atom::value);
+  }
+
+private:
+  std::shared_ptr<epoch_counts> counts_;
+  uint64_t epoch_;
+  caf::weak_actor_ptr owner_;
+};
+
 struct coordinator_state {
   coordinator_settings settings;
   ring_snapshot current_ring;
+  std::shared_ptr<epoch_counts> writes_in_flight
+    = std::make_shared<epoch_counts>();
+  uint64_t routed_reported = 0; // the last version told to the gossiper
   // By node id, status = the gossiper's local view: a node it has no
   // working connection to is suspect, so nothing is sent to dead handles.
   std::map<std::string, node_card> cards;
@@ -70,12 +111,12 @@ struct coordinator_state {
 
   // Why this node cannot coordinate yet, if it cannot.
   std::optional<caf::error> not_ready() const {
-    if (settings.standalone || cluster_size() > 1)
+    if (!current_ring->empty())
       return std::nullopt;
     return make_kv_error(kv_errc::unavailable,
-                         "this node has not joined its cluster yet (no seed "
-                         "has answered and it remembers no members); nothing "
-                         "was done");
+                         "this node has not joined its cluster yet (it has no "
+                         "ring: no member has sent one and none is saved); "
+                         "nothing was done");
   }
 
   // How many replicas a request may ask for: an explicit n must fit the
@@ -111,13 +152,30 @@ struct coordinator_state {
         result.missing.push_back(walk[i]);
       }
     }
+    auto extra = current_ring->also_written_to(key, n);
+    result.extra_total = extra.size();
+    for (auto& id : extra) {
+      if (auto card = usable(id)) {
+        auto& stores = card->stores;
+        auto shard = store_shard_of(key, static_cast<uint32_t>(stores.size()));
+        result.extra.push_back(owner_replica{id, stores[shard]});
+      } else {
+        result.missing.push_back(id);
+      }
+    }
     if (strict)
       return result;
     auto next = walk.begin() + owner_count;
+    // A node that gets the write anyway is no stand-in.
+    auto stand_in = [&](const std::string& id) -> const node_card* {
+      if (std::find(extra.begin(), extra.end(), id) != extra.end())
+        return nullptr;
+      return usable(id);
+    };
     std::vector<std::string> still_missing;
     for (auto& owner : result.missing) {
       auto card = static_cast<const node_card*>(nullptr);
-      while (next != walk.end() && (card = usable(*next)) == nullptr)
+      while (next != walk.end() && (card = stand_in(*next)) == nullptr)
         ++next;
       if (next == walk.end()) {
         still_missing.push_back(owner);
@@ -196,10 +254,15 @@ std::string joined(const std::vector<std::string>& ids) {
 // How many replicas can count toward a quorum, and why not more.
 std::string reach_detail(const placement& where, uint32_t n, bool strict,
                          const char* quorum, uint32_t needed) {
-  auto counted = where.owners.size() + (strict ? 0 : where.counting_fallbacks());
-  auto out = "only " + std::to_string(counted) + " of " + std::to_string(n)
+  auto counted = where.owners.size() + where.extra.size()
+                 + (strict ? 0 : where.counting_fallbacks());
+  auto out = "only " + std::to_string(counted) + " of "
+             + std::to_string(n + where.extra_total)
              + " replicas are reachable, " + quorum + "="
              + std::to_string(needed) + " needed";
+  if (where.extra_total > 0)
+    out += " (" + std::to_string(where.extra_total)
+           + " of them written to because of a ring change)";
   std::vector<std::string> absent = where.missing;
   if (strict)
     for (auto& fb : where.fallbacks)
@@ -228,6 +291,7 @@ struct pending_write {
   // take the version made elsewhere like any other owner, and count.
   std::vector<owner_replica> unreadable;
   bool coordinated_from_nothing = false;
+  std::unique_ptr<epoch_guard> placed_with; // the ring version it was placed with
 
   pending_write(caf::typed_response_promise<put_result> rp, uint32_t w,
                 uint32_t contacted, uint32_t timeout, bool sloppy)
@@ -373,7 +437,7 @@ void coordination_failed(coordinator_pointer self,
   // the owners with an unreadable record that were waiting for the
   // version.
   auto skipped = job->where.owners.size() - index - 1
-                 + write->unreadable.size()
+                 + job->where.extra.size() + write->unreadable.size()
                  + (write->hints_count ? job->where.counting_fallbacks()
                                        : 0);
   for (std::size_t i = 0; i < skipped; ++i)
@@ -411,6 +475,8 @@ void coordinate_at(coordinator_pointer self,
                                           job->where.owners.end());
         others.insert(others.end(), write->unreadable.begin(),
                       write->unreadable.end());
+        others.insert(others.end(), job->where.extra.begin(),
+                      job->where.extra.end());
         replicate(self, write, job->key, versions, others,
                   job->where.fallbacks, job->deadline);
       },
@@ -498,7 +564,12 @@ caf::result<put_result> start_write(coordinator_pointer self,
   for (auto& owner : where.missing)
     where.fallbacks.push_back(
       fallback_replica{st.settings.node_id, owner, st.own_hints(), false});
-  auto counted = where.owners.size() + (sloppy ? where.counting_fallbacks() : 0);
+  auto counted = where.owners.size() + where.extra.size()
+                 + (sloppy ? where.counting_fallbacks() : 0);
+  // During a ring change a write needs W acknowledgements plus one per
+  // extra node (Cassandra's pending ranges): whichever nodes it reached, at
+  // least W hold it on either side of the switch.
+  auto required = opts.w + static_cast<uint32_t>(where.extra_total);
   if (where.owners.empty())
     return make_kv_error(kv_errc::unavailable,
                          "no owner of this key is reachable (down: "
@@ -506,14 +577,17 @@ caf::result<put_result> start_write(coordinator_pointer self,
                                       ? std::vector<std::string>{"?"}
                                       : where.missing)
                            + "); nothing was written");
-  if (counted < opts.w)
+  if (counted < required)
     return make_kv_error(kv_errc::write_quorum_failed,
                          reach_detail(where, opts.n, opts.strict_quorum, "w",
-                                      opts.w)
+                                      required)
                            + "; nothing was written");
   auto write = std::make_shared<pending_write>(
-    self->make_response_promise<put_result>(), opts.w,
+    self->make_response_promise<put_result>(), required,
     static_cast<uint32_t>(counted), opts.timeout_ms, sloppy);
+  write->placed_with = std::make_unique<epoch_guard>(
+    st.writes_in_flight, st.current_ring->epoch(),
+    caf::weak_actor_ptr{self->ctrl()});
   auto job = std::make_shared<const write_job>(
     write_job{key, std::move(value), tombstone, context, std::move(where),
               clock_type::now() + milliseconds{opts.timeout_ms}, opts.n,
@@ -709,19 +783,62 @@ void update_cards(coordinator_pointer self, std::vector<node_card>& cards) {
   }
 }
 
+// Tells the gossiper the ring version every write of this node is placed
+// with, once no write placed with an older one is in flight.
+void report_routed(coordinator_pointer self) {
+  auto& st = self->state;
+  auto version = st.current_ring->epoch();
+  if (version == 0 || version == st.routed_reported)
+    return;
+  auto& in_flight = *st.writes_in_flight;
+  if (!in_flight.empty() && in_flight.begin()->first < version)
+    return;
+  auto own = st.cards.find(st.settings.node_id);
+  if (own == st.cards.end() || !own->second.gossiper)
+    return;
+  st.routed_reported = version;
+  self->send(own->second.gossiper, routed_atom::value, version);
+}
+
+// An operator's remove: planned here if this node is the claimant (the new
+// ring goes to this node's gossiper, which spreads it), else passed to the
+// claimant's coordinator, which answers the operator.
+caf::result<std::string> remove_member(coordinator_pointer self,
+                                       const std::string& node_id) {
+  auto& st = self->state;
+  auto members = members_of(st);
+  auto& held = st.current_ring->state();
+  auto claimant = claimant_of(held, members, st.settings.node_id);
+  if (claimant.empty())
+    return make_kv_error(kv_errc::unavailable,
+                         "no member of the ring is up here to plan a change");
+  if (claimant != st.settings.node_id) {
+    auto i = st.cards.find(claimant);
+    if (i == st.cards.end() || !i->second.coordinator)
+      return make_kv_error(kv_errc::unavailable,
+                           "the claimant " + claimant + " is not reachable");
+    return self->delegate(i->second.coordinator, remove_atom::value, node_id);
+  }
+  auto plan = plan_removal(st.settings.node_id, held, members, node_id);
+  if (!plan.ring)
+    return make_kv_error(kv_errc::invalid_argument, plan.refusal);
+  self->send(st.cards.at(st.settings.node_id).gossiper, ring_atom::value,
+             *plan.ring);
+  return node_id + " is removed (ring version "
+         + std::to_string(plan.ring->version)
+         + "): its partitions are copied to other nodes from the surviving "
+           "replicas";
+}
+
 coordinator_node_actor::behavior_type
 coordinator(coordinator_pointer self, coordinator_settings settings,
             node_card self_card) {
   auto& st = self->state;
   st.settings = std::move(settings);
-  auto initial = std::move(st.settings.remembered);
-  initial.erase(std::remove_if(initial.begin(), initial.end(),
-                               [&](const member_info& m) {
-                                 return m.node_id == self_card.info.node_id;
-                               }),
-                initial.end());
-  initial.push_back(self_card.info);
-  st.current_ring = std::make_shared<const ring>(make_ring(initial, 0));
+  ring saved;
+  if (auto problem = ring::from_state(st.settings.saved_ring, saved))
+    log_line(log_level::error, "the saved ring is unusable: " + *problem);
+  st.current_ring = std::make_shared<const ring>(std::move(saved));
   st.cards.emplace(self_card.info.node_id, std::move(self_card));
   return {
     [=](put_atom, const std::string& key, std::string& value,
@@ -752,6 +869,21 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
     [=](get_atom, ring_atom, const std::string& key, uint32_t n) {
       return self->state.current_ring->preference_list(key, n);
     },
+    [=](get_atom, ring_atom) { return self->state.current_ring->state(); },
+    [=](leave_atom) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (st.current_ring->current().find(st.settings.node_id) == nullptr
+          && st.current_ring->next().find(st.settings.node_id) == nullptr)
+        return make_kv_error(kv_errc::invalid_argument,
+                             st.settings.node_id + " holds no partition");
+      self->send(st.cards.at(st.settings.node_id).gossiper, leave_atom::value);
+      return st.settings.node_id
+             + " is leaving: it hands its partitions over and keeps serving "
+               "until the ring no longer lists it";
+    },
+    [=](remove_atom, const std::string& node_id) {
+      return remove_member(self, node_id);
+    },
     [=](get_atom, hint_atom) {
       auto& own = self->state.cards.at(self->state.settings.node_id);
       return self->delegate(own.hints, get_atom::value, hint_atom::value);
@@ -763,10 +895,13 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
     },
     [=](ring_atom, ring_snapshot& next) {
       self->state.current_ring = std::move(next);
+      report_routed(self);
     },
     [=](members_atom, std::vector<node_card>& cards) {
       update_cards(self, cards);
+      report_routed(self);
     },
+    [=](drained_atom) { report_routed(self); },
     [=](offsets_atom, std::vector<std::string>& ids,
         std::vector<int64_t>& offsets) {
       auto& known = self->state.clock_offsets;

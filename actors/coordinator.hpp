@@ -17,13 +17,13 @@ struct coordinator_settings {
   std::size_t max_value_bytes = 0;
   consistency_defaults consistency;
   // A node started without seeds is a cluster of its own: its defaults fit
-  // its size. A node with seeds never shrinks N to its view, and refuses
-  // requests until its ring has a peer (joined, or remembered from its last
-  // run): a lone view would make it own every key.
+  // its size. A node with seeds never shrinks N to its view.
   bool standalone = true;
-  // The members saved by the last run: the ring until the ring manager's
-  // first snapshot arrives, so no request is served on a lone view.
-  std::vector<member_info> remembered;
+  // The ring saved by the last run (or made at start): routes until the
+  // ring manager's first snapshot arrives. Without one the node refuses
+  // requests until it hears a ring: a lone view would make it own every
+  // key.
+  ring_state saved_ring;
 };
 
 // The coordinator as its own node sees it: the client interface plus the
@@ -32,6 +32,8 @@ struct coordinator_settings {
 using coordinator_node_actor = coordinator_actor::extend<
   caf::reacts_to<ring_atom, ring_snapshot>,
   caf::reacts_to<members_atom, std::vector<node_card>>,
+  // The last write placed with some ring version ended.
+  caf::reacts_to<drained_atom>,
   // Each peer's wall clock minus this node's (ms), by node id: deadlines
   // sent to a replica are on its own clock.
   caf::reacts_to<offsets_atom, std::vector<std::string>, std::vector<int64_t>>>;

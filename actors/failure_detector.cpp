@@ -57,6 +57,19 @@ void failure_detector::observe_heartbeat(const std::string& node_id,
     transition(node_id, st, member_status::up);
 }
 
+void failure_detector::observe_stop(const std::string& node_id,
+                                    uint64_t heartbeat) {
+  auto i = nodes_.find(node_id);
+  if (i == nodes_.end() || (i->second.has_heartbeat
+                            && heartbeat < i->second.heartbeat))
+    return;
+  auto& st = i->second;
+  st.has_heartbeat = true;
+  st.heartbeat = heartbeat;
+  if (st.status != member_status::down)
+    transition(node_id, st, member_status::down);
+}
+
 void failure_detector::observe_report(const std::string& reporter,
                                       const std::vector<std::string>& suspects,
                                       clock::time_point now) {

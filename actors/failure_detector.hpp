@@ -56,6 +56,11 @@ public:
   void observe_heartbeat(const std::string& node_id, uint64_t heartbeat,
                          clock::time_point now);
 
+  // The node announced, in its card with this heartbeat, that it is
+  // stopping (SIGTERM): it is down at once, without the timeout or peers'
+  // confirmation. Only a higher heartbeat (a restart) brings it back up.
+  void observe_stop(const std::string& node_id, uint64_t heartbeat);
+
   // `reporter` (a peer, not self) currently suspects exactly `suspects`
   // (replaces its previous report).
   void observe_report(const std::string& reporter,

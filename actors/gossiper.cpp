@@ -117,6 +117,8 @@ struct gossiper_state {
   ring_manager_actor ring_manager;
   coordinator_node_actor coordinator;
   hint_buffer_actor hint_buffer;
+  handoff_actor handoff;
+  ring_state ring; // the highest version heard of; saved before it is shown
   peer_connector_actor connector;
   std::map<std::string, peer_link> links; // by node id
   std::set<std::string> dialing_seeds;    // host:port being contacted
@@ -145,10 +147,13 @@ struct gossiper_state {
   // failure detector's otherwise; a live node this node has no working
   // connection to is suspect here until the connection is back.
   member_status view_of(const node_card& card) const {
-    if (card.info.status == member_status::leaving
-        || card.info.node_id == self_id)
+    if (card.info.node_id == self_id)
       return card.info.status;
     auto status = detector->status_of(card.info.node_id);
+    // A leaving node is still a member until its partitions are handed
+    // over; one that died meanwhile is down, so it can be removed.
+    if (card.info.status == member_status::leaving)
+      return status == member_status::down ? status : member_status::leaving;
     if (status == member_status::up && link_broken(card.info.node_id))
       return member_status::suspect;
     return status;
@@ -180,6 +185,15 @@ struct gossiper_state {
     return result;
   }
 
+  // The ring to send to `peer_id`: nothing (an empty state) when its card
+  // shows it holds this version already.
+  ring_state ring_for(const std::string& peer_id) const {
+    auto i = cards.find(peer_id);
+    if (i != cards.end() && i->second.info.ring_epoch == ring.version)
+      return {};
+    return ring;
+  }
+
   // Peers worth gossiping with: not self, not down.
   std::vector<std::string> live_peers() const {
     std::vector<std::string> result;
@@ -192,9 +206,10 @@ struct gossiper_state {
 
 using gossiper_pointer = gossiper_node_actor::stateful_pointer<gossiper_state>;
 
-// Does `incoming` change what the ring needs to know?
+// Does `incoming` change what the claimant decides on?
 bool changes_ring(const member_info& known, const member_info& incoming) {
-  return known.tokens != incoming.tokens || known.dc != incoming.dc
+  return known.dc != incoming.dc || known.ring_epoch != incoming.ring_epoch
+         || known.handoff_done != incoming.handoff_done
          || (known.status == member_status::leaving)
               != (incoming.status == member_status::leaving);
 }
@@ -226,18 +241,60 @@ void save_ring_members(gossiper_state& st,
   }
 }
 
-void publish_ring(gossiper_pointer self) {
-  auto& st = self->state;
-  auto members = st.members();
-  save_ring_members(st, members);
-  self->send(st.ring_manager, members_atom::value, std::move(members));
-}
-
 void publish_cards(gossiper_pointer self) {
   auto& st = self->state;
   auto cards = st.viewed_cards();
   self->send(st.coordinator, members_atom::value, cards);
+  self->send(st.handoff, members_atom::value, cards);
   self->send(st.hint_buffer, members_atom::value, std::move(cards));
+}
+
+// Takes `incoming` if it supersedes the ring held: saved first, then shown
+// in this node's card (peers and the claimant read it as "holds it").
+void adopt_ring(gossiper_pointer self, const ring_state& incoming);
+
+// Hands the members and the ring to the ring manager; a ring change it
+// planned (this node being the claimant) comes back.
+void publish_ring(gossiper_pointer self) {
+  auto& st = self->state;
+  auto members = st.members();
+  save_ring_members(st, members);
+  self
+    ->request(st.ring_manager, caf::infinite, members_atom::value,
+              std::move(members), st.ring)
+    .then([=](ring_state& planned) { adopt_ring(self, planned); },
+          [](caf::error&) {});
+}
+
+void adopt_ring(gossiper_pointer self, const ring_state& incoming) {
+  auto& st = self->state;
+  if (incoming.version == 0 || !supersedes(incoming, st.ring))
+    return;
+  if (!st.settings.state_dir.empty()) {
+    try {
+      save_ring(st.settings.state_dir, incoming);
+    } catch (const storage_error& e) {
+      // Not shown as held when it could not be kept: after a restart this
+      // node would serve with an older ring than it acknowledged.
+      log_line(log_level::error,
+               std::string{"cannot save the ring: "} + e.what());
+      return;
+    }
+  }
+  if (incoming.current != st.ring.current || incoming.next != st.ring.next)
+    log_line(log_level::info,
+             "ring version " + std::to_string(incoming.version) + " ("
+               + std::to_string(incoming.current.ids.size()) + " member(s)"
+               + (incoming.transition != 0
+                    ? ", " + std::to_string(incoming.next.ids.size())
+                        + " after the change in transfer"
+                    : std::string{})
+               + ")");
+  st.ring = incoming;
+  // The card shows the version once the coordinator routes with it
+  // (routed_atom), not here: writes placed with the old one may be in
+  // flight.
+  publish_ring(self);
 }
 
 // Connects to host:port through the connector (never blocking this actor)
@@ -375,8 +432,14 @@ std::optional<std::string> merge(gossiper_pointer self,
       reconnect(self, id);
       ring_changed = cards_changed = true;
     } else if (card.info.heartbeat > known->second.info.heartbeat) {
-      st.detector->observe_heartbeat(id, card.info.heartbeat, now);
-      ring_changed |= changes_ring(known->second.info, card.info);
+      if (card.info.status == member_status::down)
+        st.detector->observe_stop(id, card.info.heartbeat);
+      else
+        st.detector->observe_heartbeat(id, card.info.heartbeat, now);
+      bool ring_news = changes_ring(known->second.info, card.info);
+      ring_changed |= ring_news;
+      // The handoff waits for every member to route with a new ring.
+      cards_changed |= ring_news;
       // New proxies for the same actors (the old connection dropped) must
       // reach the coordinator: the old ones are dead.
       bool new_handles = !same_handles(known->second, card);
@@ -466,7 +529,8 @@ void link_repaired(gossiper_pointer self, node_card fresh, uint64_t attempt) {
 // connection to that node (reconnect `attempt`), and the handles in its own
 // card replace the ones known.
 void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
-                   std::string direct_id = {}, uint64_t attempt = 0) {
+                   const std::string& peer_id, std::string direct_id = {},
+                   uint64_t attempt = 0) {
   auto& st = self->state;
   auto sent_ms = wall_clock_ms();
   self
@@ -474,10 +538,12 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
               direct_id.empty() ? st.settings.interval * 3
                                 : reconnect_timeout(st.settings),
               gossip_atom::value, st.self_id,
-              st.all_cards(), st.detector->suspects(), sent_ms)
+              st.all_cards(), st.detector->suspects(), sent_ms,
+              st.ring_for(peer_id))
     .then(
       [=](const std::string& sender, std::vector<node_card>& cards,
-          const std::vector<std::string>& suspects, uint64_t peer_ms) {
+          const std::vector<std::string>& suspects, uint64_t peer_ms,
+          const ring_state& peer_ring) {
         auto& st = self->state;
         st.seeded = true;
         if (st.cards.count(sender) > 0 && sender != st.self_id)
@@ -489,6 +555,7 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
             if (card.info.node_id == direct_id && sender == direct_id)
               own_card = card;
         merge(self, sender, cards, suspects);
+        adopt_ring(self, peer_ring);
         if (!direct_id.empty()) {
           if (own_card)
             link_repaired(self, std::move(*own_card), attempt);
@@ -520,7 +587,7 @@ void reconnect(gossiper_pointer self, const std::string& id) {
   auto& info = card->second.info;
   dial(
     self, info.host, info.port,
-    [=](gossiper_actor& peer) { exchange_with(self, peer, id, attempt); },
+    [=](gossiper_actor& peer) { exchange_with(self, peer, id, id, attempt); },
     [=](const caf::error& err) {
       link_failed(self, id, describe(err), attempt);
     });
@@ -536,7 +603,7 @@ void contact_seed(gossiper_pointer self, const seed_address& seed) {
     self, seed.host, seed.port,
     [=](gossiper_actor& peer) {
       self->state.dialing_seeds.erase(address);
-      exchange_with(self, peer);
+      exchange_with(self, peer, std::string{});
     },
     [=](const caf::error&) {
       // The seed is not up (yet): retried next round.
@@ -617,14 +684,18 @@ void gossip_round(gossiper_pointer self) {
       break;
     }
   for (auto& id : peers)
-    exchange_with(self, st.cards.at(id).gossiper);
+    exchange_with(self, st.cards.at(id).gossiper, id);
+  // Every round, not only on changes: the claimant's readiness depends on
+  // the others' acknowledgements, which arrive as heartbeats.
+  publish_ring(self);
   self->delayed_send(self, st.settings.interval, round_atom::value);
 }
 
 gossiper_node_actor::behavior_type
 gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
          ring_manager_actor ring_manager, coordinator_node_actor coordinator,
-         hint_buffer_actor hint_buffer, peer_connector_actor connector) {
+         hint_buffer_actor hint_buffer, handoff_actor handoff,
+         peer_connector_actor connector) {
   auto& st = self->state;
   st.settings = std::move(settings);
   st.self_id = self_card.info.node_id;
@@ -632,7 +703,10 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   st.ring_manager = std::move(ring_manager);
   st.coordinator = std::move(coordinator);
   st.hint_buffer = std::move(hint_buffer);
+  st.handoff = std::move(handoff);
   st.connector = std::move(connector);
+  st.ring = st.settings.saved_ring;
+  self_card.info.ring_epoch = st.ring.version;
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     for (auto& [id, card] : st.cards) {
@@ -671,9 +745,10 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   self->send(self, round_atom::value);
   return {
     [=](gossip_atom, const std::string& sender, std::vector<node_card>& cards,
-        const std::vector<std::string>& suspects, uint64_t)
+        const std::vector<std::string>& suspects, uint64_t,
+        const ring_state& sender_ring)
       -> caf::result<std::string, std::vector<node_card>,
-                     std::vector<std::string>, uint64_t> {
+                     std::vector<std::string>, uint64_t, ring_state> {
       auto& st = self->state;
       // A seed address that leads back here (another spelling of this
       // node's address) makes a node gossip with itself: harmless. Only a
@@ -691,16 +766,65 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       if (auto refusal = merge(self, sender, cards, suspects))
         return make_kv_error(kv_errc::duplicate_node, *refusal);
       st.seeded = true;
+      adopt_ring(self, sender_ring);
       return caf::make_result(st.self_id, st.all_cards(),
-                              st.detector->suspects(), wall_clock_ms());
+                              st.detector->suspects(), wall_clock_ms(),
+                              st.ring_for(sender));
     },
     [=](get_atom, members_atom) { return self->state.members(); },
     [=](leave_atom) {
       auto& own = self->state.own().info;
+      if (own.status != member_status::leaving)
+        log_line(log_level::info, "leaving the ring: handing partitions over");
       own.status = member_status::leaving;
       ++own.heartbeat;
       publish_ring(self);
       publish_cards(self);
+    },
+    [=](ring_atom, const ring_state& planned) { adopt_ring(self, planned); },
+    [=](stopping_atom) -> caf::result<ok_atom> {
+      auto& st = self->state;
+      auto& own = st.own().info;
+      own.status = member_status::down;
+      ++own.heartbeat;
+      auto peers = st.live_peers();
+      auto rp = self->make_response_promise<ok_atom>();
+      if (peers.empty()) {
+        rp.deliver(ok_atom::value);
+        return rp;
+      }
+      auto left = std::make_shared<std::size_t>(peers.size());
+      auto answered = [rp, left]() mutable {
+        if (--*left == 0 && rp.pending())
+          rp.deliver(ok_atom::value);
+      };
+      for (auto& id : peers)
+        self
+          ->request(st.cards.at(id).gossiper, st.settings.interval,
+                    gossip_atom::value, st.self_id, st.all_cards(),
+                    st.detector->suspects(), wall_clock_ms(), ring_state{})
+          .then([answered](const std::string&, std::vector<node_card>&,
+                           std::vector<std::string>&, uint64_t,
+                           ring_state&) mutable { answered(); },
+                [answered](caf::error&) mutable { answered(); });
+      return rp;
+    },
+    [=](routed_atom, uint64_t version) {
+      auto& own = self->state.own().info;
+      if (own.ring_epoch == version)
+        return;
+      own.ring_epoch = version;
+      ++own.heartbeat;
+      publish_ring(self);
+      publish_cards(self);
+    },
+    [=](handoff_atom, uint64_t transition) {
+      auto& own = self->state.own().info;
+      if (own.handoff_done == transition)
+        return;
+      own.handoff_done = transition;
+      ++own.heartbeat;
+      publish_ring(self);
     },
     [=](round_atom) { gossip_round(self); },
   };
@@ -713,10 +837,12 @@ gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               ring_manager_actor ring_manager,
                               coordinator_node_actor coordinator,
                               hint_buffer_actor hint_buffer,
+                              handoff_actor handoff,
                               peer_connector_actor connector) {
   return sys.spawn(gossiper, std::move(settings), std::move(self_card),
                    std::move(ring_manager), std::move(coordinator),
-                   std::move(hint_buffer), std::move(connector));
+                   std::move(hint_buffer), std::move(handoff),
+                   std::move(connector));
 }
 
 } // namespace kv

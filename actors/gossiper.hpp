@@ -40,6 +40,8 @@ struct gossiper_settings {
   // (or hints for them) instead of owning every key itself.
   std::string state_dir;
   std::vector<member_info> remembered;
+  // The ring saved by the last run (<state_dir>/RING), or an empty state.
+  ring_state saved_ring;
   // Called (once) when a peer says this node's id belongs to another live
   // node: this process must not serve. kvnode exits.
   std::function<void(const std::string& reason)> on_id_conflict;
@@ -72,11 +74,18 @@ failure_detector_settings detection_for(std::chrono::milliseconds interval);
 // The coordinator also gets this node's estimate of each peer's clock
 // offset, measured on gossip round trips. `self_card` is this node's own
 // card without the gossiper handle.
+//
+// Rings: the gossiper holds the highest ring version it has heard of (saved
+// in the state directory before anyone learns that this node holds it), and
+// hands it with the members to the ring manager every round and on every
+// change; a new version planned there comes back and spreads with gossip.
+// `handoff` gets the cards too.
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               gossiper_settings settings, node_card self_card,
                               ring_manager_actor ring_manager,
                               coordinator_node_actor coordinator,
                               hint_buffer_actor hint_buffer,
+                              handoff_actor handoff,
                               peer_connector_actor connector);
 
 } // namespace kv

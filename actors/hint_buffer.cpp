@@ -110,6 +110,52 @@ struct hint_buffer_state {
   uint64_t total_bytes = 0;
   uint64_t expired_total = 0; // hints dropped by expiry since the start
   std::string buffer;         // reused for reads
+  ring_snapshot ring = std::make_shared<const kv::ring>();
+
+  // Not on the ring now nor after the change in transfer: its hints go to
+  // the keys' current owners.
+  bool gone(const std::string& owner) const {
+    return !ring->empty() && ring->current().find(owner) == nullptr
+           && ring->next().find(owner) == nullptr;
+  }
+
+  // The stores a hint for `owner` and `key` is delivered to: the owner's,
+  // or, when it is gone, those of the key's current owners (empty if one of
+  // them is not up: all must take it, since the gone owner counted for the
+  // write).
+  std::vector<replica_store_actor> targets(const owner_entry& e,
+                                           const std::string& owner,
+                                           const std::string& key) const {
+    std::vector<replica_store_actor> result;
+    auto shard_of = [&](const std::vector<replica_store_actor>& stores) {
+      return stores[store_shard_of(key, static_cast<uint32_t>(stores.size()))];
+    };
+    auto also = [&](const std::string& id) {
+      auto i = owners.find(id);
+      if (i == owners.end() || !i->second.known
+          || i->second.status != member_status::up || i->second.stores.empty())
+        return false;
+      result.push_back(shard_of(i->second.stores));
+      return true;
+    };
+    auto width = std::max<uint32_t>(ring->current().list_length(), 1);
+    if (!gone(owner)) {
+      if (e.stores.empty())
+        return {};
+      result.push_back(shard_of(e.stores));
+      // During a ring change the nodes taking the key over may already have
+      // copied it from this owner: they get the hint too.
+      for (auto& id : ring->also_written_to(key, width))
+        if (id != owner && !also(id))
+          return {};
+      return result;
+    }
+    for (auto& id : ring->preference_list(key, width)) {
+      if (!also(id))
+        return {};
+    }
+    return result;
+  }
 
   static inline const char* name = "hint_buffer";
 
@@ -155,7 +201,7 @@ struct hint_buffer_state {
   }
 };
 
-using hint_buffer_impl = hint_buffer_actor::extend<caf::reacts_to<tick_atom>>;
+using hint_buffer_impl = hint_buffer_node_actor::extend<caf::reacts_to<tick_atom>>;
 using buffer_pointer = hint_buffer_impl::stateful_pointer<hint_buffer_state>;
 
 void schedule_tick(buffer_pointer self) {
@@ -322,9 +368,10 @@ void deliver(buffer_pointer self, const std::string& owner) {
   if (i == st.owners.end())
     return;
   auto& e = i->second;
-  if (e.in_flight || e.count == 0 || !e.known
-      || e.status != member_status::up || e.stores.empty()
-      || steady::now() < e.next_attempt)
+  bool redirected = st.gone(owner);
+  if (e.in_flight || e.count == 0 || steady::now() < e.next_attempt
+      || (!redirected
+          && (!e.known || e.status != member_status::up || e.stores.empty())))
     return;
   struct item {
     std::string record_key;
@@ -382,31 +429,45 @@ void deliver(buffer_pointer self, const std::string& owner) {
   auto progress = std::make_shared<batch_progress>();
   progress->outstanding = items.size();
   e.in_flight = true;
-  // Copied: a card arriving while the batch runs replaces e.stores.
-  auto stores = e.stores;
   auto timeout = st.settings.delivery_timeout;
   for (auto& x : items) {
-    auto& store = stores[store_shard_of(x.key,
-                                        static_cast<uint32_t>(stores.size()))];
-    if (!store) {
+    // Copied handles: a card arriving while the batch runs replaces them.
+    auto stores = st.targets(e, owner, x.key);
+    if (stores.empty()
+        || std::any_of(stores.begin(), stores.end(),
+                       [](auto& store) { return !store; })) {
       fail_one(self, owner, progress,
                make_kv_error(kv_errc::unavailable,
-                             "the card of " + owner + " has no store handle"));
+                             redirected ? "an owner of a key of " + owner
+                                            + " (no longer on the ring) is "
+                                              "not up"
+                                        : "the card of " + owner
+                                            + " has no store handle"));
       continue;
     }
-    self->request(store, timeout, apply_atom::value, x.key, x.versions)
-      .then(
-        [self, owner, progress, record_key = x.record_key,
-         raw = x.raw](ok_atom) {
-          delivered_one(self, owner, record_key, raw, progress);
-        },
-        [self, owner, progress, record_key = x.record_key,
-         raw = x.raw](caf::error& err) {
-          if (refused_as_invalid(err))
-            rejected_one(self, owner, record_key, raw, progress, err);
-          else
-            fail_one(self, owner, progress, std::move(err));
-        });
+    // The record is done when every target has it; one refusal as invalid
+    // sets it aside, any other failure keeps it for the next try.
+    auto waiting = std::make_shared<std::size_t>(stores.size());
+    auto failure = std::make_shared<caf::error>();
+    auto settle = [self, owner, progress, waiting, failure,
+                   record_key = x.record_key, raw = x.raw]() {
+      if (--*waiting > 0)
+        return;
+      if (!*failure)
+        delivered_one(self, owner, record_key, raw, progress);
+      else if (refused_as_invalid(*failure))
+        rejected_one(self, owner, record_key, raw, progress, *failure);
+      else
+        fail_one(self, owner, progress, std::move(*failure));
+    };
+    for (auto& store : stores)
+      self->request(store, timeout, apply_atom::value, x.key, x.versions)
+        .then([settle](ok_atom) mutable { settle(); },
+              [settle, failure](caf::error& err) mutable {
+                if (!*failure)
+                  *failure = std::move(err);
+                settle();
+              });
   }
 }
 
@@ -540,6 +601,16 @@ hint_buffer(buffer_pointer self, std::shared_ptr<owned_table> disk,
       for (auto& owner : woken)
         deliver(self, owner);
     },
+    [=](ring_atom, ring_snapshot& ring) {
+      auto& st = self->state;
+      st.ring = std::move(ring);
+      for (auto& [owner, e] : st.owners)
+        if (e.count > 0 && st.gone(owner)) {
+          e.backoff = milliseconds{0};
+          e.next_attempt = steady::time_point{};
+          deliver(self, owner);
+        }
+    },
     [=](get_atom, hint_atom)
       -> caf::result<std::vector<std::string>, std::vector<uint64_t>> {
       std::vector<std::string> names;
@@ -586,7 +657,7 @@ owner_map rebuild_index(wt_table& table) {
 
 } // namespace
 
-hint_buffer_actor spawn_hint_buffer(caf::actor_system& sys,
+hint_buffer_node_actor spawn_hint_buffer(caf::actor_system& sys,
                                     std::shared_ptr<wt_engine> engine,
                                     hint_buffer_settings settings) {
   settings.batch = std::max<uint32_t>(settings.batch, 1);
@@ -604,7 +675,7 @@ hint_buffer_actor spawn_hint_buffer(caf::actor_system& sys,
   auto index = rebuild_index(disk->table);
   auto hdl = sys.spawn<caf::detached>(hint_buffer, std::move(disk),
                                       std::move(settings), std::move(index));
-  return caf::actor_cast<hint_buffer_actor>(hdl);
+  return caf::actor_cast<hint_buffer_node_actor>(hdl);
 }
 
 } // namespace kv

@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/ring_manager.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/wt_engine.hpp"
 
@@ -41,11 +42,16 @@ struct hint_buffer_settings {
 // record stays one sibling set per key, whatever the number of writes).
 //
 // Hints are delivered (apply_atom to the owner's store for the key) when the
-// latest card for the owner says it is up; see hint_buffer.cpp.
+// latest card for the owner says it is up; see hint_buffer.cpp. Hints for a
+// node that is no longer on the ring (it left, or was removed) go to the
+// key's owners on the current ring instead, all of them, so the write is
+// not lost with the node.
 //
 // Throws storage_error if the table or session cannot be opened.
-hint_buffer_actor spawn_hint_buffer(caf::actor_system& sys,
-                                    std::shared_ptr<wt_engine> engine,
-                                    hint_buffer_settings settings);
+using hint_buffer_node_actor
+  = hint_buffer_actor::extend<caf::reacts_to<ring_atom, ring_snapshot>>;
+hint_buffer_node_actor spawn_hint_buffer(caf::actor_system& sys,
+                                         std::shared_ptr<wt_engine> engine,
+                                         hint_buffer_settings settings);
 
 } // namespace kv

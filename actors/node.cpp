@@ -53,8 +53,22 @@ std::optional<std::string> config_problem(const node_config& cfg) {
            + "' is invalid: use 1-64 letters, digits, '_', '-' or '.'";
   if (cfg.storage.data_dir.empty())
     return std::string{"the data directory is empty"};
-  if (cfg.tokens_per_node == 0 || cfg.tokens_per_node > 4096)
-    return std::string{"tokens per node must be between 1 and 4096"};
+  if (!partition_map::valid_shape(cfg.ring.partitions, cfg.ring.replicas))
+    return "a ring of " + std::to_string(cfg.ring.partitions)
+           + " partitions with " + std::to_string(cfg.ring.replicas)
+           + " replicas each is invalid: partitions must be a power of two "
+             "up to 65536, replicas 1 to 16";
+  for (auto& id : cfg.ring.initial_members)
+    if (!valid_node_id(id))
+      return "initial member '" + id + "' is not a valid node id";
+  if (!cfg.ring.initial_members.empty()
+      && std::find(cfg.ring.initial_members.begin(),
+                   cfg.ring.initial_members.end(), cfg.node_id)
+           == cfg.ring.initial_members.end())
+    return "the initial members do not include this node, " + cfg.node_id
+           + ": list every node that creates the ring, or none to join one";
+  if (cfg.handoff_bytes_per_s == 0)
+    return std::string{"the handoff rate must be positive"};
   if (cfg.membership.interval.count() <= 0)
     return std::string{"the gossip interval must be positive"};
   if (cfg.store_shards == 0 || cfg.store_shards > max_store_shards)
@@ -99,6 +113,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   // one reading and writing these files.
   result->identity_ = load_or_create_identity(cfg.storage.data_dir, cfg.node_id);
   auto remembered = load_membership(cfg.storage.data_dir);
+  auto saved_ring = load_ring(cfg.storage.data_dir);
   // The file is this node's own, but it is read back from disk: what it
   // holds goes on the ring and is contacted, so it passes the same checks
   // as a member gossiped by a peer.
@@ -129,15 +144,25 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   card.info.incarnation = result->identity_.incarnation;
   card.info.dc = cfg.dc;
   card.info.host = cfg.host;
-  card.info.tokens = ring::tokens_for(cfg.node_id, cfg.tokens_per_node);
   card.stores = result->stores_;
   bool standalone = std::all_of(
     cfg.membership.seeds.begin(), cfg.membership.seeds.end(),
     [&](const seed_address& seed) { return names_node(seed, cfg.host, cfg.port); });
+  auto claimant = cfg.ring;
+  claimant.alone = standalone;
+  // A node that makes a ring by itself makes it before it serves, so its
+  // first request already has owners.
+  if (saved_ring.version == 0
+      && (claimant.initial_members.empty()
+          || claimant.initial_members == std::vector<std::string>{cfg.node_id}))
+    if (auto first = plan_ring_change(cfg.node_id, {}, {card.info}, claimant)) {
+      save_ring(cfg.storage.data_dir, *first);
+      saved_ring = std::move(*first);
+    }
   auto coordinator = spawn_coordinator(
     sys,
     coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency,
-                         standalone, remembered},
+                         standalone, saved_ring},
     card);
   result->coordinator_ = coordinator;
   card.coordinator = coordinator;
@@ -153,14 +178,23 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     result->port_ = *port;
   }
   card.info.port = result->port_;
-  result->ring_manager_ = spawn_ring_manager(sys, {coordinator});
+  handoff_settings handoff;
+  handoff.node_id = cfg.node_id;
+  handoff.max_value_bytes = cfg.max_value_bytes;
+  handoff.max_bytes_per_s = cfg.handoff_bytes_per_s;
+  result->handoff_ = spawn_handoff(sys, handoff, result->stores_);
+  result->ring_manager_ = spawn_ring_manager(
+    sys, cfg.node_id, claimant, saved_ring,
+    {coordinator, result->handoff_, result->hint_buffer_});
   auto membership = cfg.membership;
   membership.state_dir = cfg.storage.data_dir;
   membership.remembered = std::move(remembered);
+  membership.saved_ring = std::move(saved_ring);
   result->connector_ = spawn_peer_connector(sys, membership.connector);
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
-                                     result->hint_buffer_, result->connector_);
+                                     result->hint_buffer_, result->handoff_,
+                                     result->connector_);
   return result;
 }
 
@@ -168,13 +202,21 @@ node::~node() {
   stop();
 }
 
-void node::stop() {
+void node::stop(bool announce) {
   if (stopped_)
     return;
   stopped_ = true;
+  if (announce) {
+    // Peers mark this node down at once instead of after the failure
+    // detector's timeout; bounded, whatever the network does.
+    caf::scoped_actor self{sys_};
+    self->request(gossiper_, std::chrono::seconds{2}, stopping_atom::value)
+      .receive([](ok_atom) {}, [](caf::error&) {});
+  }
   caf::anon_send_exit(gossiper_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(connector_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(handoff_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
   // The actors with WiredTiger sessions: wait for them to close.
   auto disk_actors = std::vector<caf::actor>{};

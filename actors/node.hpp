@@ -8,7 +8,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/claimant.hpp"
 #include "actors/gossiper.hpp"
+#include "actors/handoff.hpp"
 #include "actors/hint_buffer.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/limits.hpp"
@@ -31,7 +33,10 @@ struct node_config {
   std::size_t max_siblings = default_max_siblings;
   std::size_t max_clock_entries = default_max_clock_entries;
   consistency_defaults consistency;
-  uint32_t tokens_per_node = ring::default_tokens_per_node;
+  // The shape of a ring this node creates (a node that joins takes the
+  // cluster's) and the nodes that create the first ring together.
+  claimant_settings ring;
+  uint64_t handoff_bytes_per_s = uint64_t{32} << 20; // partition copy rate
   gossiper_settings membership;         // seeds, gossip interval, detection
   hint_buffer_settings hints;           // bounds, expiry, delivery pacing
 };
@@ -57,8 +62,9 @@ public:
 
   const coordinator_actor& coordinator() const { return coordinator_; }
   const gossiper_actor& gossiper() const { return gossiper_; }
-  const hint_buffer_actor& hint_buffer() const { return hint_buffer_; }
+  hint_buffer_actor hint_buffer() const { return hint_buffer_; }
   const std::vector<replica_store_actor>& stores() const { return stores_; }
+  const handoff_node_actor& handoff() const { return handoff_; }
   const node_config& config() const { return cfg_; }
   const node_identity& identity() const { return identity_; }
 
@@ -67,8 +73,10 @@ public:
 
   // Stops the node's actors and waits until every store has closed its
   // WiredTiger session; the engine closes when the last store is gone.
-  // Idempotent.
-  void stop();
+  // With `announce`, the peers hear first that this node is going down (a
+  // stop is not a leave) and mark it down at once; without, they find out
+  // through failure detection, as after a crash. Idempotent.
+  void stop(bool announce = true);
 
 private:
   node(caf::actor_system& sys, node_config cfg);
@@ -79,7 +87,8 @@ private:
   coordinator_actor coordinator_;
   ring_manager_actor ring_manager_;
   gossiper_actor gossiper_;
-  hint_buffer_actor hint_buffer_;
+  hint_buffer_node_actor hint_buffer_;
+  handoff_node_actor handoff_;
   peer_connector_actor connector_;
   uint16_t port_ = 0;
   bool stopped_ = false;

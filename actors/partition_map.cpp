@@ -42,42 +42,30 @@ bool partition_map::valid_shape(uint32_t partitions, uint32_t replicas) {
          && replicas <= max_replicas;
 }
 
-std::string partition_map::from_parts(uint32_t partitions, uint32_t replicas,
-                                      std::vector<member> members,
-                                      std::vector<uint16_t> slots,
-                                      partition_map& out) {
-  if (!valid_shape(partitions, replicas))
-    return "partition count must be a power of two up to "
-           + std::to_string(max_partitions) + " and replicas 1.."
-           + std::to_string(max_replicas);
-  if (members.size() > max_members)
-    return "too many members";
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    if (members[i].node_id.empty())
-      return "member without an id";
-    if (i > 0 && !(members[i - 1].node_id < members[i].node_id))
-      return "members not sorted or listed twice";
-  }
-  auto width = static_cast<uint32_t>(
-    std::min<std::size_t>(replicas, members.size()));
-  if (slots.size() != std::size_t{partitions} * width)
-    return "slot count does not match partitions x replicas";
-  for (uint32_t p = 0; p < partitions; ++p) {
-    auto* list = slots.data() + std::size_t{p} * width;
-    for (uint32_t i = 0; i < width; ++i) {
-      if (list[i] >= members.size())
-        return "slot names no member";
-      for (uint32_t j = 0; j < i; ++j)
-        if (list[j] == list[i])
-          return "a node twice in one partition";
-    }
-  }
+std::optional<std::string>
+partition_map::from_assignment(uint32_t partitions, uint32_t replicas,
+                               const ring_assignment& wire,
+                               partition_map& out) {
+  if (auto problem = assignment_problem(partitions, replicas, wire))
+    return problem;
   partition_map result{partitions, replicas};
-  result.width_ = width;
-  result.members_ = std::move(members);
-  result.slots_ = std::move(slots);
+  result.width_ = static_cast<uint32_t>(
+    std::min<std::size_t>(replicas, wire.ids.size()));
+  for (std::size_t i = 0; i < wire.ids.size(); ++i)
+    result.members_.push_back(member{wire.ids[i], wire.dcs[i]});
+  result.slots_ = wire.slots;
   out = std::move(result);
-  return {};
+  return std::nullopt;
+}
+
+ring_assignment partition_map::to_assignment() const {
+  ring_assignment result;
+  for (auto& m : members_) {
+    result.ids.push_back(m.node_id);
+    result.dcs.push_back(m.dc);
+  }
+  result.slots = slots_;
+  return result;
 }
 
 uint32_t partition_map::partition_of_key(std::string_view key) const {

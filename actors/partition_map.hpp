@@ -1,9 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "messages/ring_state.hpp"
 
 namespace kv {
 
@@ -44,12 +47,12 @@ public:
 
   static bool valid_shape(uint32_t partitions, uint32_t replicas);
 
-  // Rebuilds a map from its wire form; empty string on success, else why it
-  // is not a valid map (the caller drops it).
-  static std::string from_parts(uint32_t partitions, uint32_t replicas,
-                                std::vector<member> members,
-                                std::vector<uint16_t> slots,
-                                partition_map& out);
+  // Rebuilds a map from its wire form; the reason it is not a valid map
+  // (`out` is left alone), or nothing.
+  static std::optional<std::string>
+  from_assignment(uint32_t partitions, uint32_t replicas,
+                  const ring_assignment& wire, partition_map& out);
+  ring_assignment to_assignment() const;
 
   // Adds a node and moves to it the replica slots it should hold (a no-op
   // if it is there). Data centres are honoured first: a partition gets a

@@ -1,75 +1,74 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "messages/membership.hpp"
+#include "actors/partition_map.hpp"
+#include "messages/ring_state.hpp"
 
 namespace kv {
 
-// A node as the ring sees it.
-struct ring_member {
-  std::string node_id;
-  std::string dc;
-  std::vector<uint64_t> tokens; // positions of its virtual nodes
-};
-
-// Consistent hashing with virtual nodes. Immutable once built: the ring
-// manager builds a new ring (with a higher epoch) on every membership change
-// and hands the same snapshot to every actor that needs it.
+// The ring as the actors of a node route with it: the partition assignment
+// that serves now and, while nodes take over partitions, the one that will
+// (docs/ring.md). Immutable once built; the ring manager builds one per ring
+// version and shares it.
 class ring {
 public:
-  // 1024: with 256 the balance and movement targets (max/mean <= 1.10,
-  // movement within 10% of 1/(n+1)) failed for some cluster sizes; see
-  // docs/ring.md.
-  static constexpr uint32_t default_tokens_per_node = 1024;
+  ring() = default; // no ring yet: no key has an owner
 
-  ring() = default;
-  ring(std::vector<ring_member> members, uint64_t epoch);
+  // The reason `state` is not a usable ring (`out` is left alone), or
+  // nothing.
+  static std::optional<std::string> from_state(const ring_state& state,
+                                               ring& out);
 
-  // The tokens a node takes when it joins: derived from its id, so every
-  // node computes the same ones without asking.
-  static std::vector<uint64_t> tokens_for(std::string_view node_id,
-                                          uint32_t count);
-
-  // Ring position of a key (stable_hash).
-  static uint64_t position_of(std::string_view key);
-
-  // The node owning the token at or after `position` (wrapping); empty ring:
-  // empty string.
-  const std::string& owner_of(uint64_t position) const;
-
-  // The key's preference list: min(n, size()) distinct nodes in ring order
-  // from the key's position, chosen so they cover as many distinct data
-  // centres as possible (a replica in every DC before a second in any),
-  // then distinct nodes. The first is the key's primary owner.
+  // The key's owners now: reads go to these, writes start with them.
   std::vector<std::string> preference_list(std::string_view key,
+                                           uint32_t n) const {
+    return current_.preference_list(key, n);
+  }
+
+  // Every member once, the preference list first: a sloppy quorum's
+  // stand-ins come from the rest, in order.
+  std::vector<std::string> walk(std::string_view key, uint32_t n) const {
+    return current_.walk(key, n);
+  }
+
+  // Nodes that get every write of the key besides its owners, and count
+  // toward it (one more acknowledgement needed per node):
+  // - during a transfer, the owners-to-be (Cassandra's pending ranges), so
+  //   a write acknowledged meanwhile is on enough owners after the switch;
+  // - right after a switch, the old owners, until every node routes with
+  //   the new ring: a node still on the old one reads from them.
+  // Empty otherwise.
+  std::vector<std::string> also_written_to(std::string_view key,
                                            uint32_t n) const;
 
-  // Every node once: preference_list(key, n) first, then the others in
-  // ring order from the key's position (the fallbacks a sloppy quorum uses).
-  std::vector<std::string> walk(std::string_view key, uint32_t n) const;
+  // Partitions `node_id` must copy before the change can complete (it is in
+  // their next list, not in their current one).
+  std::vector<uint32_t> incoming(std::string_view node_id) const;
+  // The nodes that must copy some partition before the change completes.
+  std::vector<std::string> receivers() const;
 
-  const std::vector<ring_member>& members() const { return members_; }
-  const ring_member* find(std::string_view node_id) const;
-  std::size_t size() const { return members_.size(); }
-  bool empty() const { return members_.empty(); }
-  uint64_t epoch() const { return epoch_; }
+  bool in_transition() const { return state_.transition != 0; }
+  // The change completed, not every node routes with it yet.
+  bool draining() const { return !state_.previous.empty(); }
+  const partition_map& current() const { return current_; }
+  const partition_map& next() const { return next_; }
+  const partition_map& previous() const { return previous_; }
+  const ring_state& state() const { return state_; }
+
+  std::size_t size() const { return current_.size(); }
+  bool empty() const { return current_.empty(); }
+  uint64_t epoch() const { return state_.version; }
 
 private:
-  struct vnode {
-    uint64_t token;
-    uint32_t member; // index into members_
-  };
-
-  std::vector<ring_member> members_; // sorted by node id
-  std::vector<vnode> vnodes_;        // sorted by token
-  uint64_t epoch_ = 0;
+  ring_state state_;
+  partition_map current_;
+  partition_map next_;     // empty outside a transition
+  partition_map previous_; // empty unless draining
 };
-
-// The ring of `members` that are part of it (not leaving).
-ring make_ring(const std::vector<member_info>& members, uint64_t epoch);
 
 } // namespace kv

@@ -33,6 +33,10 @@ using tree_atom = caf::atom_constant<caf::atom("tree")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
 using scan_atom = caf::atom_constant<caf::atom("scan")>;
+using remove_atom = caf::atom_constant<caf::atom("remove")>;
+using routed_atom = caf::atom_constant<caf::atom("routed")>;
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
+using stopping_atom = caf::atom_constant<caf::atom("stopping")>;
 
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 

@@ -17,6 +17,7 @@
 #include "messages/membership.hpp"
 #include "messages/partition_chunk.hpp"
 #include "messages/request.hpp"
+#include "messages/ring_state.hpp"
 #include "messages/validation.hpp"
 #include "messages/vector_clock.hpp"
 #include "messages/versioned_value.hpp"
@@ -85,7 +86,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.node_id, x.dc, x.host,
            x.port, x.tokens, x.heartbeat, x.status, x.ring_epoch,
-           x.incarnation);
+           x.handoff_done, x.incarnation);
 }
 
 template <class Inspector>
@@ -106,6 +107,22 @@ typename Inspector::result_type inspect(Inspector& f, partition_chunk& x) {
   });
   return f(caf::meta::type_name("partition_chunk"), x.keys, x.versions,
            x.resume_after, x.done, checked);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ring_assignment& x) {
+  return f(caf::meta::type_name("ring_assignment"), x.ids, x.dcs, x.slots);
+}
+
+// A ring that breaks its invariants never reaches an actor (see load_error).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ring_state& x) {
+  auto checked = caf::meta::load_callback(
+    [&x] { return load_error("ring_state", ring_problem(x)); });
+  return f(caf::meta::type_name("ring_state"), x.version, x.claimant,
+           x.partitions, x.replicas, x.current, x.next, x.previous,
+           x.transition,
+           x.removed, checked);
 }
 
 // The category atom of every kv error.

@@ -14,6 +14,7 @@
 #include "messages/caf_types.hpp"
 #include "messages/membership.hpp"
 #include "messages/request.hpp"
+#include "messages/ring_state.hpp"
 #include "messages/vector_clock.hpp"
 #include "messages/versioned_value.hpp"
 
@@ -87,12 +88,29 @@ using hint_buffer_actor = caf::typed_actor<
 // last field of both directions is the sender's wall clock (ms): the
 // initiator estimates the peer's clock offset from the round trip, so
 // deadlines sent to that peer are expressed on the peer's own clock.
+//
+// The ring travels with the cards: each side adds its ring only when the
+// other's card shows an older version (else an empty ring_state), and a
+// node takes any ring that supersedes its own. The ring manager's new
+// versions (ring_atom) arrive the same way; the handoff reports a completed
+// transition (handoff_atom) in this node's card.
 using gossiper_actor = caf::typed_actor<
   caf::replies_to<gossip_atom, std::string, std::vector<node_card>,
-                  std::vector<std::string>,
-                  uint64_t>::with<std::string, std::vector<node_card>,
-                                  std::vector<std::string>, uint64_t>,
+                  std::vector<std::string>, uint64_t,
+                  ring_state>::with<std::string, std::vector<node_card>,
+                                    std::vector<std::string>, uint64_t,
+                                    ring_state>,
   caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
+  caf::reacts_to<ring_atom, ring_state>,
+  caf::reacts_to<handoff_atom, uint64_t>,
+  // The ring version this node's coordinator routes every write with (no
+  // write placed with an older one is still in flight): what the card
+  // shows as the version this node holds.
+  caf::reacts_to<routed_atom, uint64_t>,
+  // This node is stopping (not leaving): its card says `down` and goes to
+  // every live peer, which mark it down at once. Replies when they have
+  // all answered or a round has passed.
+  caf::replies_to<stopping_atom>::with<ok_atom>,
   caf::reacts_to<leave_atom>>;
 
 // What clients talk to: any node's coordinator serves any key.
@@ -113,6 +131,14 @@ using coordinator_actor = caf::typed_actor<
   // The preference list (node ids) of a key for n replicas.
   caf::replies_to<get_atom, ring_atom, std::string, uint32_t>::with<
     std::vector<std::string>>,
+  // The ring this node routes with: assignment, change in transfer.
+  caf::replies_to<get_atom, ring_atom>::with<ring_state>,
+  // This node leaves the ring: it hands its partitions over, then holds
+  // none (it keeps answering until then). The reply says what happens.
+  caf::replies_to<leave_atom>::with<std::string>,
+  // An operator removes a dead node: the claimant plans it (other nodes
+  // forward the request there). The reply says what happens.
+  caf::replies_to<remove_atom, std::string>::with<std::string>,
   // Pending hints this node holds, per intended owner: (owners, counts).
   caf::replies_to<get_atom, hint_atom>::with<std::vector<std::string>,
                                              std::vector<uint64_t>>,
@@ -145,9 +171,12 @@ using peer_connector_actor = caf::typed_actor<
   caf::replies_to<caf::connect_atom, std::string, uint16_t>::with<
     coordinator_actor>>;
 
-// Ring ownership: derived from the member list.
+// Ring ownership. The gossiper hands it the members as this node sees them
+// and the ring it holds; the reply is a new ring version when this node is
+// the claimant and a change is due (else an empty ring_state).
 using ring_manager_actor = caf::typed_actor<
-  caf::reacts_to<members_atom, std::vector<member_info>>,
+  caf::replies_to<members_atom, std::vector<member_info>, ring_state>::with<
+    ring_state>,
   // Preference list (node ids, in order) of a key for N replicas.
   caf::replies_to<get_atom, ring_atom, std::string, uint32_t>::with<
     std::vector<std::string>>>;
@@ -159,12 +188,15 @@ using merkle_syncer_actor = caf::typed_actor<
     std::vector<uint64_t>>,
   caf::reacts_to<sync_atom>>;
 
-// Handoff / rebalancer (declared, not built yet): streams the keys of a ring
-// range [from, to) to a node that now owns it, in chunks; the reply counts
-// the keys sent.
+// Handoff: copies the partitions this node takes over in a ring change from
+// their current owners (scan_atom on their stores), chunk by chunk at a
+// bounded rate, and reports the transition complete to its gossiper. Fed by
+// the ring manager (rings) and the gossiper (cards); for operators it
+// reports its progress: (transition, partitions to copy, copied, bytes).
 using handoff_actor = caf::typed_actor<
-  caf::replies_to<handoff_atom, std::string, uint64_t, uint64_t>::with<
-    uint64_t>>;
+  caf::reacts_to<members_atom, std::vector<node_card>>,
+  caf::replies_to<get_atom, handoff_atom>::with<uint64_t, uint64_t, uint64_t,
+                                                uint64_t>>;
 
 // Autoscaler (declared, not built yet): watches the members' load and asks a
 // provisioner for more or fewer nodes; reports per-node ops/s it last saw.

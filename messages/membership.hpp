@@ -22,7 +22,13 @@ struct member_info {
   std::vector<uint64_t> tokens; // virtual-node positions on the ring
   uint64_t heartbeat = 0;       // advanced by the node itself, gossiped
   member_status status = member_status::up;
+  // The ring version this node holds (the claimant waits for every member
+  // to hold the current one before it changes the ring again).
   uint64_t ring_epoch = 0;
+  // The last ring transition for which this node holds every partition it
+  // takes over (0: none): the claimant completes a change when all its
+  // receivers report it.
+  uint64_t handoff_done = 0;
   // Drawn when the node's data directory was created (node_identity): tells
   // a wiped or duplicate node from the one that had the id before.
   uint64_t incarnation = 0;

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <limits>
+#include <type_traits>
 #include <random>
 #include <sstream>
 #include <unistd.h>
@@ -19,6 +21,8 @@ namespace {
 constexpr const char* identity_file = "IDENTITY";
 constexpr const char* members_file = "MEMBERS";
 constexpr std::string_view members_header = "kvactors-members 1";
+constexpr const char* ring_file = "RING";
+constexpr std::string_view ring_header = "kvactors-ring 1";
 // Bounds what a corrupt or hostile file can make the decoder allocate.
 constexpr std::size_t max_members = 4096;
 constexpr std::size_t max_tokens = 4096;
@@ -210,6 +214,134 @@ std::vector<member_info> load_membership(const std::string& dir) {
 void save_membership(const std::string& dir,
                      const std::vector<member_info>& members) {
   replace_file(path_in(dir, members_file), encode_membership(members));
+}
+
+namespace {
+
+template <class T>
+std::string joined_line(const char* label, const std::vector<T>& items) {
+  std::string out{label};
+  for (auto& item : items) {
+    out += ' ';
+    if constexpr (std::is_same_v<T, std::string>)
+      out += item;
+    else
+      out += std::to_string(item);
+  }
+  return out + '\n';
+}
+
+// The words after `label` on the next line of `text`, consuming it.
+std::optional<std::vector<std::string_view>>
+labelled(std::string_view& text, std::string_view label) {
+  auto eol = text.find('\n');
+  if (eol == std::string_view::npos)
+    return std::nullopt;
+  auto fields = words(text.substr(0, eol));
+  text.remove_prefix(eol + 1);
+  if (fields.empty() || fields.front() != label)
+    return std::nullopt;
+  fields.erase(fields.begin());
+  return fields;
+}
+
+bool read_words(std::string_view& text, std::string_view label,
+                std::vector<std::string>& out) {
+  auto fields = labelled(text, label);
+  if (!fields)
+    return false;
+  for (auto f : *fields) {
+    if (!plain_word(f))
+      return false;
+    out.emplace_back(f);
+  }
+  return true;
+}
+
+template <class Int>
+bool read_numbers(std::string_view& text, std::string_view label,
+                  std::vector<Int>& out) {
+  auto fields = labelled(text, label);
+  if (!fields)
+    return false;
+  for (auto f : *fields) {
+    uint64_t x = 0;
+    if (!parse_u64(f, x) || x > std::numeric_limits<Int>::max())
+      return false;
+    out.push_back(static_cast<Int>(x));
+  }
+  return true;
+}
+
+} // namespace
+
+std::string encode_ring(const ring_state& ring) {
+  std::string out{ring_header};
+  out += '\n';
+  out += joined_line("version", std::vector<uint64_t>{ring.version});
+  out += joined_line("claimant", std::vector<std::string>{ring.claimant});
+  out += joined_line("shape", std::vector<uint64_t>{ring.partitions,
+                                                    ring.replicas});
+  out += joined_line("transition", std::vector<uint64_t>{ring.transition});
+  for (auto [prefix, a] : {std::pair{"current", &ring.current},
+                           std::pair{"next", &ring.next},
+                           std::pair{"previous", &ring.previous}}) {
+    out += joined_line((std::string{prefix} + "-ids").c_str(), a->ids);
+    out += joined_line((std::string{prefix} + "-dcs").c_str(), a->dcs);
+    out += joined_line((std::string{prefix} + "-slots").c_str(), a->slots);
+  }
+  out += joined_line("removed", ring.removed);
+  return out;
+}
+
+std::optional<ring_state> decode_ring(std::string_view text) {
+  auto eol = text.find('\n');
+  if (eol == std::string_view::npos || text.substr(0, eol) != ring_header)
+    return std::nullopt;
+  text.remove_prefix(eol + 1);
+  ring_state ring;
+  std::vector<uint64_t> version, shape, transition;
+  std::vector<std::string> claimant;
+  if (!read_numbers(text, "version", version) || version.size() != 1
+      || !read_words(text, "claimant", claimant) || claimant.size() > 1
+      || !read_numbers(text, "shape", shape) || shape.size() != 2
+      || shape[0] > UINT32_MAX || shape[1] > UINT32_MAX
+      || !read_numbers(text, "transition", transition)
+      || transition.size() != 1)
+    return std::nullopt;
+  ring.version = version[0];
+  ring.claimant = claimant.empty() ? std::string{} : claimant[0];
+  ring.partitions = static_cast<uint32_t>(shape[0]);
+  ring.replicas = static_cast<uint32_t>(shape[1]);
+  ring.transition = transition[0];
+  for (auto [prefix, a] : {std::pair{"current", &ring.current},
+                           std::pair{"next", &ring.next},
+                           std::pair{"previous", &ring.previous}}) {
+    if (!read_words(text, std::string{prefix} + "-ids", a->ids)
+        || !read_words(text, std::string{prefix} + "-dcs", a->dcs)
+        || !read_numbers(text, std::string{prefix} + "-slots", a->slots))
+      return std::nullopt;
+  }
+  if (!read_words(text, "removed", ring.removed) || !text.empty()
+      || ring_problem(ring))
+    return std::nullopt;
+  return ring;
+}
+
+ring_state load_ring(const std::string& dir) {
+  auto path = path_in(dir, ring_file);
+  auto text = read_file(path);
+  if (!text)
+    return {};
+  auto ring = decode_ring(*text);
+  if (!ring)
+    throw storage_error(path + " is corrupt; remove it to take the ring from "
+                               "the other nodes");
+  return std::move(*ring);
+}
+
+void save_ring(const std::string& dir, const ring_state& ring) {
+  replace_file(path_in(dir, ring_file), encode_ring(ring));
 }
 
 } // namespace kv

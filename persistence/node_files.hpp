@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "messages/membership.hpp"
+#include "messages/ring_state.hpp"
 
 namespace kv {
 
@@ -44,6 +45,17 @@ decode_membership(std::string_view text);
 std::vector<member_info> load_membership(const std::string& dir);
 void save_membership(const std::string& dir,
                      const std::vector<member_info>& members);
+
+// The ring file's text: a header line, then one labelled line per field.
+std::string encode_ring(const ring_state& ring);
+// nullopt when the text is not a ring file or the ring is invalid.
+std::optional<ring_state> decode_ring(std::string_view text);
+
+// <dir>/RING: the highest ring version this node has held (an empty state:
+// none yet). A node never serves with an older ring than this one again.
+// Throws storage_error when the file exists but is unreadable or corrupt.
+ring_state load_ring(const std::string& dir);
+void save_ring(const std::string& dir, const ring_state& ring);
 
 // Replaces `path` with `content` atomically and durably.
 void replace_file(const std::string& path, std::string_view content);

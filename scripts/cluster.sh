@@ -12,8 +12,15 @@ usage: cluster.sh COMMAND [ARG...]
   start [--nodes=K] [--dcs=D] [--base-port=P]
                  start K nodes (default 3) in D data centres (default 2):
                  node i is n<i> in dc<((i-1)%D)+1> on port P+i-1 (default
-                 P=4000), seeded with every other node; waits for every
-                 ready line and for the membership to converge
+                 P=4000), seeded with every other node, together creating
+                 the ring; waits for every ready line, the membership and
+                 the ring
+  add            start one more node, n<K+1>; it joins the ring, taking
+                 its partitions over from the others (waits until done)
+  leave ID       the node hands its partitions to the others and leaves
+                 the ring, then stops (waits until done)
+  remove ID      forget a dead node (stopped or killed) for good: the
+                 others re-replicate its partitions (waits until done)
   status         id, dc, address, pid and state (running, stopped, hung) of
                  each node; exit 0 if all run, 3 if all are stopped, else 1
   stop           SIGTERM every node (SIGKILL after KV_STOP_TIMEOUT s)
@@ -45,7 +52,9 @@ START_TIMEOUT=${KV_START_TIMEOUT:-60}
 STOP_TIMEOUT=${KV_STOP_TIMEOUT:-30}
 
 # The layout: defaults and the environment, then what start recorded.
-NODES=3 DCS=2 BASE_PORT=4000
+# INITIAL: how many of the nodes created the ring; GONE: ids that left or
+# were removed (" n2 n5 ").
+NODES=3 INITIAL=3 DCS=2 BASE_PORT=4000 GONE=" "
 HOST=${KV_HOST:-127.0.0.1}
 BIN=${KV_BIN:-$KV_ROOT/build/apps}
 DATA_DIR=${KV_DATA_DIR:-$KV_ROOT/data}
@@ -61,7 +70,8 @@ save_layout() {
   mkdir -p "$RUN_DIR"
   {
     local var
-    for var in NODES DCS BASE_PORT HOST BIN DATA_DIR LOG_DIR NODE_FLAGS; do
+    for var in NODES INITIAL DCS BASE_PORT HOST BIN DATA_DIR LOG_DIR NODE_FLAGS \
+      GONE; do
       printf '%s=%q\n' "$var" "${!var}"
     done
   } >"$ENV_FILE"
@@ -72,14 +82,18 @@ node_dc() { echo "dc$((($(node_index "$1") - 1) % DCS + 1))"; }
 node_port() { echo "$((BASE_PORT + $(node_index "$1") - 1))"; }
 node_ids() {
   local i
-  for ((i = 1; i <= NODES; i++)); do echo "n$i"; done
+  for ((i = 1; i <= NODES; i++)); do
+    [[ $GONE == *" n$i "* ]] || echo "n$i"
+  done
 }
+member_count() { node_ids | wc -l; }
 pid_file() { echo "$RUN_DIR/$1.pid"; }
 log_file() { echo "$LOG_DIR/$1.log"; }
 
 check_id() {
-  if ! [[ $1 =~ ^n([1-9][0-9]*)$ ]] || ((BASH_REMATCH[1] > NODES)); then
-    die "unknown node '$1' (the cluster has n1..n$NODES)"
+  if ! [[ $1 =~ ^n([1-9][0-9]*)$ ]] || ((BASH_REMATCH[1] > NODES)) \
+    || [[ $GONE == *" $1 "* ]]; then
+    die "unknown node '$1' (the cluster has $(node_ids | tr '\n' ' '))"
   fi
 }
 
@@ -124,6 +138,11 @@ node_args() {
   done < <(node_ids)
   NODE_ARGS=(--node-id="$id" --dc="$(node_dc "$id")" --host="$HOST"
     --port="$(node_port "$id")" --data-dir="$DATA_DIR/$id")
+  if (($(node_index "$id") <= INITIAL)); then
+    local i initial=()
+    for ((i = 1; i <= INITIAL; i++)); do initial+=("n$i"); done
+    NODE_ARGS+=(--initial-members="$(IFS=,; echo "${initial[*]}")")
+  fi
   ((${#seeds[@]} == 0)) || NODE_ARGS+=(--seeds="$(IFS=,; echo "${seeds[*]}")")
   local -a extra
   read -r -a extra <<<"$NODE_FLAGS"
@@ -169,12 +188,14 @@ await_ready() {
   return 1
 }
 
-# converged: every node lists every node as up (`nodes`), or, with a kvsh
-# without that command, accepts a write on min(K,3) replicas.
+# converged: every node lists every member as up (`nodes`) and holds a ring
+# of all members with no change in transfer (`ring`), or, with a kvsh
+# without those commands, accepts a write on min(K,3) replicas.
 converged() {
-  local id out want
+  local id out want members
+  members=$(member_count)
   for id in $(node_ids); do
-    out=$(printf 'nodes\n' | timeout 10 "$BIN/kvsh" --host="$HOST" \
+    out=$(printf 'nodes\nring\n' | timeout 10 "$BIN/kvsh" --host="$HOST" \
       --port="$(node_port "$id")" --timeout-ms=2000 2>&1) || return 1
     if [[ $out == *"unknown command"* ]]; then
       want=$((NODES < 3 ? NODES : 3))
@@ -184,9 +205,81 @@ converged() {
       [[ $out == ok* ]] || return 1
       continue
     fi
-    [[ $(grep -cE '^n[0-9]+ +dc[0-9]+ .* up ' <<<"$out") -eq $NODES ]] \
+    [[ $(grep -cE '^n[0-9]+ +dc[0-9]+ .* up ' <<<"$out") -ge $members ]] \
       || return 1
+    kv_ring_settled "$members" <<<"$out" || return 1
   done
+}
+
+# await_converged WHAT: waits (bounded) for converged; false if it never is.
+await_converged() {
+  local i
+  for ((i = 0; i < START_TIMEOUT; i++)); do
+    converged && return 0
+    sleep 1
+  done
+  echo "cluster.sh: $1 did not settle within $START_TIMEOUT s" >&2
+  return 1
+}
+
+# kvsh_on ID COMMAND: runs one kvsh command against a node.
+kvsh_on() {
+  printf '%s\n' "$2" | timeout 30 "$BIN/kvsh" --host="$HOST" \
+    --port="$(node_port "$1")" --timeout-ms=5000 2>&1
+}
+
+cmd_add() {
+  [[ $# -eq 0 ]] || die "add: takes no arguments"
+  local id pid
+  NODES=$((NODES + 1))
+  id=n$NODES
+  ((BASE_PORT + NODES - 1 <= 65535)) || die "add: no port left for $id"
+  save_layout
+  launch "$id"
+  await_ready "$id" || exit 1
+  await_converged "the join of $id" || exit 1
+  node_line "$id" "$(node_pid "$id")"
+}
+
+cmd_leave() {
+  local id=$1 other out
+  running_pid "$id" >/dev/null
+  (($(member_count) > 1)) || die "leave: $id is the last member"
+  out=$(kvsh_on "$id" leave) || die "leave: $out"
+  echo "$out"
+  GONE="$GONE$id "
+  # Settled once the others hold a ring without it.
+  for other in $(node_ids); do
+    node_pid "$other" >/dev/null || die "leave: $other is not running"
+  done
+  await_converged "the leave of $id" || exit 1
+  save_layout
+  signal_and_wait TERM "$id"
+}
+
+cmd_remove() {
+  local id=$1 other out pid
+  if pid=$(node_pid "$id"); then
+    die "remove: $id is running (pid $pid); a live node leaves instead"
+  fi
+  for other in $(node_ids); do
+    [[ $other == "$id" ]] && continue
+    node_pid "$other" >/dev/null || continue
+    # The others must see it down first; retried until they do.
+    local i
+    for ((i = 0; i < START_TIMEOUT; i++)); do
+      out=$(kvsh_on "$other" "remove $id") \
+        && [[ $out == *" is removed (ring version"* ]] && break
+      sleep 1
+    done
+    [[ $out == *" is removed (ring version"* ]] || die "remove: $out"
+    echo "$out"
+    GONE="$GONE$id "
+    await_converged "the removal of $id" || exit 1
+    save_layout
+    return 0
+  done
+  die "remove: no running node to ask"
 }
 
 cmd_start() {
@@ -216,6 +309,8 @@ cmd_start() {
       die "$id is already running (pid $pid); run cluster.sh stop first"
     fi
   done
+  INITIAL=$NODES
+  GONE=" "
   save_layout
   local -A offset=()
   for id in $(node_ids); do
@@ -226,13 +321,7 @@ cmd_start() {
     LOG_OFFSET=${offset[$id]}
     await_ready "$id" || { cmd_stop >&2; exit 1; }
   done
-  local i
-  for ((i = 0; i < START_TIMEOUT; i++)); do
-    converged && break
-    sleep 1
-  done
-  if ! converged; then
-    echo "cluster.sh: membership did not converge within $START_TIMEOUT s" >&2
+  if ! await_converged "the membership and ring"; then
     cmd_stop >&2
     exit 1
   fi
@@ -354,6 +443,9 @@ case $CMD in
   pause) one_id "$@"; kill -STOP "$(running_pid "$1")"; echo "$1 paused" ;;
   resume) one_id "$@"; kill -CONT "$(running_pid "$1")"; echo "$1 resumed" ;;
   restart) one_id "$@"; cmd_restart "$1" ;;
+  add) cmd_add "$@" ;;
+  leave) one_id "$@"; cmd_leave "$1" ;;
+  remove) one_id "$@"; cmd_remove "$1" ;;
   wipe) cmd_wipe ;;
   logs)
     [[ $# -ge 1 && $# -le 2 ]] || die "logs: usage: logs ID [-f]"

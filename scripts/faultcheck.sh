@@ -37,9 +37,9 @@ die() {
 }
 
 ALL_NEMESES=(kill pause partition-one partition-link partition-split
-  partition-dc isolate-restart clock)
+  partition-dc isolate-restart clock leave remove)
 # Nemeses that need no partition: the loopback fallback runs only these.
-LOCAL_NEMESES=(kill pause clock)
+LOCAL_NEMESES=(kill pause clock leave remove)
 NS_TAG=kvf # every namespace is kvf-<pid>-<name>
 SUBNET=10.77.0
 BIN=${KV_BIN:-$KV_BUILD/apps}
@@ -114,7 +114,7 @@ parse_run_options() {
 PFX=$NS_TAG-$$
 HUB=$PFX-hub
 CNS=$PFX-c
-declare -A ADDR PORT NSOF DC PID DOWN
+declare -A ADDR PORT NSOF DC PID DOWN GONE JOINER
 CLIENT_ADDR=$SUBNET.2
 
 # spawn_in_ns NS CMD...: in_ns for a background job (`spawn_in_ns ... &`):
@@ -270,7 +270,10 @@ launch() {
   for other in $(node_ids); do
     [[ $other == "$id" ]] || seeds+=("${ADDR[$other]}:${PORT[$other]}")
   done
-  local -a env=() extra=()
+  local -a env=() extra=() initial=()
+  # A node that left or was removed comes back wiped, as a new node that
+  # joins the ring the others hold.
+  [[ -n ${JOINER[$id]:-} ]] || mapfile -t initial < <(node_ids)
   if ((CLOCK)); then
     # Wall clock only: a jumping monotonic clock would fire CAF's timers.
     env=(LD_PRELOAD="$LIBFAKETIME" FAKETIME_TIMESTAMP_FILE="$OUT/clock/$id"
@@ -282,6 +285,7 @@ launch() {
   spawn_in_ns "${NSOF[$id]:-}" env "${env[@]}" "$BIN/kvnode" --node-id="$id" \
     --dc="${DC[$id]}" --host="${ADDR[$id]}" --port="${PORT[$id]}" \
     --data-dir="$OUT/data/$id" --seeds="$(IFS=,; echo "${seeds[*]}")" \
+    ${initial[0]:+--initial-members="$(IFS=,; echo "${initial[*]}")"} \
     --n="$N" --r="$R" --w="$W" "${extra[@]}" </dev/null >>"$log" 2>&1 &
   PID[$id]=$!
   for ((i = 0; i < 600; i++)); do
@@ -298,11 +302,12 @@ launch() {
 converged() {
   local id out
   for id in $(node_ids); do
-    out=$(printf 'nodes\n' | in_ns "$CNS" timeout 10 "$BIN/kvsh" \
+    out=$(printf 'nodes\nring\n' | in_ns "$CNS" timeout 10 "$BIN/kvsh" \
       --host="${ADDR[$id]}" --port="${PORT[$id]}" --timeout-ms=2000 2>&1) \
       || return 1
     [[ $(grep -cE '^n[0-9]+ +dc[0-9]+ .* up ' <<<"$out") -eq $NODES ]] \
       || return 1
+    kv_ring_settled "$NODES" <<<"$out" || return 1
   done
 }
 
@@ -405,9 +410,106 @@ nemesis_isolate-restart_stop() { heal_network; }
 nemesis_clock_start() { echo "${1#*:}" >"$OUT/clock/${1%%:*}"; }
 nemesis_clock_stop() { echo "+0" >"$OUT/clock/${1%%:*}"; }
 
-# Membership changes (join, leave) do not exist in the store yet. The hook:
-# nemesis_membership_start/stop NODE and a pick_target_membership, then add
-# "membership" to ALL_NEMESES.
+# Membership changes. leave: the node hands its partitions over and leaves
+# the ring, then stops; remove: it is killed and an operator removes it. At
+# the stop both come back wiped (a new incarnation) and join again, taking
+# partitions over from the others: every stop is a join.
+kvsh_at() {
+  printf '%b' "$2" | in_ns "$CNS" timeout 20 "$BIN/kvsh" --host="${ADDR[$1]}" \
+    --port="${PORT[$1]}" --timeout-ms=5000 2>&1
+}
+
+# await_ring_without ID: every other running node holds a settled ring
+# without ID (bounded); an incident if not.
+await_ring_without() {
+  local id=$1 other i ok out
+  for ((i = 0; i < 90; i++)); do
+    ok=1
+    for other in $(others "$id"); do
+      [[ -z ${DOWN[$other]:-} ]] || continue
+      out=$(kvsh_at "$other" 'ring\n') || { ok=0; break; }
+      if ! kv_ring_settled $((NODES - 1)) <<<"$out" \
+        || grep -qE "^$id +dc" <<<"$out"; then
+        ok=0
+        break
+      fi
+    done
+    ((ok)) && return 0
+    check_alive
+    sleep 1
+  done
+  incident "membership: the ring without $id did not settle within 90 s"
+  return 1
+}
+
+# await_seen_down ID: every running node sees ID down (bounded). A new
+# incarnation of ID is refused by any node that still sees the old one up.
+await_seen_down() {
+  local id=$1 other i ok
+  for ((i = 0; i < 60; i++)); do
+    ok=1
+    for other in $(others "$id"); do
+      [[ -z ${DOWN[$other]:-} ]] || continue
+      kvsh_at "$other" 'nodes\n' | grep -qE "^$id +dc[0-9]+ .* down " \
+        || { ok=0; break; }
+    done
+    ((ok)) && return 0
+    sleep 1
+  done
+  return 1
+}
+
+nemesis_leave_start() {
+  local id=$1 out
+  out=$(kvsh_at "$id" 'leave\n')
+  [[ $out == *"is leaving"* ]] || { incident "membership: leave $id: $out"; return 0; }
+  event ring_change "$id" leave
+  await_ring_without "$id" || return 0
+  DOWN[$id]=1
+  GONE[$id]=1
+  kill -TERM "${PID[$id]}" 2>/dev/null || true
+  wait "${PID[$id]}" 2>/dev/null || true
+  event node_down "$id" left
+}
+nemesis_leave_stop() { rejoin_node "$1"; }
+
+nemesis_remove_start() {
+  local id=$1 other out i
+  kill_node "$id"
+  GONE[$id]=1
+  await_seen_down "$id" || { incident "membership: nobody sees $id down"; return 0; }
+  for ((i = 0; i < 30; i++)); do
+    for other in $(others "$id"); do
+      [[ -z ${DOWN[$other]:-} ]] || continue
+      out=$(kvsh_at "$other" "remove $id\n")
+      break
+    done
+    [[ $out == *" is removed (ring version"* ]] && break
+    sleep 1
+  done
+  [[ $out == *" is removed (ring version"* ]] \
+    || { incident "membership: remove $id: $out"; return 0; }
+  event ring_change "$id" remove
+  await_ring_without "$id" || true
+}
+nemesis_remove_stop() { rejoin_node "$1"; }
+
+# A node that left (or was removed) comes back with a wiped directory once
+# the others see its old incarnation down; a node still on the ring (its
+# leave or removal did not complete) just restarts.
+rejoin_node() {
+  local id=$1
+  if [[ -z ${GONE[$id]:-} ]]; then
+    [[ -n ${DOWN[$id]:-} ]] && restart_node "$id"
+    return 0
+  fi
+  await_seen_down "$id" || true
+  rm -rf "${OUT:?}/data/$id"
+  JOINER[$id]=1
+  unset "GONE[$id]"
+  restart_node "$id"
+  event ring_change "$id" join
+}
 
 others() {
   local id out=()
@@ -441,7 +543,8 @@ pick_node() {
 
 pick_target() {
   case $1 in
-    kill | pause | partition-one | isolate-restart) pick_node; TARGET=$PICKED ;;
+    kill | pause | partition-one | isolate-restart | leave | remove)
+      pick_node; TARGET=$PICKED ;;
     clock)
       local off=$((2 + RANDOM % 29))
       ((RANDOM % 2)) && off=-$off || off=+$off
@@ -530,7 +633,9 @@ heal_all() {
   heal_network
   for id in $(node_ids); do
     [[ -f $OUT/clock/$id ]] && echo "+0" >"$OUT/clock/$id"
-    if [[ -n ${DOWN[$id]:-} ]] && kill -0 "${PID[$id]}" 2>/dev/null; then
+    if [[ -n ${GONE[$id]:-} ]]; then
+      rejoin_node "$id"
+    elif [[ -n ${DOWN[$id]:-} ]] && kill -0 "${PID[$id]}" 2>/dev/null; then
       nemesis_pause_stop "$id"
     elif [[ -n ${DOWN[$id]:-} ]]; then
       restart_node "$id"
@@ -598,8 +703,6 @@ cmd_run() {
   else
     local name kept=()
     for name in ${MIX//,/ }; do
-      [[ $name == membership ]] \
-        && die "membership: join/leave do not exist in the store yet (hook in $0)"
       [[ " ${ALL_NEMESES[*]} " == *" $name "* ]] \
         || die "unknown nemesis '$name' (faultcheck.sh nemeses)"
       if [[ " ${allowed[*]} " == *" $name "* ]]; then kept+=("$name")
@@ -777,7 +880,7 @@ shift
 case $CMD in
   -h | --help | help) usage ;;
   cleanup) cmd_cleanup ;;
-  nemeses) printf '%s\n' "${ALL_NEMESES[@]}" "membership (hook only: join/leave not built)" ;;
+  nemeses) printf '%s\n' "${ALL_NEMESES[@]}" ;;
   run) i_sched=0; cmd_run "$@" ;;
   matrix) cmd_matrix "$@" ;;
   *) die "unknown command '$CMD' (see --help)" ;;

@@ -32,3 +32,15 @@ kv_build() {
   fi
   cmake --build "$KV_BUILD" --parallel "$(nproc)"
 }
+
+# kv_ring_settled K: reads kvsh output that includes `ring` on stdin; true
+# when the ring lists K members and no change is in transfer.
+kv_ring_settled() {
+  awk -v want="$1" '
+    /^ring version / { seen = 1; next }
+    /^change in transfer/ { busy = 1 }
+    /^node +dc +primaries/ { table++; next }
+    table == 1 && /^[^ ]+ +[^ ]+ +[0-9]+ +[0-9]+ / { rows++; next }
+    table == 1 { table = 2 }
+    END { exit !(seen && !busy && rows == want) }'
+}

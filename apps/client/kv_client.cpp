@@ -132,4 +132,19 @@ blocking_client::preference_list(const std::string& key, uint32_t n) {
                                        n);
 }
 
+caf::expected<ring_state> blocking_client::ring() {
+  return ask<ring_state>(sys_, node_, wait_limit({}), get_atom::value,
+                         ring_atom::value);
+}
+
+caf::expected<std::string> blocking_client::leave() {
+  return ask<std::string>(sys_, node_, wait_limit({}), leave_atom::value);
+}
+
+caf::expected<std::string>
+blocking_client::remove_node(const std::string& node_id) {
+  return ask<std::string>(sys_, node_, wait_limit({}), remove_atom::value,
+                          node_id);
+}
+
 } // namespace kv

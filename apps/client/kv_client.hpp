@@ -61,6 +61,14 @@ public:
   caf::expected<std::vector<std::string>>
   preference_list(const std::string& key, uint32_t n);
 
+  // The ring the node routes with (partition owners, change in transfer).
+  caf::expected<ring_state> ring();
+
+  // The connected node leaves the ring (hands its partitions over first);
+  // an operator removes a dead node. The replies say what happens.
+  caf::expected<std::string> leave();
+  caf::expected<std::string> remove_node(const std::string& node_id);
+
   // Hints this node holds for unreachable owners: owner -> count.
   caf::expected<std::vector<std::pair<std::string, uint64_t>>> pending_hints();
 

@@ -31,6 +31,8 @@ public:
   uint32_t suspect_after_ms = 0;
   uint32_t down_after_ms = 0;
   uint32_t hint_max_age_s = 3 * 3600;
+  std::string initial_members;
+  uint32_t handoff_mb_per_s = 32;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -64,7 +66,16 @@ public:
            "default request timeout in milliseconds")
       .add(seeds, "seeds",
            "host:port,... of nodes to join through (any one suffices)")
-      .add(node.tokens_per_node, "tokens", "virtual nodes on the ring")
+      .add(initial_members, "initial-members",
+           "id,id,...: the nodes that create the ring together (every node "
+           "of a new cluster lists the same ones; a node that joins later "
+           "lists none)")
+      .add(node.ring.partitions, "partitions",
+           "partitions of a ring this node creates (a power of two)")
+      .add(node.ring.replicas, "ring-replicas",
+           "replicas per partition of a ring this node creates")
+      .add(handoff_mb_per_s, "handoff-mb-per-s",
+           "rate at which partitions taken over are copied (MB/s)")
       .add(gossip_interval_ms, "gossip-interval-ms",
            "milliseconds between gossip rounds")
       .add(suspect_after_ms, "suspect-after-ms",
@@ -125,6 +136,17 @@ public:
         < node.membership.detection.suspect_after)
       return std::string{"--down-after-ms must not be below --suspect-after-ms"};
     node.hints.max_age = std::chrono::seconds{hint_max_age_s};
+    node.ring.initial_members.clear();
+    for (std::size_t pos = 0; pos < initial_members.size();) {
+      auto comma = initial_members.find(',', pos);
+      if (comma == std::string::npos)
+        comma = initial_members.size();
+      if (comma > pos)
+        node.ring.initial_members.push_back(
+          initial_members.substr(pos, comma - pos));
+      pos = comma + 1;
+    }
+    node.handoff_bytes_per_s = uint64_t{handoff_mb_per_s} << 20;
     if (node.storage.data_dir.empty())
       node.storage.data_dir = "data/" + node.node_id;
     return kv::config_problem(node);

@@ -146,30 +146,79 @@ std::string format_members(std::vector<member_info> members) {
     out += padded(m.node_id, 8) + " " + padded(m.dc, 6) + " "
            + padded(m.host + ":" + std::to_string(m.port), 22) + " "
            + padded(to_string(m.status), 8) + " heartbeat "
-           + std::to_string(m.heartbeat) + " tokens "
-           + std::to_string(m.tokens.size()) + "\n";
+           + std::to_string(m.heartbeat) + " ring v"
+           + std::to_string(m.ring_epoch) + "\n";
   return out;
 }
 
-std::string format_ring(const std::vector<member_info>& members) {
-  auto current = make_ring(members, 0);
-  // The share of each node as primary owner, sampled at evenly spaced
-  // positions: fine enough to show balance at a glance.
-  constexpr uint64_t samples = 1 << 16;
-  constexpr uint64_t step = ~uint64_t{0} / samples;
-  std::map<std::string, uint64_t> owned;
-  for (uint64_t i = 0; i < samples; ++i)
-    ++owned[current.owner_of(i * step)];
-  std::string out;
-  for (auto& m : current.members()) {
+namespace {
+
+// One line per node of an assignment: primaries, replicas held, share.
+std::string ownership(const partition_map& map) {
+  auto primaries = map.primary_counts();
+  auto slots = map.slot_counts();
+  double total = 0;
+  for (auto c : slots)
+    total += c;
+  std::string out = "node     dc     primaries replicas  share\n";
+  for (std::size_t i = 0; i < map.members().size(); ++i) {
     char share[16];
     std::snprintf(share, sizeof(share), "%5.1f%%",
-                  100.0 * static_cast<double>(owned[m.node_id]) / samples);
-    out += padded(m.node_id, 8) + " " + padded(m.dc, 6) + " tokens "
-           + padded(std::to_string(m.tokens.size()), 6) + " owns " + share
-           + "\n";
+                  total == 0 ? 0.0 : 100.0 * slots[i] / total);
+    out += padded(map.members()[i].node_id, 8) + " "
+           + padded(map.members()[i].dc, 6) + " "
+           + padded(std::to_string(primaries[i]), 9) + " "
+           + padded(std::to_string(slots[i]), 8) + " " + share + "\n";
   }
-  out += "ring of " + std::to_string(current.size()) + " node(s)\n";
+  return out;
+}
+
+} // namespace
+
+std::string format_ring(const ring_state& state,
+                        const std::vector<member_info>& members) {
+  if (state.version == 0)
+    return "no ring yet (this node has not heard one from its cluster)\n";
+  ring routing;
+  if (auto problem = ring::from_state(state, routing))
+    return "the node sent an unusable ring: " + *problem + "\n";
+  std::string out = "ring version " + std::to_string(state.version) + ", "
+                    + std::to_string(state.partitions) + " partitions x "
+                    + std::to_string(state.replicas)
+                    + " replicas, last changed by " + state.claimant + "\n";
+  out += ownership(routing.current());
+  if (routing.in_transition()) {
+    out += "change in transfer (since version "
+           + std::to_string(state.transition) + "):\n";
+    for (auto& id : routing.receivers()) {
+      auto done = std::any_of(members.begin(), members.end(),
+                              [&](const member_info& m) {
+                                return m.node_id == id
+                                       && m.handoff_done == state.transition;
+                              });
+      out += "  " + padded(id, 8) + " takes over "
+             + std::to_string(routing.incoming(id).size()) + " partition(s)"
+             + (done ? ": copied" : ": copying") + "\n";
+    }
+    out += "after it:\n" + ownership(routing.next());
+  }
+  std::string waiting;
+  for (auto& m : members) {
+    bool on_ring = routing.current().find(m.node_id) != nullptr
+                   || routing.next().find(m.node_id) != nullptr;
+    if (!on_ring && m.status == member_status::up)
+      waiting += " " + m.node_id;
+    if (on_ring && m.status == member_status::leaving)
+      out += m.node_id + " is leaving\n";
+  }
+  if (!waiting.empty())
+    out += "waiting to join:" + waiting + "\n";
+  if (!state.removed.empty()) {
+    out += "removed:";
+    for (auto& r : state.removed)
+      out += " " + r;
+    out += "\n";
+  }
   return out;
 }
 

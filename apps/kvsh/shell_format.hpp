@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "messages/membership.hpp"
+#include "messages/ring_state.hpp"
 #include "messages/request.hpp"
 
 namespace kv {
@@ -40,7 +41,8 @@ std::string format_members(std::vector<member_info> members);
 
 // `ring`: one line per member: id, dc, tokens and its share of the key
 // space as primary owner.
-std::string format_ring(const std::vector<member_info>& members);
+std::string format_ring(const ring_state& ring,
+                        const std::vector<member_info>& members);
 
 // `hints`: "owner count" lines, then "N hint(s) pending" (or "no hints
 // pending").

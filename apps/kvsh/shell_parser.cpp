@@ -138,6 +138,8 @@ const std::vector<command_spec>& command_specs() {
     {"hints", command_kind::hints, {}, opt_none, "hints"},
     {"replica", command_kind::replica, {"KEY"}, opt_none, "replica KEY"},
     {"ring", command_kind::ring, {}, opt_n, "ring [KEY [n=N]]"},
+    {"leave", command_kind::leave, {}, opt_none, "leave"},
+    {"remove", command_kind::remove_node, {"NODE"}, opt_none, "remove NODE"},
     {"help", command_kind::help, {}, opt_none, "help"},
     {"quit", command_kind::quit, {}, opt_none, "quit"},
     {"exit", command_kind::quit, {}, opt_none, "exit"},
@@ -292,6 +294,7 @@ parsed_command parse_command(std::string_view line) {
     case command_kind::get:
     case command_kind::remove:
     case command_kind::replica:
+    case command_kind::remove_node:
       cmd.key = tokens[1];
       break;
     case command_kind::connect: {
@@ -364,8 +367,10 @@ const char* shell_help_text() {
          "  nodes                the members this node knows, with status\n"
          "  hints                writes this node holds for unreachable nodes\n"
          "  replica KEY          what this node's own replica stores for KEY\n"
-         "  ring                 tokens and share of the ring per node\n"
+         "  ring                 partitions per node, the change in transfer\n"
          "  ring KEY [n=N]       the preference list of KEY (default n: 3)\n"
+         "  leave                the connected node leaves the ring\n"
+         "  remove NODE          forget a dead node; others re-replicate it\n"
          "  help                 this text\n"
          "  quit | exit\n"
          "arguments:\n"

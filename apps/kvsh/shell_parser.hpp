@@ -29,7 +29,8 @@ struct token_list {
 token_list tokenize(std::string_view line);
 
 enum class command_kind {
-  none, put, get, remove, help, quit, connect, nodes, ring, hints, replica
+  none, put, get, remove, help, quit, connect, nodes, ring, hints, replica,
+  leave, remove_node
 };
 
 // Where a put or delete takes its causal context from.

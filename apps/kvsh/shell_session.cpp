@@ -108,6 +108,11 @@ void shell_session::run(const shell_command& cmd) {
       if (ensure_connected())
         run_cluster_view(cmd);
       break;
+    case command_kind::leave:
+    case command_kind::remove_node:
+      if (ensure_connected())
+        run_ring_change(cmd);
+      break;
     case command_kind::put:
     case command_kind::remove:
       if (ensure_connected())
@@ -145,7 +150,12 @@ void shell_session::run_cluster_view(const shell_command& cmd) {
     return;
   }
   if (cmd.key.empty()) {
-    out_ << format_ring(*members);
+    auto ring = client_->ring();
+    if (!ring) {
+      report(describe(ring.error()));
+      return;
+    }
+    out_ << format_ring(*ring, *members);
     return;
   }
   auto owners = client_->preference_list(cmd.key,
@@ -155,6 +165,15 @@ void shell_session::run_cluster_view(const shell_command& cmd) {
     return;
   }
   out_ << format_preference_list(*owners, *members);
+}
+
+void shell_session::run_ring_change(const shell_command& cmd) {
+  auto reply = cmd.kind == command_kind::leave ? client_->leave()
+                                               : client_->remove_node(cmd.key);
+  if (reply)
+    out_ << *reply << '\n';
+  else
+    report(describe(reply.error()));
 }
 
 void shell_session::run_get(const shell_command& cmd) {

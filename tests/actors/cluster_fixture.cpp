@@ -106,10 +106,19 @@ std::size_t cluster_fixture::index_of(const std::string& node_id) const {
   return std::stoul(node_id.substr(1)) - 1;
 }
 
-void cluster_fixture::stop(std::size_t i) {
+void cluster_fixture::stop(std::size_t i, bool announce) {
   nodes_[i]->client.reset();
-  nodes_[i]->running->stop();
+  nodes_[i]->running->stop(announce);
   nodes_[i]->running.reset();
+}
+
+std::size_t cluster_fixture::add() {
+  auto n = std::make_unique<test_node>();
+  n->running = node::start(n->sys, config_for(nodes_.size()));
+  n->client = std::make_unique<blocking_client>(n->sys,
+                                                n->running->coordinator());
+  nodes_.push_back(std::move(n));
+  return nodes_.size() - 1;
 }
 
 void cluster_fixture::restart(std::size_t i, const node_config& nc) {

@@ -71,10 +71,15 @@ public:
   std::size_t index_of(const std::string& node_id) const;
 
   // Stops node i's actors (its actor system lives on, as after a crash the
-  // peers' proxies would see).
-  void stop(std::size_t i);
+  // peers' proxies would see). With `announce`, as kvnode on SIGTERM: the
+  // peers hear it is going down; without, they find out by detection.
+  void stop(std::size_t i, bool announce = true);
 
   node_config config_for(std::size_t i) const;
+
+  // Starts one more node (the next index), which joins through n1; returns
+  // its index.
+  std::size_t add();
 
   // Starts node i again (after stop) on its data directory with `nc`.
   void restart(std::size_t i, const node_config& nc);

@@ -84,10 +84,11 @@ BOOST_AUTO_TEST_CASE(a_stopped_node_goes_down_and_a_slow_one_stays_up) {
                             "n" << i + 1 << " suspects the slow node n4");
     std::this_thread::sleep_for(50ms);
   }
-  // n5 stops: every survivor marks it down, after down_after plus the time
-  // to gather confirmations (a few gossip rounds), well within the bound.
+  // n5 stops without a word (as after a crash): every survivor marks it
+  // down, after down_after plus the time to gather confirmations (a few
+  // gossip rounds), well within the bound.
   auto stopped_at = std::chrono::steady_clock::now();
-  cluster.stop(4);
+  cluster.stop(4, false);
   BOOST_REQUIRE(eventually(
     [&] {
       for (std::size_t i = 0; i < 4; ++i)
@@ -108,6 +109,13 @@ BOOST_AUTO_TEST_CASE(a_stopped_node_goes_down_and_a_slow_one_stays_up) {
   for (std::size_t i = 0; i < 4; ++i)
     for (auto id : {"n1", "n2", "n3", "n4"})
       BOOST_TEST((cluster.status_seen_by(i, id) == member_status::up));
+  // Issue 9: a stop (SIGTERM) is announced, so the others mark n4 down at
+  // once, before its silence could even make it suspect.
+  stopped_at = std::chrono::steady_clock::now();
+  cluster.stop(3);
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST((cluster.status_seen_by(i, "n4") == member_status::down));
+  BOOST_TEST((std::chrono::steady_clock::now() - stopped_at < suspect_after));
 }
 
 // Regression (issue 8.4): a gossiped card without actor handles made the
@@ -135,9 +143,10 @@ BOOST_AUTO_TEST_CASE(a_card_without_handles_is_ignored_not_fatal) {
     ->request(target.running->gossiper(), 5s, gossip_atom::value,
               std::string{"phantom"},
               std::vector<node_card>{hollow, hollow_stores},
-              std::vector<std::string>{}, uint64_t{0})
+              std::vector<std::string>{}, uint64_t{0}, ring_state{})
     .receive([&](const std::string&, std::vector<node_card>&,
-                 std::vector<std::string>&, uint64_t) { answered = true; },
+                 std::vector<std::string>&, uint64_t,
+                 ring_state&) { answered = true; },
              [&](caf::error& err) {
                BOOST_FAIL("gossip refused: " << describe(err));
              });

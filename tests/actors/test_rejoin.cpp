@@ -213,9 +213,9 @@ BOOST_AUTO_TEST_CASE(a_relayed_card_of_another_incarnation_is_not_taken) {
   self
     ->request(n1.gossiper(), 5s, gossip_atom::value, std::string{"relay"},
               std::vector<node_card>{stale}, std::vector<std::string>{},
-              uint64_t{0})
+              uint64_t{0}, ring_state{})
     .receive([](const std::string&, std::vector<node_card>&,
-                std::vector<std::string>&, uint64_t) {},
+                std::vector<std::string>&, uint64_t, ring_state&) {},
              [](caf::error& err) { BOOST_FAIL(describe(err)); });
   for (auto& m : cluster.members_seen_by(0))
     if (m.node_id == "n2")

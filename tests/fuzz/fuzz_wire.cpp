@@ -43,6 +43,15 @@ bool invariants_hold(const kv::hint& h) {
   return invariants_hold(h.versions);
 }
 
+bool invariants_hold(const kv::ring_state& r) {
+  return !kv::ring_problem(r);
+}
+
+bool invariants_hold(const kv::partition_chunk& c) {
+  return c.keys.size() == c.versions.size()
+         && c.keys.size() <= kv::max_chunk_keys;
+}
+
 template <class T>
 bool invariants_hold(const T&) {
   return true;
@@ -62,6 +71,8 @@ void load(const char* data, std::size_t size) {
     (void) kv::versions_problem(x, 1 << 20, 100, 64);
   if constexpr (std::is_same_v<T, kv::hint>)
     (void) kv::hint_problem(x, 1 << 20, 100, 64);
+  if constexpr (std::is_same_v<T, kv::partition_chunk>)
+    (void) kv::chunk_problem(x, 1 << 20);
   std::vector<char> bytes;
   caf::binary_serializer sink{nullptr, bytes};
   require(!sink(x));
@@ -81,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     return 0;
   auto rest = reinterpret_cast<const char*>(data + 1);
   auto n = size - 1;
-  switch (data[0] % 7) {
+  switch (data[0] % 9) {
     case 0: load<kv::vector_clock>(rest, n); break;
     case 1: load<kv::versioned_value>(rest, n); break;
     case 2: load<kv::sibling_list>(rest, n); break;
@@ -89,6 +100,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     case 4: load<kv::hint>(rest, n); break;
     case 5: load<kv::request_options>(rest, n); break;
     case 6: load<std::vector<kv::member_info>>(rest, n); break;
+    case 7: load<kv::ring_state>(rest, n); break;
+    case 8: load<kv::partition_chunk>(rest, n); break;
   }
   return 0;
 }

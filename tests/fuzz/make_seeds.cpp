@@ -87,6 +87,22 @@ int main(int argc, char** argv) {
   write_seed(dir, n, wire(4, h));
   write_seed(dir, n, wire(5, kv::request_options{}));
   write_seed(dir, n, wire(6, std::vector<kv::member_info>{sample_member()}));
+  kv::ring_state ring;
+  ring.version = 3;
+  ring.claimant = "n1";
+  ring.partitions = 4;
+  ring.replicas = 2;
+  ring.current = {{"n1", "n2"}, {"dc1", "dc2"}, {0, 1, 1, 0, 0, 1, 1, 0}};
+  ring.next = {{"n1", "n2", "n3"}, {"dc1", "dc2", "dc1"},
+               {0, 1, 1, 2, 2, 0, 1, 2}};
+  ring.transition = 3;
+  ring.removed = {"n9/42"};
+  write_seed(dir, n, wire(7, ring));
+  kv::partition_chunk chunk;
+  chunk.keys = {"k1", "k2"};
+  chunk.versions = {siblings, siblings};
+  chunk.resume_after = std::string(8, '\x01') + "k2";
+  write_seed(dir, n, wire(8, chunk));
 
   dir = root / "shell_parser";
   fs::create_directories(dir);

@@ -512,3 +512,20 @@ BOOST_AUTO_TEST_CASE(a_local_pause_convicts_nobody) {
     fd.observe_heartbeat(id, 1, at(23s));
   BOOST_TEST(str(fd.evaluate(at(24s))) == strings{"e:up->suspect"});
 }
+
+// Issue 9: a node that stops on SIGTERM says so in its last card; its peers
+// mark it down at once instead of after the timeout and confirmations, and
+// only a restart (a higher heartbeat) brings it back.
+BOOST_AUTO_TEST_CASE(an_announced_stop_is_down_at_once) {
+  auto fd = make("a", {"b", "c", "d"});
+  fd.observe_heartbeat("b", 10, at(0ms));
+  fd.observe_stop("b", 11);
+  BOOST_TEST(fd.status_of("b") == member_status::down);
+  BOOST_TEST(str(fd.evaluate(at(1ms))) == (std::vector<std::string>{"b:up->down"}));
+  // The same card relayed again is no progress, an older one is ignored.
+  fd.observe_heartbeat("b", 11, at(2ms));
+  fd.observe_stop("b", 5);
+  BOOST_TEST(fd.status_of("b") == member_status::down);
+  fd.observe_heartbeat("b", 12, at(3ms));
+  BOOST_TEST(fd.status_of("b") == member_status::up);
+}

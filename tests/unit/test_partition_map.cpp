@@ -213,29 +213,32 @@ BOOST_AUTO_TEST_CASE(removing_down_to_nothing_and_back) {
 
 BOOST_AUTO_TEST_CASE(wire_form_round_trips_and_bad_forms_are_refused) {
   auto map = grown(5, 2, 64);
+  auto wire = map.to_assignment();
   partition_map copy;
-  BOOST_TEST(partition_map::from_parts(64, 3, map.members(), map.slots(), copy)
-             == "");
+  BOOST_TEST(!partition_map::from_assignment(64, 3, wire, copy));
   BOOST_TEST((copy == map));
-  auto bad_slots = map.slots();
-  bad_slots[0] = 99;
-  BOOST_TEST(partition_map::from_parts(64, 3, map.members(), bad_slots, copy)
-             != "");
-  auto twice = map.slots();
-  twice[1] = twice[0];
-  BOOST_TEST(partition_map::from_parts(64, 3, map.members(), twice, copy)
-             != "");
-  BOOST_TEST(partition_map::from_parts(63, 3, map.members(), map.slots(), copy)
-             != "");
-  auto short_slots = map.slots();
-  short_slots.pop_back();
-  BOOST_TEST(partition_map::from_parts(64, 3, map.members(), short_slots,
-                                       copy)
-             != "");
-  auto unsorted = map.members();
-  std::swap(unsorted[0], unsorted[1]);
-  BOOST_TEST(partition_map::from_parts(64, 3, unsorted, map.slots(), copy)
-             != "");
+  auto refused = [&](kv::ring_assignment bad, uint32_t q = 64) {
+    return partition_map::from_assignment(q, 3, bad, copy).has_value();
+  };
+  auto bad = wire;
+  bad.slots[0] = 99;
+  BOOST_TEST(refused(bad));
+  bad = wire;
+  bad.slots[1] = bad.slots[0];
+  BOOST_TEST(refused(bad));
+  BOOST_TEST(refused(wire, 63));
+  bad = wire;
+  bad.slots.pop_back();
+  BOOST_TEST(refused(bad));
+  bad = wire;
+  std::swap(bad.ids[0], bad.ids[1]);
+  BOOST_TEST(refused(bad));
+  bad = wire;
+  bad.dcs.pop_back();
+  BOOST_TEST(refused(bad));
+  bad = wire;
+  bad.ids[0] = "no spaces allowed";
+  BOOST_TEST(refused(bad));
   BOOST_TEST((copy == map)); // a refused form leaves the target alone
 }
 

@@ -1,0 +1,242 @@
+#include "actors/claimant.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "actors/partition_map.hpp"
+#include "actors/ring.hpp"
+
+namespace kv {
+
+namespace {
+
+using member_index = std::map<std::string, const member_info*>;
+
+member_index index_members(const std::vector<member_info>& members) {
+  member_index result;
+  for (auto& m : members)
+    result[m.node_id] = &m;
+  return result;
+}
+
+std::string removal_name(const member_info& m) {
+  return m.node_id + "/" + std::to_string(m.incarnation);
+}
+
+bool was_removed(const ring_state& ring, const member_info& m) {
+  return std::find(ring.removed.begin(), ring.removed.end(), removal_name(m))
+         != ring.removed.end();
+}
+
+bool removed_id(const ring_state& ring, const std::string& id) {
+  auto prefix = id + "/";
+  return std::any_of(ring.removed.begin(), ring.removed.end(),
+                     [&](const std::string& r) {
+                       return r.compare(0, prefix.size(), prefix) == 0;
+                     });
+}
+
+bool is_up(const member_index& view, const std::string& id,
+           const std::string& self_id) {
+  if (id == self_id)
+    return true;
+  auto i = view.find(id);
+  return i != view.end() && (i->second->status == member_status::up
+                             || i->second->status == member_status::leaving);
+}
+
+// Members of the ring, now or after the change in transfer.
+std::vector<std::string> ring_ids(const ring_state& ring) {
+  auto ids = ring.current.ids;
+  ids.insert(ids.end(), ring.next.ids.begin(), ring.next.ids.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+// Every member of the ring that was not removed is up here and holds this
+// version.
+bool ready(const ring_state& ring, const member_index& view,
+           const std::string& self_id) {
+  for (auto& id : ring_ids(ring)) {
+    if (removed_id(ring, id))
+      continue;
+    auto i = view.find(id);
+    if (i == view.end() || !is_up(view, id, self_id)
+        || i->second->ring_epoch != ring.version)
+      return false;
+  }
+  return true;
+}
+
+partition_map map_of(const ring_state& ring, const ring_assignment& a) {
+  partition_map map{ring.partitions, ring.replicas};
+  partition_map::from_assignment(ring.partitions, ring.replicas, a, map);
+  return map;
+}
+
+ring_state successor(const ring_state& held, const std::string& self_id) {
+  auto next = held;
+  next.version = held.version + 1;
+  next.claimant = self_id;
+  return next;
+}
+
+// Starts (or restarts) a transition to `target`; commits at once when no
+// node has anything to copy.
+ring_state begin_transition(const ring_state& held, const std::string& self_id,
+                            const partition_map& target) {
+  auto next = successor(held, self_id);
+  // A removal may start while the last change drains: its own transfer
+  // writes to both sides from now on.
+  next.previous = {};
+  next.next = target.to_assignment();
+  next.transition = next.version;
+  ring check;
+  if (!ring::from_state(next, check) && check.receivers().empty()) {
+    next.current = next.next;
+    next.next = {};
+    next.transition = 0;
+  }
+  return next;
+}
+
+std::optional<ring_state> first_ring(const std::string& self_id,
+                                     const member_index& view,
+                                     const claimant_settings& settings) {
+  auto initial = settings.initial_members;
+  if (initial.empty()) {
+    if (!settings.alone)
+      return std::nullopt;
+    initial = {self_id};
+  }
+  std::sort(initial.begin(), initial.end());
+  if (initial.front() != self_id)
+    return std::nullopt;
+  partition_map map{settings.partitions, settings.replicas};
+  for (auto& id : initial) {
+    if (!is_up(view, id, self_id) || view.count(id) == 0)
+      return std::nullopt;
+    map.add(id, view.at(id)->dc);
+  }
+  ring_state result;
+  result.version = 1;
+  result.claimant = self_id;
+  result.partitions = settings.partitions;
+  result.replicas = settings.replicas;
+  result.current = map.to_assignment();
+  return result;
+}
+
+} // namespace
+
+std::string claimant_of(const ring_state& ring,
+                        const std::vector<member_info>& members,
+                        const std::string& self_id) {
+  auto view = index_members(members);
+  for (auto& id : ring_ids(ring))
+    if (!removed_id(ring, id) && is_up(view, id, self_id))
+      return id;
+  return {};
+}
+
+std::optional<ring_state> plan_ring_change(const std::string& self_id,
+                                           const ring_state& held,
+                                           const std::vector<member_info>& members,
+                                           const claimant_settings& settings) {
+  auto view = index_members(members);
+  if (held.version == 0)
+    return first_ring(self_id, view, settings);
+  if (claimant_of(held, members, self_id) != self_id
+      || !ready(held, view, self_id))
+    return std::nullopt;
+  if (!held.previous.empty()) {
+    // Every member routes with the ring that completed the change: no one
+    // reads from the old owners any more.
+    auto done = successor(held, self_id);
+    done.previous = {};
+    return done;
+  }
+  if (held.transition != 0) {
+    ring current;
+    if (ring::from_state(held, current))
+      return std::nullopt;
+    for (auto& id : current.receivers()) {
+      auto i = view.find(id);
+      if (i == view.end() || i->second->handoff_done != held.transition)
+        return std::nullopt;
+    }
+    auto done = successor(held, self_id);
+    done.previous = held.current;
+    done.current = held.next;
+    done.next = {};
+    done.transition = 0;
+    return done;
+  }
+  auto target = map_of(held, held.current);
+  std::vector<std::string> joined;
+  for (auto& m : members) {
+    if (target.find(m.node_id) != nullptr || was_removed(held, m)
+        || !is_up(view, m.node_id, self_id)
+        || m.status == member_status::leaving)
+      continue;
+    target.add(m.node_id, m.dc);
+    joined.push_back(m.node_id);
+  }
+  bool left = false;
+  for (auto& m : members)
+    if (m.status == member_status::leaving && target.find(m.node_id)
+        && target.size() > 1) {
+      target.remove(m.node_id);
+      left = true;
+    }
+  if (joined.empty() && !left)
+    return std::nullopt;
+  auto base = held;
+  // A new incarnation of a removed node may join: the old one's entry goes.
+  for (auto& id : joined)
+    base.removed.erase(std::remove_if(base.removed.begin(), base.removed.end(),
+                                      [&](const std::string& r) {
+                                        return r.rfind(id + "/", 0) == 0;
+                                      }),
+                       base.removed.end());
+  return begin_transition(base, self_id, target);
+}
+
+removal_plan plan_removal(const std::string& self_id, const ring_state& held,
+                          const std::vector<member_info>& members,
+                          const std::string& node_id) {
+  auto view = index_members(members);
+  removal_plan result;
+  auto ids = ring_ids(held);
+  if (std::find(ids.begin(), ids.end(), node_id) == ids.end()) {
+    result.refusal = node_id + " is not on the ring";
+    return result;
+  }
+  if (node_id == self_id) {
+    result.refusal = "a node cannot remove itself: use leave";
+    return result;
+  }
+  auto i = view.find(node_id);
+  if (i != view.end() && i->second->status != member_status::down) {
+    result.refusal = node_id + " is " + to_string(i->second->status)
+                     + " here, not down: only a dead node is removed (a live "
+                       "one leaves)";
+    return result;
+  }
+  auto target = map_of(held, held.transition != 0 ? held.next : held.current);
+  if (target.find(node_id) != nullptr && target.size() == 1) {
+    result.refusal = node_id + " is the last member of the ring";
+    return result;
+  }
+  auto base = held;
+  base.removed.push_back(i == view.end() ? node_id + "/0"
+                                         : removal_name(*i->second));
+  if (base.removed.size() > max_ring_removed)
+    base.removed.erase(base.removed.begin());
+  target.remove(node_id);
+  result.ring = begin_transition(base, self_id, target);
+  return result;
+}
+
+} // namespace kv
