@@ -5,6 +5,7 @@
 
 #include "actors/partition_map.hpp"
 #include "actors/ring.hpp"
+#include "messages/vector_clock.hpp"
 
 namespace kv {
 
@@ -45,27 +46,31 @@ bool is_up(const member_index& view, const std::string& id,
                              || i->second->status == member_status::leaving);
 }
 
-// Members of the ring, now or after the change in transfer.
+// Members of the ring: now, after the change in transfer, and before the
+// last one (while it drains).
 std::vector<std::string> ring_ids(const ring_state& ring) {
   auto ids = ring.current.ids;
   ids.insert(ids.end(), ring.next.ids.begin(), ring.next.ids.end());
+  ids.insert(ids.end(), ring.previous.ids.begin(), ring.previous.ids.end());
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
 }
 
-// Every member of the ring that was not removed is up here and holds this
-// version.
+// Every member of the ring that was not removed is up here, and every node
+// that is up (on the ring or not: a node waiting to join, or one that left
+// and still runs, coordinates requests too) routes with this version.
 bool ready(const ring_state& ring, const member_index& view,
            const std::string& self_id) {
   for (auto& id : ring_ids(ring)) {
     if (removed_id(ring, id))
       continue;
-    auto i = view.find(id);
-    if (i == view.end() || !is_up(view, id, self_id)
-        || i->second->ring_epoch != ring.version)
+    if (view.count(id) == 0 || !is_up(view, id, self_id))
       return false;
   }
+  for (auto& [id, m] : view)
+    if (is_up(view, id, self_id) && m->ring_epoch != ring.version)
+      return false;
   return true;
 }
 
@@ -87,9 +92,9 @@ ring_state successor(const ring_state& held, const std::string& self_id) {
 ring_state begin_transition(const ring_state& held, const std::string& self_id,
                             const partition_map& target) {
   auto next = successor(held, self_id);
-  // A removal may start while the last change drains: its own transfer
-  // writes to both sides from now on.
-  next.previous = {};
+  // A removal may start while the last change drains: `previous` stays a
+  // write target until this change completes (readiness then guarantees
+  // every node routes with a version that writes to it).
   next.next = target.to_assignment();
   next.transition = next.version;
   ring check;
@@ -203,39 +208,88 @@ std::optional<ring_state> plan_ring_change(const std::string& self_id,
   return begin_transition(base, self_id, target);
 }
 
+namespace {
+
+// Why `node_id` cannot be taken off the ring, if it cannot.
+std::string removal_refusal(const std::string& self_id, const ring_state& held,
+                            const member_index& view,
+                            const std::string& node_id) {
+  auto ids = ring_ids(held);
+  if (std::find(ids.begin(), ids.end(), node_id) == ids.end())
+    return node_id + " is not on the ring";
+  if (node_id == self_id)
+    return "a node cannot remove itself: use leave";
+  auto i = view.find(node_id);
+  if (i != view.end() && i->second->status != member_status::down)
+    return node_id + " is " + to_string(i->second->status)
+           + " here, not down: only a dead node is removed (a live one "
+             "leaves)";
+  return {};
+}
+
+ring_state with_removed(const ring_state& held, const member_index& view,
+                        const std::string& node_id) {
+  auto base = held;
+  auto i = view.find(node_id);
+  base.removed.push_back(i == view.end() ? node_id + "/0"
+                                         : removal_name(*i->second));
+  if (base.removed.size() > max_ring_removed)
+    base.removed.erase(base.removed.begin());
+  return base;
+}
+
+} // namespace
+
+removal_plan plan_replacement(const std::string& self_id,
+                              const ring_state& held,
+                              const std::vector<member_info>& members,
+                              const std::string& old_id,
+                              const std::string& new_id) {
+  auto view = index_members(members);
+  removal_plan result;
+  result.refusal = removal_refusal(self_id, held, view, old_id);
+  if (!result.refusal.empty())
+    return result;
+  auto ids = ring_ids(held);
+  if (std::find(ids.begin(), ids.end(), new_id) != ids.end()) {
+    result.refusal = new_id + " is on the ring already";
+    return result;
+  }
+  if (!valid_node_id(new_id)) {
+    result.refusal = "'" + new_id + "' is not a valid node id";
+    return result;
+  }
+  auto target = map_of(held, held.transition != 0 ? held.next : held.current);
+  auto* old_member = target.find(old_id);
+  if (old_member == nullptr) {
+    result.refusal = old_id + " is already leaving the ring";
+    return result;
+  }
+  // NEW's own DC if it runs already, else OLD's (it should start there).
+  auto running = view.find(new_id);
+  auto dc = running != view.end() ? running->second->dc : old_member->dc;
+  target.replace(old_id, new_id, dc);
+  result.ring = begin_transition(with_removed(held, view, old_id), self_id,
+                                 target);
+  return result;
+}
+
 removal_plan plan_removal(const std::string& self_id, const ring_state& held,
                           const std::vector<member_info>& members,
                           const std::string& node_id) {
   auto view = index_members(members);
   removal_plan result;
-  auto ids = ring_ids(held);
-  if (std::find(ids.begin(), ids.end(), node_id) == ids.end()) {
-    result.refusal = node_id + " is not on the ring";
+  result.refusal = removal_refusal(self_id, held, view, node_id);
+  if (!result.refusal.empty())
     return result;
-  }
-  if (node_id == self_id) {
-    result.refusal = "a node cannot remove itself: use leave";
-    return result;
-  }
-  auto i = view.find(node_id);
-  if (i != view.end() && i->second->status != member_status::down) {
-    result.refusal = node_id + " is " + to_string(i->second->status)
-                     + " here, not down: only a dead node is removed (a live "
-                       "one leaves)";
-    return result;
-  }
   auto target = map_of(held, held.transition != 0 ? held.next : held.current);
   if (target.find(node_id) != nullptr && target.size() == 1) {
     result.refusal = node_id + " is the last member of the ring";
     return result;
   }
-  auto base = held;
-  base.removed.push_back(i == view.end() ? node_id + "/0"
-                                         : removal_name(*i->second));
-  if (base.removed.size() > max_ring_removed)
-    base.removed.erase(base.removed.begin());
   target.remove(node_id);
-  result.ring = begin_transition(base, self_id, target);
+  result.ring = begin_transition(with_removed(held, view, node_id), self_id,
+                                 target);
   return result;
 }
 

@@ -57,4 +57,14 @@ removal_plan plan_removal(const std::string& self_id, const ring_state& held,
                           const std::vector<member_info>& members,
                           const std::string& node_id);
 
+// An operator's `replace OLD NEW`: OLD is dead, NEW (running or not yet
+// started; in its own DC if it runs, else it should start in OLD's) takes
+// exactly OLD's place in every partition and copies them from the
+// surviving replicas once it runs.
+removal_plan plan_replacement(const std::string& self_id,
+                              const ring_state& held,
+                              const std::vector<member_info>& members,
+                              const std::string& old_id,
+                              const std::string& new_id);
+
 } // namespace kv

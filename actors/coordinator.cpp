@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <limits>
 #include <memory>
 #include <set>
 
@@ -129,6 +130,15 @@ struct coordinator_state {
     return std::max<std::size_t>(cluster_size(), n);
   }
 
+  // A key's replicas are the first N of its partition's replica list:
+  // handoff moves those lists, so replicas beyond them would be left
+  // behind by a ring change.
+  std::size_t replicas_per_partition() const {
+    return current_ring->empty()
+             ? std::numeric_limits<std::size_t>::max()
+             : std::size_t{current_ring->current().replica_slots()};
+  }
+
   const node_card* usable(const std::string& id) const {
     auto i = cards.find(id);
     if (i == cards.end() || i->second.stores.empty()
@@ -208,6 +218,8 @@ struct coordinator_state {
     auto size = static_cast<uint32_t>(std::max<std::size_t>(1, cluster_size()));
     if (settings.standalone)
       defaults.n = std::min(defaults.n, size);
+    if (!current_ring->empty())
+      defaults.n = std::min(defaults.n, current_ring->current().replica_slots());
     auto n = opts.n != 0 ? opts.n : defaults.n;
     defaults.r = std::min(defaults.r, n);
     defaults.w = std::min(defaults.w, n);
@@ -540,6 +552,12 @@ std::optional<caf::error> request_problem(const coordinator_state& st,
                          *problem);
   if (auto problem = options_problem(opts, st.replica_limit(requested, opts.n)))
     return make_kv_error(kv_errc::invalid_argument, *problem);
+  if (opts.n > st.replicas_per_partition())
+    return make_kv_error(kv_errc::invalid_argument,
+                         "n=" + std::to_string(opts.n) + " is more than the "
+                           + std::to_string(st.replicas_per_partition())
+                           + " replicas a partition has (the ring's "
+                             "--ring-replicas)");
   return std::nullopt;
 }
 
@@ -800,11 +818,12 @@ void report_routed(coordinator_pointer self) {
   self->send(own->second.gossiper, routed_atom::value, version);
 }
 
-// An operator's remove: planned here if this node is the claimant (the new
-// ring goes to this node's gossiper, which spreads it), else passed to the
-// claimant's coordinator, which answers the operator.
-caf::result<std::string> remove_member(coordinator_pointer self,
-                                       const std::string& node_id) {
+// An operator's remove or replace: planned here if this node is the
+// claimant (the new ring goes to this node's gossiper, which spreads it),
+// else passed to the claimant's coordinator, which answers the operator.
+caf::result<std::string> change_ring(coordinator_pointer self,
+                                     const std::string& old_id,
+                                     const std::string& new_id) {
   auto& st = self->state;
   auto members = members_of(st);
   auto& held = st.current_ring->state();
@@ -817,17 +836,26 @@ caf::result<std::string> remove_member(coordinator_pointer self,
     if (i == st.cards.end() || !i->second.coordinator)
       return make_kv_error(kv_errc::unavailable,
                            "the claimant " + claimant + " is not reachable");
-    return self->delegate(i->second.coordinator, remove_atom::value, node_id);
+    if (new_id.empty())
+      return self->delegate(i->second.coordinator, remove_atom::value, old_id);
+    return self->delegate(i->second.coordinator, replace_atom::value, old_id,
+                          new_id);
   }
-  auto plan = plan_removal(st.settings.node_id, held, members, node_id);
+  auto plan = new_id.empty()
+                ? plan_removal(st.settings.node_id, held, members, old_id)
+                : plan_replacement(st.settings.node_id, held, members, old_id,
+                                   new_id);
   if (!plan.ring)
     return make_kv_error(kv_errc::invalid_argument, plan.refusal);
   self->send(st.cards.at(st.settings.node_id).gossiper, ring_atom::value,
              *plan.ring);
-  return node_id + " is removed (ring version "
-         + std::to_string(plan.ring->version)
-         + "): its partitions are copied to other nodes from the surviving "
-           "replicas";
+  auto version = " (ring version " + std::to_string(plan.ring->version) + ")";
+  if (new_id.empty())
+    return old_id + " is removed" + version
+           + ": its partitions are copied to other nodes from the surviving "
+             "replicas";
+  return old_id + " is replaced by " + new_id + version + ": " + new_id
+         + " copies its partitions from the surviving replicas once it runs";
 }
 
 coordinator_node_actor::behavior_type
@@ -882,7 +910,13 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
                "until the ring no longer lists it";
     },
     [=](remove_atom, const std::string& node_id) {
-      return remove_member(self, node_id);
+      return change_ring(self, node_id, std::string{});
+    },
+    [=](replace_atom, const std::string& old_id, const std::string& new_id)
+      -> caf::result<std::string> {
+      if (new_id.empty())
+        return make_kv_error(kv_errc::invalid_argument, "replace: NEW is empty");
+      return change_ring(self, old_id, new_id);
     },
     [=](get_atom, hint_atom) {
       auto& own = self->state.cards.at(self->state.settings.node_id);

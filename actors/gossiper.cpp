@@ -206,6 +206,19 @@ struct gossiper_state {
 
 using gossiper_pointer = gossiper_node_actor::stateful_pointer<gossiper_state>;
 
+// The messages that change this node's own card or ring (leave, stopping,
+// routed, handoff, a planned ring) come only from this node's own actors.
+// CAF checks typed interfaces when a message is sent, not when it arrives,
+// so a peer or client could send them: it is refused here.
+bool from_this_node(gossiper_pointer self, const char* what) {
+  auto& sender = self->current_sender();
+  if (sender && sender->node() == self->node())
+    return true;
+  log_line(log_level::warning, std::string{"ignoring '"} + what
+                                 + "' from outside this node");
+  return false;
+}
+
 // Does `incoming` change what the claimant decides on?
 bool changes_ring(const member_info& known, const member_info& incoming) {
   return known.dc != incoming.dc || known.ring_epoch != incoming.ring_epoch
@@ -432,7 +445,9 @@ std::optional<std::string> merge(gossiper_pointer self,
       reconnect(self, id);
       ring_changed = cards_changed = true;
     } else if (card.info.heartbeat > known->second.info.heartbeat) {
-      if (card.info.status == member_status::down)
+      // Only the node itself says it is stopping; a relayed copy could be
+      // stale or forged, and is taken as a plain heartbeat.
+      if (card.info.status == member_status::down && id == sender)
         st.detector->observe_stop(id, card.info.heartbeat);
       else
         st.detector->observe_heartbeat(id, card.info.heartbeat, now);
@@ -773,6 +788,8 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
     },
     [=](get_atom, members_atom) { return self->state.members(); },
     [=](leave_atom) {
+      if (!from_this_node(self, "leave"))
+        return;
       auto& own = self->state.own().info;
       if (own.status != member_status::leaving)
         log_line(log_level::info, "leaving the ring: handing partitions over");
@@ -781,8 +798,14 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       publish_ring(self);
       publish_cards(self);
     },
-    [=](ring_atom, const ring_state& planned) { adopt_ring(self, planned); },
+    [=](ring_atom, const ring_state& planned) {
+      if (from_this_node(self, "ring"))
+        adopt_ring(self, planned);
+    },
     [=](stopping_atom) -> caf::result<ok_atom> {
+      if (!from_this_node(self, "stopping"))
+        return make_kv_error(kv_errc::invalid_argument,
+                             "only the node itself announces its stop");
       auto& st = self->state;
       auto& own = st.own().info;
       own.status = member_status::down;
@@ -810,6 +833,8 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       return rp;
     },
     [=](routed_atom, uint64_t version) {
+      if (!from_this_node(self, "routed"))
+        return;
       auto& own = self->state.own().info;
       if (own.ring_epoch == version)
         return;
@@ -819,6 +844,8 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       publish_cards(self);
     },
     [=](handoff_atom, uint64_t transition) {
+      if (!from_this_node(self, "handoff"))
+        return;
       auto& own = self->state.own().info;
       if (own.handoff_done == transition)
         return;

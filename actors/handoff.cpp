@@ -36,6 +36,7 @@ struct handoff_state {
   uint64_t total = 0;
   uint64_t copied = 0;
   uint64_t bytes = 0;
+  uint64_t skipped = 0;    // records this node's store refused
   uint64_t reported = 0;   // last transition reported to the gossiper
   std::optional<partition_copy> busy;
   // Bumped whenever the work is reset: answers for older work are dropped.
@@ -63,6 +64,12 @@ struct handoff_state {
   // misses none.
   bool everyone_routes(uint64_t transition) const {
     auto& state = ring->state();
+    // Every node that is up coordinates requests, on the ring or not.
+    for (auto& [id, card] : cards)
+      if ((card.info.status == member_status::up
+           || card.info.status == member_status::leaving)
+          && card.info.ring_epoch < transition)
+        return false;
     for (auto* a : {&state.current, &state.next})
       for (auto& id : a->ids) {
         auto removed = std::any_of(state.removed.begin(), state.removed.end(),
@@ -126,7 +133,7 @@ void warn(handoff_pointer self, const std::string& what) {
   if (now - st.last_warning < std::chrono::seconds{10})
     return;
   st.last_warning = now;
-  log_line(log_level::warning, "handoff: " + what + "; retrying");
+  log_line(log_level::warning, "handoff: " + what);
 }
 
 // A failed step: the partition starts again from its first source later.
@@ -136,7 +143,7 @@ void failed(handoff_pointer self, uint64_t generation, const std::string& why) {
     return;
   st.busy.reset();
   st.waiting = false;
-  warn(self, why);
+  warn(self, why + "; retrying");
   later(self, st.settings.retry);
 }
 
@@ -161,7 +168,9 @@ void scan_next(handoff_pointer self);
 void merge_chunk(handoff_pointer self, uint64_t generation,
                  partition_chunk chunk) {
   auto& st = self->state;
-  if (auto problem = chunk_problem(chunk, st.settings.max_value_bytes)) {
+  // Checked against the wire's bound, not this node's value limit: a
+  // record this node's store refuses is skipped below, not retried forever.
+  if (auto problem = chunk_problem(chunk, max_chunk_bytes)) {
     failed(self, generation, "a chunk from a source was refused: " + *problem);
     return;
   }
@@ -211,7 +220,23 @@ void merge_chunk(handoff_pointer self, uint64_t generation,
       ->request(store, st.settings.request_timeout, apply_atom::value, key,
                 std::move(chunk.versions[i]))
       .then([=](ok_atom) mutable { finish(true); },
-            [=](caf::error&) mutable { finish(false); });
+            [=](caf::error& err) mutable {
+              // This node refuses the record itself (a value above its own
+              // limit): retrying cannot help. It stays on the other
+              // replicas; the operator hears of it.
+              if (is_kv_error(err, kv_errc::invalid_argument)
+                  || is_kv_error(err, kv_errc::value_too_large)
+                  || is_kv_error(err, kv_errc::key_too_large)) {
+                ++self->state.skipped;
+                warn(self, "a record was refused by this node's store ("
+                             + describe(err) + "); "
+                             + std::to_string(self->state.skipped)
+                             + " skipped so far");
+                finish(true);
+                return;
+              }
+              finish(false);
+            });
   }
 }
 
@@ -313,7 +338,7 @@ void step(handoff_pointer self) {
   auto sources = st.sources_for(p);
   if (sources.empty()) {
     warn(self, "no live owner of partition " + std::to_string(p)
-                 + " to copy it from");
+                 + " to copy it from; retrying");
     return later(self, st.settings.retry);
   }
   st.busy = partition_copy{p, std::move(sources), 0, {}};

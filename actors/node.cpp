@@ -67,6 +67,10 @@ std::optional<std::string> config_problem(const node_config& cfg) {
            == cfg.ring.initial_members.end())
     return "the initial members do not include this node, " + cfg.node_id
            + ": list every node that creates the ring, or none to join one";
+  if (cfg.consistency.n > cfg.ring.replicas)
+    return "default n=" + std::to_string(cfg.consistency.n)
+           + " is more than the " + std::to_string(cfg.ring.replicas)
+           + " replicas of a partition (--ring-replicas)";
   if (cfg.handoff_bytes_per_s == 0)
     return std::string{"the handoff rate must be positive"};
   if (cfg.membership.interval.count() <= 0)

@@ -308,6 +308,36 @@ void partition_map::remove(std::string_view node_id) {
   balance_primaries();
 }
 
+void partition_map::replace(std::string_view old_id, const std::string& new_id,
+                            const std::string& new_dc) {
+  auto* old_member = find(old_id);
+  if (old_member == nullptr || find(new_id) != nullptr)
+    return;
+  auto old_index = static_cast<uint16_t>(old_member - members_.data());
+  // Members stay sorted by id: the new one goes where its id sorts, and
+  // every slot is renumbered to match.
+  std::vector<member> next = members_;
+  next.erase(next.begin() + old_index);
+  auto at = std::lower_bound(next.begin(), next.end(), new_id,
+                             [](const member& m, const std::string& id) {
+                               return m.node_id < id;
+                             });
+  auto new_index = static_cast<uint16_t>(at - next.begin());
+  next.insert(at, member{new_id, new_dc});
+  for (auto& m : slots_) {
+    if (m == old_index) {
+      m = new_index;
+      continue;
+    }
+    auto without_old = static_cast<uint16_t>(m > old_index ? m - 1 : m);
+    m = static_cast<uint16_t>(without_old >= new_index ? without_old + 1
+                                                       : without_old);
+  }
+  members_ = std::move(next);
+  for (uint32_t p = 0; p < partitions_; ++p)
+    order_by_dc(p);
+}
+
 void partition_map::balance_primaries() {
   // Moving the primary role within a list moves no data, so primaries are
   // evened out by swapping ranks until max - min <= 1 or no swap is left.

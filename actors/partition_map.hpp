@@ -64,6 +64,12 @@ public:
   // data centres). No-op if absent.
   void remove(std::string_view node_id);
 
+  // Gives every slot of `old_id` to `new_id` (not a member yet), which
+  // takes its place in every list: the least movement a replacement can
+  // have. No-op if old_id is absent or new_id present.
+  void replace(std::string_view old_id, const std::string& new_id,
+               const std::string& new_dc);
+
   uint32_t partition_count() const { return partitions_; }
   uint32_t replica_slots() const { return replicas_; }
   // Entries per partition list: min(replica_slots, members).

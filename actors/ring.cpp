@@ -31,13 +31,14 @@ std::optional<std::string> ring::from_state(const ring_state& state,
 std::vector<std::string> ring::also_written_to(std::string_view key,
                                                uint32_t n) const {
   std::vector<std::string> result;
-  auto& other = in_transition() ? next_ : previous_;
-  if (other.empty())
+  if (next_.empty() && previous_.empty())
     return result;
   auto now = current_.preference_list(key, n);
-  for (auto& id : other.preference_list(key, n))
-    if (std::find(now.begin(), now.end(), id) == now.end())
-      result.push_back(id);
+  for (auto* other : {&next_, &previous_})
+    for (auto& id : other->preference_list(key, n))
+      if (std::find(now.begin(), now.end(), id) == now.end()
+          && std::find(result.begin(), result.end(), id) == result.end())
+        result.push_back(id);
   return result;
 }
 

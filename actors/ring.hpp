@@ -41,7 +41,8 @@ public:
   // - during a transfer, the owners-to-be (Cassandra's pending ranges), so
   //   a write acknowledged meanwhile is on enough owners after the switch;
   // - right after a switch, the old owners, until every node routes with
-  //   the new ring: a node still on the old one reads from them.
+  //   the new ring: a node still on the old one reads from them;
+  // - both, when a removal starts before the last switch has drained.
   // Empty otherwise.
   std::vector<std::string> also_written_to(std::string_view key,
                                            uint32_t n) const;

@@ -38,6 +38,9 @@ void describe_change(const ring_state& before, const ring_state& after) {
   if (before.version == 0)
     what = "created the ring with " + std::to_string(after.current.ids.size())
            + " member(s)";
+  else if (before.transition == 0 && after.transition == 0)
+    what = "every node routes with the last change: the old owners are no "
+           "longer written";
   else if (after.transition == 0)
     what = "completed the ring change of version "
            + std::to_string(before.transition);

@@ -37,6 +37,7 @@ using remove_atom = caf::atom_constant<caf::atom("remove")>;
 using routed_atom = caf::atom_constant<caf::atom("routed")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using stopping_atom = caf::atom_constant<caf::atom("stopping")>;
+using replace_atom = caf::atom_constant<caf::atom("replace")>;
 
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 

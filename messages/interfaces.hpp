@@ -139,6 +139,10 @@ using coordinator_actor = caf::typed_actor<
   // An operator removes a dead node: the claimant plans it (other nodes
   // forward the request there). The reply says what happens.
   caf::replies_to<remove_atom, std::string>::with<std::string>,
+  // An operator replaces a dead node with a new one (OLD, NEW): NEW takes
+  // exactly OLD's partitions, copied from the surviving replicas once NEW
+  // runs. Planned by the claimant, like remove.
+  caf::replies_to<replace_atom, std::string, std::string>::with<std::string>,
   // Pending hints this node holds, per intended owner: (owners, counts).
   caf::replies_to<get_atom, hint_atom>::with<std::vector<std::string>,
                                              std::vector<uint64_t>>,

@@ -73,6 +73,8 @@ std::optional<std::string> ring_problem(const ring_state& ring) {
     return ring == ring_state{} ? std::nullopt
                                 : std::optional<std::string>{
                                   "a ring without a version has content"};
+  if (ring.version > max_ring_version)
+    return std::string{"ring version out of range"};
   if (!valid_node_id(ring.claimant))
     return std::string{"ring made by an invalid node id"};
   if (auto problem = assignment_problem(ring.partitions, ring.replicas,
@@ -85,8 +87,6 @@ std::optional<std::string> ring_problem(const ring_state& ring) {
     if (auto problem = assignment_problem(ring.partitions, ring.replicas,
                                           ring.next))
       return "next " + *problem;
-  if (!ring.previous.empty() && !ring.next.empty())
-    return std::string{"ring has both a next and a previous assignment"};
   if (!ring.previous.empty())
     if (auto problem = assignment_problem(ring.partitions, ring.replicas,
                                           ring.previous))

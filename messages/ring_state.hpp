@@ -40,9 +40,9 @@ struct ring_state {
   ring_assignment next;
   uint64_t transition = 0;
   // Right after a change completes: the assignment before it. Until every
-  // member routes with this version, some still read from the old owners,
-  // so writes keep reaching them too (read and write quorums intersect
-  // across the switch). Never set together with `next`.
+  // node routes with this version, some still read from the old owners, so
+  // writes keep reaching them too (read and write quorums intersect across
+  // the switch). A removal may start meanwhile: then both are set.
   ring_assignment previous;
   // Nodes an operator removed, as "id/incarnation": that process is never
   // taken back (a new incarnation may join again).
@@ -64,6 +64,9 @@ struct ring_state {
 // hostile peer cannot make a node hold much.
 constexpr std::size_t max_ring_members = 4096;
 constexpr std::size_t max_ring_removed = 4096;
+// A version above this is refused: the claimant's next version must never
+// wrap (one change a millisecond for a million years stays far below).
+constexpr uint64_t max_ring_version = uint64_t{1} << 62;
 
 // Which of two rings every node keeps: the higher version; at equal versions
 // (two claimants acted at once, which readiness rules out but a partition

@@ -21,6 +21,8 @@ usage: cluster.sh COMMAND [ARG...]
                  the ring, then stops (waits until done)
   remove ID      forget a dead node (stopped or killed) for good: the
                  others re-replicate its partitions (waits until done)
+  replace ID     a new node, n<K+1>, takes a dead node's place: exactly its
+                 partitions, copied from the surviving replicas
   status         id, dc, address, pid and state (running, stopped, hung) of
                  each node; exit 0 if all run, 3 if all are stopped, else 1
   stop           SIGTERM every node (SIGKILL after KV_STOP_TIMEOUT s)
@@ -54,7 +56,7 @@ STOP_TIMEOUT=${KV_STOP_TIMEOUT:-30}
 # The layout: defaults and the environment, then what start recorded.
 # INITIAL: how many of the nodes created the ring; GONE: ids that left or
 # were removed (" n2 n5 ").
-NODES=3 INITIAL=3 DCS=2 BASE_PORT=4000 GONE=" "
+NODES=3 INITIAL=3 DCS=2 BASE_PORT=4000 GONE=" " DC_OF=" "
 HOST=${KV_HOST:-127.0.0.1}
 BIN=${KV_BIN:-$KV_ROOT/build/apps}
 DATA_DIR=${KV_DATA_DIR:-$KV_ROOT/data}
@@ -71,14 +73,22 @@ save_layout() {
   {
     local var
     for var in NODES INITIAL DCS BASE_PORT HOST BIN DATA_DIR LOG_DIR NODE_FLAGS \
-      GONE; do
+      GONE DC_OF; do
       printf '%s=%q\n' "$var" "${!var}"
     done
   } >"$ENV_FILE"
 }
 
 node_index() { echo "${1#n}"; }
-node_dc() { echo "dc$((($(node_index "$1") - 1) % DCS + 1))"; }
+node_dc() {
+  # A replacement runs in the data centre of the node it replaced.
+  if [[ $DC_OF == *" $1:"* ]]; then
+    local rest=${DC_OF#* "$1":}
+    echo "${rest%% *}"
+  else
+    echo "dc$((($(node_index "$1") - 1) % DCS + 1))"
+  fi
+}
 node_port() { echo "$((BASE_PORT + $(node_index "$1") - 1))"; }
 node_ids() {
   local i
@@ -254,7 +264,52 @@ cmd_leave() {
   done
   await_converged "the leave of $id" || exit 1
   save_layout
+  # The writes it holds as hints for other nodes go before it does.
+  local i
+  for ((i = 0; i < START_TIMEOUT; i++)); do
+    kvsh_on "$id" hints | grep -q '^no hints pending' && break
+    sleep 1
+  done
+  kvsh_on "$id" hints | grep -q '^no hints pending' \
+    || echo "cluster.sh: warning: $id still holds hints; stopping it anyway" >&2
   signal_and_wait TERM "$id"
+}
+
+# ring_change_via_others ID COMMAND EXPECT: sends COMMAND through the first
+# running node other than ID until its answer contains EXPECT (the others
+# must see ID down first); prints the answer.
+ring_change_via_others() {
+  local id=$1 command=$2 expect=$3 other out="" i
+  for ((i = 0; i < START_TIMEOUT; i++)); do
+    for other in $(node_ids); do
+      [[ $other == "$id" ]] && continue
+      node_pid "$other" >/dev/null || continue
+      out=$(kvsh_on "$other" "$command") && [[ $out == *"$expect"* ]] \
+        && { echo "$out"; return 0; }
+      break
+    done
+    sleep 1
+  done
+  echo "cluster.sh: $command: ${out:-no running node to ask}" >&2
+  return 1
+}
+
+cmd_replace() {
+  local id=$1 pid new
+  if pid=$(node_pid "$id"); then
+    die "replace: $id is running (pid $pid); stop or kill it first"
+  fi
+  new=n$((NODES + 1))
+  ((BASE_PORT + NODES <= 65535)) || die "replace: no port left for $new"
+  ring_change_via_others "$id" "replace $id $new" " is replaced by " || exit 1
+  DC_OF="$DC_OF$new:$(node_dc "$id") "
+  NODES=$((NODES + 1))
+  GONE="$GONE$id "
+  save_layout
+  launch "$new"
+  await_ready "$new" || exit 1
+  await_converged "the replacement of $id by $new" || exit 1
+  node_line "$new" "$(node_pid "$new")"
 }
 
 cmd_remove() {
@@ -310,7 +365,7 @@ cmd_start() {
     fi
   done
   INITIAL=$NODES
-  GONE=" "
+  GONE=" " DC_OF=" "
   save_layout
   local -A offset=()
   for id in $(node_ids); do
@@ -446,6 +501,7 @@ case $CMD in
   add) cmd_add "$@" ;;
   leave) one_id "$@"; cmd_leave "$1" ;;
   remove) one_id "$@"; cmd_remove "$1" ;;
+  replace) one_id "$@"; cmd_replace "$1" ;;
   wipe) cmd_wipe ;;
   logs)
     [[ $# -ge 1 && $# -le 2 ]] || die "logs: usage: logs ID [-f]"

@@ -114,7 +114,7 @@ parse_run_options() {
 PFX=$NS_TAG-$$
 HUB=$PFX-hub
 CNS=$PFX-c
-declare -A ADDR PORT NSOF DC PID DOWN GONE JOINER
+declare -A ADDR PORT NSOF DC PID DOWN GONE JOINER LEAVING
 CLIENT_ADDR=$SUBNET.2
 
 # spawn_in_ns NS CMD...: in_ns for a background job (`spawn_in_ns ... &`):
@@ -419,11 +419,13 @@ kvsh_at() {
     --port="${PORT[$1]}" --timeout-ms=5000 2>&1
 }
 
-# await_ring_without ID: every other running node holds a settled ring
-# without ID (bounded); an incident if not.
+# await_ring_without ID SECONDS: every other running node holds a settled
+# ring without ID (bounded); false if not. A change waits while any ring
+# member is down or cut off, so with other nemeses active it may take
+# until they heal.
 await_ring_without() {
   local id=$1 other i ok out
-  for ((i = 0; i < 90; i++)); do
+  for ((i = 0; i < $2; i++)); do
     ok=1
     for other in $(others "$id"); do
       [[ -z ${DOWN[$other]:-} ]] || continue
@@ -438,7 +440,6 @@ await_ring_without() {
     check_alive
     sleep 1
   done
-  incident "membership: the ring without $id did not settle within 90 s"
   return 1
 }
 
@@ -464,14 +465,27 @@ nemesis_leave_start() {
   out=$(kvsh_at "$id" 'leave\n')
   [[ $out == *"is leaving"* ]] || { incident "membership: leave $id: $out"; return 0; }
   event ring_change "$id" leave
-  await_ring_without "$id" || return 0
+  LEAVING[$id]=1
+  await_ring_without "$id" 60 && finish_leave "$id"
+  return 0
+}
+nemesis_leave_stop() { rejoin_node "$1"; }
+
+# The leave of ID completed: once the hints it holds for others are
+# delivered (bounded), it stops.
+finish_leave() {
+  local id=$1 i
+  for ((i = 0; i < 30; i++)); do
+    kvsh_at "$id" 'hints\n' | grep -q '^no hints pending' && break
+    sleep 1
+  done
+  unset "LEAVING[$id]"
   DOWN[$id]=1
   GONE[$id]=1
   kill -TERM "${PID[$id]}" 2>/dev/null || true
   wait "${PID[$id]}" 2>/dev/null || true
   event node_down "$id" left
 }
-nemesis_leave_stop() { rejoin_node "$1"; }
 
 nemesis_remove_start() {
   local id=$1 other out i
@@ -490,7 +504,7 @@ nemesis_remove_start() {
   [[ $out == *" is removed (ring version"* ]] \
     || { incident "membership: remove $id: $out"; return 0; }
   event ring_change "$id" remove
-  await_ring_without "$id" || true
+  await_ring_without "$id" 60 || true
 }
 nemesis_remove_stop() { rejoin_node "$1"; }
 
@@ -499,6 +513,15 @@ nemesis_remove_stop() { rejoin_node "$1"; }
 # leave or removal did not complete) just restarts.
 rejoin_node() {
   local id=$1
+  if [[ -n ${LEAVING[$id]:-} ]]; then
+    # Its leave waited for other faults; they are healed or healing now.
+    if ! await_ring_without "$id" 120; then
+      incident "hang membership: the leave of $id did not complete"
+      unset "LEAVING[$id]"
+      return 0
+    fi
+    finish_leave "$id"
+  fi
   if [[ -z ${GONE[$id]:-} ]]; then
     [[ -n ${DOWN[$id]:-} ]] && restart_node "$id"
     return 0
@@ -633,7 +656,7 @@ heal_all() {
   heal_network
   for id in $(node_ids); do
     [[ -f $OUT/clock/$id ]] && echo "+0" >"$OUT/clock/$id"
-    if [[ -n ${GONE[$id]:-} ]]; then
+    if [[ -n ${GONE[$id]:-} || -n ${LEAVING[$id]:-} ]]; then
       rejoin_node "$id"
     elif [[ -n ${DOWN[$id]:-} ]] && kill -0 "${PID[$id]}" 2>/dev/null; then
       nemesis_pause_stop "$id"

@@ -147,4 +147,11 @@ blocking_client::remove_node(const std::string& node_id) {
                           node_id);
 }
 
+caf::expected<std::string>
+blocking_client::replace_node(const std::string& old_id,
+                              const std::string& new_id) {
+  return ask<std::string>(sys_, node_, wait_limit({}), replace_atom::value,
+                          old_id, new_id);
+}
+
 } // namespace kv

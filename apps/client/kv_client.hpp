@@ -68,6 +68,8 @@ public:
   // an operator removes a dead node. The replies say what happens.
   caf::expected<std::string> leave();
   caf::expected<std::string> remove_node(const std::string& node_id);
+  caf::expected<std::string> replace_node(const std::string& old_id,
+                                          const std::string& new_id);
 
   // Hints this node holds for unreachable owners: owner -> count.
   caf::expected<std::vector<std::pair<std::string, uint64_t>>> pending_hints();

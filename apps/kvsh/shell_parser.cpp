@@ -140,6 +140,8 @@ const std::vector<command_spec>& command_specs() {
     {"ring", command_kind::ring, {}, opt_n, "ring [KEY [n=N]]"},
     {"leave", command_kind::leave, {}, opt_none, "leave"},
     {"remove", command_kind::remove_node, {"NODE"}, opt_none, "remove NODE"},
+    {"replace", command_kind::replace_node, {"OLD", "NEW"}, opt_none,
+     "replace OLD NEW"},
     {"help", command_kind::help, {}, opt_none, "help"},
     {"quit", command_kind::quit, {}, opt_none, "quit"},
     {"exit", command_kind::quit, {}, opt_none, "exit"},
@@ -297,6 +299,10 @@ parsed_command parse_command(std::string_view line) {
     case command_kind::remove_node:
       cmd.key = tokens[1];
       break;
+    case command_kind::replace_node:
+      cmd.key = tokens[1];
+      cmd.value = tokens[2];
+      break;
     case command_kind::connect: {
       cmd.host = tokens[1];
       auto port = parse_port(tokens[2]);
@@ -371,6 +377,7 @@ const char* shell_help_text() {
          "  ring KEY [n=N]       the preference list of KEY (default n: 3)\n"
          "  leave                the connected node leaves the ring\n"
          "  remove NODE          forget a dead node; others re-replicate it\n"
+         "  replace OLD NEW      NEW (started after) takes dead OLD's place\n"
          "  help                 this text\n"
          "  quit | exit\n"
          "arguments:\n"

@@ -110,6 +110,7 @@ void shell_session::run(const shell_command& cmd) {
       break;
     case command_kind::leave:
     case command_kind::remove_node:
+    case command_kind::replace_node:
       if (ensure_connected())
         run_ring_change(cmd);
       break;
@@ -169,7 +170,9 @@ void shell_session::run_cluster_view(const shell_command& cmd) {
 
 void shell_session::run_ring_change(const shell_command& cmd) {
   auto reply = cmd.kind == command_kind::leave ? client_->leave()
-                                               : client_->remove_node(cmd.key);
+               : cmd.kind == command_kind::remove_node
+                 ? client_->remove_node(cmd.key)
+                 : client_->replace_node(cmd.key, cmd.value);
   if (reply)
     out_ << *reply << '\n';
   else

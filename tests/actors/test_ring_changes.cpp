@@ -184,3 +184,28 @@ BOOST_AUTO_TEST_CASE(a_removed_node_is_re_replicated_and_its_hints_delivered) {
                         std::chrono::seconds{30}));
   BOOST_TEST(every_owner_holds(cluster, 0, later));
 }
+
+BOOST_AUTO_TEST_CASE(a_replacement_node_takes_over_a_dead_nodes_partitions) {
+  cluster_fixture cluster{4, {"dc1"}};
+  BOOST_REQUIRE(cluster.converged(4));
+  auto ks = keys(100, "k");
+  write_all(cluster, 0, ks);
+  cluster.stop(3);
+  BOOST_REQUIRE(eventually(
+    [&] { return cluster.status_seen_by(0, "n4") == member_status::down; },
+    std::chrono::seconds{30}));
+  auto reply = cluster.client(1).replace_node("n4", "n5");
+  BOOST_REQUIRE_MESSAGE(reply, why(reply));
+  BOOST_TEST(reply->find("replaced by n5") != std::string::npos);
+  // n5 starts after the change was planned: it finds itself on the ring.
+  auto n5 = cluster.add();
+  BOOST_REQUIRE(eventually(
+    [&] {
+      auto r = ring_of(cluster, 0);
+      return r.transition == 0 && r.previous.empty()
+             && r.current.ids
+                  == std::vector<std::string>{"n1", "n2", "n3", "n5"};
+    },
+    std::chrono::seconds{60}));
+  BOOST_TEST(every_owner_holds(cluster, n5, ks));
+}

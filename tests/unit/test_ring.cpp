@@ -93,8 +93,10 @@ BOOST_AUTO_TEST_CASE(a_join_is_a_transition_that_completes_when_its_receivers_re
   std::vector<member_info> members{member("a"), member("b"), member("c")};
   auto v1 = first_ring_of(members);
   members.push_back(member("d"));
-  // Not ready: d does not hold v1 yet... but d is not on the ring, so only
-  // ring members must hold it.
+  // Every node that is up coordinates requests, on the ring or not: nothing
+  // changes until d routes with v1 too.
+  BOOST_TEST(!plan_ring_change("a", v1, members, settings_for({})));
+  members.back().ring_epoch = v1.version;
   BOOST_TEST(!plan_ring_change("b", v1, members, settings_for({}))); // not claimant
   auto v2 = plan_ring_change("a", v1, members, settings_for({}));
   BOOST_REQUIRE(v2);
@@ -236,4 +238,39 @@ BOOST_AUTO_TEST_CASE(malformed_rings_are_refused) {
   ring r;
   BOOST_TEST(ring::from_state(bad, r).has_value());
   BOOST_TEST(r.epoch() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_replacement_takes_exactly_the_dead_nodes_place) {
+  std::vector<member_info> members{member("a"), member("b"), member("c"),
+                                   member("d")};
+  auto v1 = first_ring_of(members);
+  BOOST_TEST(plan_replacement("a", v1, members, "c", "e").refusal
+             .find("not down") != std::string::npos);
+  members[2].status = member_status::down;
+  BOOST_TEST(!plan_replacement("a", v1, members, "c", "b").ring); // on the ring
+  BOOST_TEST(!plan_replacement("a", v1, members, "c", "bad id").ring);
+  auto plan = plan_replacement("a", v1, members, "c", "e");
+  BOOST_REQUIRE(plan.ring);
+  auto r = routing(*plan.ring);
+  // e takes every slot of c and nothing else moves.
+  BOOST_TEST(r.receivers() == (std::vector<std::string>{"e"}));
+  auto before = routing(v1);
+  std::size_t c_slots = 0;
+  for (uint32_t p = 0; p < before.current().partition_count(); ++p)
+    for (uint32_t i = 0; i < before.current().list_length(); ++i)
+      if (before.current().members()[before.current().replicas_of(p)[i]]
+            .node_id
+          == "c")
+        ++c_slots;
+  BOOST_TEST(r.incoming("e").size() == c_slots);
+  BOOST_TEST(plan.ring->removed == (std::vector<std::string>{"c/7"}));
+  // e is not running yet: nothing else can change until it is and has
+  // copied its partitions.
+  acknowledge(members, *plan.ring);
+  BOOST_TEST(!plan_ring_change("a", *plan.ring, members, settings_for({})));
+  members.push_back(member("e", plan.ring->version));
+  members.back().handoff_done = plan.ring->transition;
+  auto done = plan_ring_change("a", *plan.ring, members, settings_for({}));
+  BOOST_REQUIRE(done);
+  BOOST_TEST(done->current.ids == (std::vector<std::string>{"a", "b", "d", "e"}));
 }
