@@ -247,8 +247,22 @@ void node::stop(bool announce) {
   stores_.clear();
   // Last: the middleman may be busy with a connect, and the data must be
   // safe however long that takes.
-  if (port_ != 0)
-    sys_.middleman().unpublish(coordinator_, port_);
+  if (port_ != 0) {
+    // Bounded: middleman().unpublish() waits on the middleman actor without
+    // a limit, and that actor can be stuck in a connect CAF 0.17 makes
+    // blocking; the port is closed with the actor system then.
+    caf::scoped_actor self{sys_};
+    self
+      ->request(sys_.middleman().actor_handle(), std::chrono::seconds{5},
+                caf::unpublish_atom::value,
+                caf::actor_cast<caf::actor_addr>(coordinator_), port_)
+      .receive([] {},
+               [](caf::error&) {
+                 log_line(log_level::warning,
+                          "the middleman did not confirm the unpublish "
+                          "within 5 s; the port closes with the process");
+               });
+  }
 }
 
 } // namespace kv
