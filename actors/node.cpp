@@ -7,11 +7,11 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/coordinator.hpp"
-#include "actors/hint_buffer.hpp"
+#include "actors/coordination/coordinator.hpp"
+#include "actors/storage/hint_buffer.hpp"
 #include "actors/log.hpp"
-#include "actors/peer_connector.hpp"
-#include "actors/replica_store.hpp"
+#include "actors/membership/peer_connector.hpp"
+#include "actors/storage/replica_store.hpp"
 #include "messages/validation.hpp"
 #include "messages/vector_clock.hpp"
 #include "persistence/node_files.hpp"

@@ -8,10 +8,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/claimant.hpp"
-#include "actors/gossiper.hpp"
-#include "actors/handoff.hpp"
-#include "actors/hint_buffer.hpp"
+#include "actors/ring/claimant.hpp"
+#include "actors/membership/gossiper.hpp"
+#include "actors/handoff/handoff.hpp"
+#include "actors/storage/hint_buffer.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/limits.hpp"
 #include "messages/request.hpp"

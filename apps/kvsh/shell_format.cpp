@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <map>
 
-#include "actors/ring.hpp"
+#include "actors/ring/ring.hpp"
 
 #include <cstdio>
 #include <ctime>

@@ -5,7 +5,7 @@
 #include <caf/all.hpp>
 
 #include "apps/kvsh/shell_format.hpp"
-#include "actors/tcp_probe.hpp"
+#include "actors/membership/tcp_probe.hpp"
 #include "messages/caf_types.hpp"
 
 namespace kv {

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "actors/key_hash.hpp"
-#include "actors/replica_store.hpp"
+#include "actors/storage/replica_store.hpp"
 #include "persistence/wt_engine.hpp"
 #include "tests/actors/cluster_fixture.hpp"
 

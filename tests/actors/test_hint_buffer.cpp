@@ -15,9 +15,9 @@
 
 #include <caf/all.hpp>
 
-#include "actors/hint_buffer.hpp"
+#include "actors/storage/hint_buffer.hpp"
 #include "actors/key_hash.hpp"
-#include "actors/replica_store.hpp"
+#include "actors/storage/replica_store.hpp"
 #include "apps/client/kv_client.hpp"
 #include "persistence/wt_engine.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -15,7 +15,7 @@
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
-#include "actors/replica_store.hpp"
+#include "actors/storage/replica_store.hpp"
 #include "apps/client/kv_client.hpp"
 #include "persistence/wt_engine.hpp"
 #include "tests/support/print_types.hpp"

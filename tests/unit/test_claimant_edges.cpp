@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/claimant.hpp"
-#include "actors/ring.hpp"
+#include "actors/ring/claimant.hpp"
+#include "actors/ring/ring.hpp"
 
 using namespace kv;
 

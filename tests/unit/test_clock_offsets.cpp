@@ -3,7 +3,7 @@
 #define BOOST_TEST_MODULE clock_offsets
 #include <boost/test/unit_test.hpp>
 
-#include "actors/clock_offsets.hpp"
+#include "actors/membership/clock_offsets.hpp"
 
 using kv::clock_offsets;
 using kv::deadline_on_peer;

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "actors/failure_detector.hpp"
+#include "actors/membership/failure_detector.hpp"
 
 namespace kv {
 

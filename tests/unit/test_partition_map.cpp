@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/partition_map.hpp"
+#include "actors/ring/partition_map.hpp"
 
 using kv::partition_map;
 

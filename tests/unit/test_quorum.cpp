@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "actors/key_hash.hpp"
-#include "actors/quorum.hpp"
+#include "actors/coordination/quorum.hpp"
 
 using kv::quorum_tracker;
 using outcome = quorum_tracker::outcome;

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/partition_map.hpp"
+#include "actors/ring/partition_map.hpp"
 #include "messages/ring_state.hpp"
 
 namespace kv {

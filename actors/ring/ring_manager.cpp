@@ -1,4 +1,4 @@
-#include "actors/ring_manager.hpp"
+#include "actors/ring/ring_manager.hpp"
 
 #include <caf/all.hpp>
 

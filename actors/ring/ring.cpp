@@ -1,4 +1,4 @@
-#include "actors/ring.hpp"
+#include "actors/ring/ring.hpp"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "actors/coordinator.hpp"
+#include "actors/coordination/coordinator.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -9,11 +9,11 @@
 
 #include <caf/all.hpp>
 
-#include "actors/claimant.hpp"
-#include "actors/clock_offsets.hpp"
+#include "actors/ring/claimant.hpp"
+#include "actors/membership/clock_offsets.hpp"
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
-#include "actors/quorum.hpp"
+#include "actors/coordination/quorum.hpp"
 #include "messages/caf_types.hpp"
 
 namespace kv {

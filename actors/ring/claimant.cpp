@@ -1,10 +1,10 @@
-#include "actors/claimant.hpp"
+#include "actors/ring/claimant.hpp"
 
 #include <algorithm>
 #include <map>
 
-#include "actors/partition_map.hpp"
-#include "actors/ring.hpp"
+#include "actors/ring/partition_map.hpp"
+#include "actors/ring/ring.hpp"
 #include "messages/vector_clock.hpp"
 
 namespace kv {

@@ -1,4 +1,4 @@
-#include "actors/clock_offsets.hpp"
+#include "actors/membership/clock_offsets.hpp"
 
 namespace kv {
 

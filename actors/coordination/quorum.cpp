@@ -1,4 +1,4 @@
-#include "actors/quorum.hpp"
+#include "actors/coordination/quorum.hpp"
 
 namespace kv {
 

@@ -1,4 +1,4 @@
-#include "actors/replica_store.hpp"
+#include "actors/storage/replica_store.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -9,7 +9,7 @@
 
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
-#include "actors/storage_guard.hpp"
+#include "actors/storage/storage_guard.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/limits.hpp"
 #include "messages/vector_clock.hpp"

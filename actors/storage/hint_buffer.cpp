@@ -1,4 +1,4 @@
-#include "actors/hint_buffer.hpp"
+#include "actors/storage/hint_buffer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@
 
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
-#include "actors/storage_guard.hpp"
+#include "actors/storage/storage_guard.hpp"
 #include "messages/caf_types.hpp"
 #include "persistence/record_codec.hpp"
 #include "persistence/storage_error.hpp"

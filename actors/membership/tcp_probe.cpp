@@ -1,4 +1,4 @@
-#include "actors/tcp_probe.hpp"
+#include "actors/membership/tcp_probe.hpp"
 
 #include <fcntl.h>
 #include <netdb.h>

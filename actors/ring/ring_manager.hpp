@@ -6,8 +6,8 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/claimant.hpp"
-#include "actors/ring.hpp"
+#include "actors/ring/claimant.hpp"
+#include "actors/ring/ring.hpp"
 #include "messages/interfaces.hpp"
 
 namespace kv {

@@ -1,4 +1,4 @@
-#include "actors/partition_map.hpp"
+#include "actors/ring/partition_map.hpp"
 
 #include <algorithm>
 #include <map>

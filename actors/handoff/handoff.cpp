@@ -1,4 +1,4 @@
-#include "actors/handoff.hpp"
+#include "actors/handoff/handoff.hpp"
 
 #include <algorithm>
 #include <deque>

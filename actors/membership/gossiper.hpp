@@ -8,9 +8,9 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/coordinator.hpp"
-#include "actors/failure_detector.hpp"
-#include "actors/peer_connector.hpp"
+#include "actors/coordination/coordinator.hpp"
+#include "actors/membership/failure_detector.hpp"
+#include "actors/membership/peer_connector.hpp"
 #include "messages/interfaces.hpp"
 
 namespace kv {

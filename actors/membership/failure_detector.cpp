@@ -1,4 +1,4 @@
-#include "actors/failure_detector.hpp"
+#include "actors/membership/failure_detector.hpp"
 
 #include <algorithm>
 #include <utility>

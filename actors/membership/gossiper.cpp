@@ -1,4 +1,4 @@
-#include "actors/gossiper.hpp"
+#include "actors/membership/gossiper.hpp"
 
 #include <algorithm>
 #include <map>
@@ -8,7 +8,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/clock_offsets.hpp"
+#include "actors/membership/clock_offsets.hpp"
 #include "actors/log.hpp"
 #include "messages/limits.hpp"
 #include "messages/validation.hpp"

@@ -6,7 +6,7 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/ring_manager.hpp"
+#include "actors/ring/ring_manager.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/request.hpp"
 

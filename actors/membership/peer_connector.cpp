@@ -1,4 +1,4 @@
-#include "actors/peer_connector.hpp"
+#include "actors/membership/peer_connector.hpp"
 
 #include <poll.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "actors/tcp_probe.hpp"
+#include "actors/membership/tcp_probe.hpp"
 #include "messages/caf_types.hpp"
 
 namespace kv {
