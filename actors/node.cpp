@@ -71,6 +71,8 @@ std::optional<std::string> config_problem(const node_config& cfg) {
     return "default n=" + std::to_string(cfg.consistency.n)
            + " is more than the " + std::to_string(cfg.ring.replicas)
            + " replicas of a partition (--ring-replicas)";
+  if (cfg.aae_interval.count() < 0)
+    return std::string{"the anti-entropy interval cannot be negative"};
   if (cfg.handoff_bytes_per_s == 0)
     return std::string{"the handoff rate must be positive"};
   if (cfg.membership.interval.count() <= 0)
@@ -136,8 +138,12 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
                                         key_table,
                                         cfg.max_value_bytes, cfg.max_siblings,
                                         cfg.max_clock_entries};
-  for (uint32_t i = 0; i < cfg.store_shards; ++i)
+  store_settings.shard_count = cfg.store_shards;
+  store_settings.trees.rebuild_after_ms = cfg.aae_rebuild_after_ms;
+  for (uint32_t i = 0; i < cfg.store_shards; ++i) {
+    store_settings.shard = i;
     result->stores_.push_back(spawn_replica_store(sys, engine, store_settings));
+  }
   result->hint_buffer_ = spawn_hint_buffer(sys, engine, cfg.hints);
   // From here on the stores and the hint buffer own the engine: it closes
   // after the last of them.
@@ -163,10 +169,14 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
       save_ring(cfg.storage.data_dir, *first);
       saved_ring = std::move(*first);
     }
+  merkle_syncer_settings syncer;
+  syncer.node_id = cfg.node_id;
+  syncer.interval = cfg.aae_interval;
+  result->syncer_ = spawn_merkle_syncer(sys, syncer, result->stores_);
   auto coordinator = spawn_coordinator(
     sys,
     coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency,
-                         standalone, saved_ring},
+                         standalone, saved_ring, result->syncer_},
     card);
   result->coordinator_ = coordinator;
   card.coordinator = coordinator;
@@ -189,7 +199,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   result->handoff_ = spawn_handoff(sys, handoff, result->stores_);
   result->ring_manager_ = spawn_ring_manager(
     sys, cfg.node_id, claimant, saved_ring,
-    {coordinator, result->handoff_, result->hint_buffer_});
+    {coordinator, result->handoff_, result->hint_buffer_, result->syncer_});
   auto membership = cfg.membership;
   membership.state_dir = cfg.storage.data_dir;
   membership.remembered = std::move(remembered);
@@ -197,7 +207,8 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   result->connector_ = spawn_peer_connector(sys, membership.connector);
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
-                                     result->hint_buffer_, result->handoff_,
+                                     result->hint_buffer_,
+                                     {result->handoff_, result->syncer_},
                                      result->connector_);
   return result;
 }
@@ -221,6 +232,7 @@ void node::stop(bool announce) {
   caf::anon_send_exit(connector_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(handoff_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(syncer_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
   // The actors with WiredTiger sessions: wait for them to close.
   auto disk_actors = std::vector<caf::actor>{};

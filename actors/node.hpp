@@ -10,6 +10,7 @@
 
 #include "actors/ring/claimant.hpp"
 #include "actors/membership/gossiper.hpp"
+#include "actors/antientropy/merkle_syncer.hpp"
 #include "actors/handoff/handoff.hpp"
 #include "actors/storage/hint_buffer.hpp"
 #include "messages/interfaces.hpp"
@@ -37,6 +38,10 @@ struct node_config {
   // cluster's) and the nodes that create the first ring together.
   claimant_settings ring;
   uint64_t handoff_bytes_per_s = uint64_t{32} << 20; // partition copy rate
+  // Pause between two anti-entropy exchanges (0: off) and how old a tree
+  // gets before it is built again from the data.
+  std::chrono::milliseconds aae_interval{20};
+  uint64_t aae_rebuild_after_ms = uint64_t{7} * 24 * 3600 * 1000;
   gossiper_settings membership;         // seeds, gossip interval, detection
   hint_buffer_settings hints;           // bounds, expiry, delivery pacing
 };
@@ -65,6 +70,7 @@ public:
   hint_buffer_actor hint_buffer() const { return hint_buffer_; }
   const std::vector<replica_store_actor>& stores() const { return stores_; }
   const handoff_node_actor& handoff() const { return handoff_; }
+  const merkle_syncer_node_actor& syncer() const { return syncer_; }
   const node_config& config() const { return cfg_; }
   const node_identity& identity() const { return identity_; }
 
@@ -89,6 +95,7 @@ private:
   gossiper_actor gossiper_;
   hint_buffer_node_actor hint_buffer_;
   handoff_node_actor handoff_;
+  merkle_syncer_node_actor syncer_;
   peer_connector_actor connector_;
   uint16_t port_ = 0;
   bool stopped_ = false;

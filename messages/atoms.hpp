@@ -31,6 +31,9 @@ using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
 // Anti-entropy and handoff.
 using tree_atom = caf::atom_constant<caf::atom("tree")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using digest_atom = caf::atom_constant<caf::atom("digest")>;
+using aae_atom = caf::atom_constant<caf::atom("aae")>;
+using repair_atom = caf::atom_constant<caf::atom("repair")>;
 using handoff_atom = caf::atom_constant<caf::atom("handoff")>;
 using scan_atom = caf::atom_constant<caf::atom("scan")>;
 using remove_atom = caf::atom_constant<caf::atom("remove")>;

@@ -71,6 +71,10 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<member_info>("kv_member_info");
   cfg.add_message_type<hint>("kv_hint");
   cfg.add_message_type<partition_chunk>("kv_partition_chunk");
+  cfg.add_message_type<key_digests>("kv_key_digests");
+  cfg.add_message_type<aae_partition>("kv_aae_partition");
+  cfg.add_message_type<std::vector<aae_partition>>("kv_aae_partitions");
+  cfg.add_message_type<std::vector<uint32_t>>("kv_u32_list");
   cfg.add_message_type<ring_state>("kv_ring_state");
   cfg.add_message_type<node_card>("kv_node_card");
   cfg.add_message_type<std::vector<replica_store_actor>>("kv_store_list");

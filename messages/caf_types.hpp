@@ -13,6 +13,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "messages/anti_entropy.hpp"
 #include "messages/errors.hpp"
 #include "messages/membership.hpp"
 #include "messages/partition_chunk.hpp"
@@ -107,6 +108,25 @@ typename Inspector::result_type inspect(Inspector& f, partition_chunk& x) {
   });
   return f(caf::meta::type_name("partition_chunk"), x.keys, x.versions,
            x.resume_after, x.done, checked);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, key_digests& x) {
+  auto checked = caf::meta::load_callback([&x] {
+    std::optional<std::string> problem;
+    if (x.keys.size() != x.digests.size()
+        || x.keys.size() > max_digests_per_reply)
+      problem = "keys and digests do not pair up within the bound";
+    return load_error("key_digests", problem);
+  });
+  return f(caf::meta::type_name("key_digests"), x.keys, x.digests,
+           x.resume_after, x.done, checked);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, aae_partition& x) {
+  return f(caf::meta::type_name("aae_partition"), x.partition, x.peer,
+           x.last_exchange_ms, x.exchanges, x.keys_repaired, x.bytes, x.digest_bytes, x.tree);
 }
 
 template <class Inspector>

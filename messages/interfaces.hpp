@@ -10,6 +10,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/anti_entropy.hpp"
 #include "messages/atoms.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/membership.hpp"
@@ -62,6 +63,18 @@ using replica_store_actor = caf::typed_actor<
   // of a node shares one table, so any of them serves the whole node.
   caf::replies_to<scan_atom, uint64_t, uint64_t, std::string,
                   uint32_t>::with<partition_chunk>,
+  // Anti-entropy: the hashes of nodes `indices` at `level` of this store's
+  // tree over the positions [first, last] (a partition; its own keys only;
+  // see actors/antientropy/merkle_tree.hpp). While the tree is being built
+  // (the first request starts it) the reply is the error `unavailable`.
+  caf::replies_to<tree_atom, uint64_t, uint64_t, uint32_t,
+                  std::vector<uint32_t>>::with<std::vector<uint64_t>>,
+  // The digest of every record (every store's: they share one table) in
+  // [first, last] after the stored key `resume_after`, in position order.
+  caf::replies_to<digest_atom, uint64_t, uint64_t, std::string>::with<
+    key_digests>,
+  // One step of a pending tree build (the store sends it to itself).
+  caf::reacts_to<tick_atom>,
   caf::replies_to<stats_atom>::with<store_stats>>;
 
 struct node_card;
@@ -146,6 +159,10 @@ using coordinator_actor = caf::typed_actor<
   // Pending hints this node holds, per intended owner: (owners, counts).
   caf::replies_to<get_atom, hint_atom>::with<std::vector<std::string>,
                                              std::vector<uint64_t>>,
+  // Anti-entropy as this node's syncer sees it, and a forced exchange (see
+  // merkle_syncer_actor).
+  caf::replies_to<get_atom, aae_atom>::with<std::vector<aae_partition>>,
+  caf::replies_to<repair_atom, std::string>::with<std::string>,
   // What this node's own replica stores for a key (all versions), for
   // operators and tests: no quorum, no repair.
   caf::replies_to<read_atom, std::string>::with<sibling_list>>;
@@ -185,12 +202,15 @@ using ring_manager_actor = caf::typed_actor<
   caf::replies_to<get_atom, ring_atom, std::string, uint32_t>::with<
     std::vector<std::string>>>;
 
-// Merkle-tree anti-entropy (declared for the syncer, not built yet): a peer asks for tree levels of a
-// key range and then for the keys of differing buckets.
+// Merkle-tree anti-entropy: a node's syncer compares the trees of the
+// partitions it holds with the other replicas' (asking their stores, see
+// tree_atom), descends to the differing segments and moves the differing
+// keys' sibling sets both ways through the stores' merge. For operators:
+// the state per partition, and `repair` to exchange every partition now
+// (with every other replica, or only with the named node).
 using merkle_syncer_actor = caf::typed_actor<
-  caf::replies_to<tree_atom, uint64_t, uint64_t, uint32_t>::with<
-    std::vector<uint64_t>>,
-  caf::reacts_to<sync_atom>>;
+  caf::replies_to<get_atom, aae_atom>::with<std::vector<aae_partition>>,
+  caf::replies_to<repair_atom, std::string>::with<std::string>>;
 
 // Handoff: copies the partitions this node takes over in a ring change from
 // their current owners (scan_atom on their stores), chunk by chunk at a

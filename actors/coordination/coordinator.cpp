@@ -922,6 +922,14 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
       auto& own = self->state.cards.at(self->state.settings.node_id);
       return self->delegate(own.hints, get_atom::value, hint_atom::value);
     },
+    [=](get_atom, aae_atom) {
+      return self->delegate(self->state.settings.syncer, get_atom::value,
+                            aae_atom::value);
+    },
+    [=](repair_atom, const std::string& node_id) {
+      return self->delegate(self->state.settings.syncer, repair_atom::value,
+                            node_id);
+    },
     [=](read_atom, const std::string& key) {
       auto& stores = self->state.cards.at(self->state.settings.node_id).stores;
       auto shard = store_shard_of(key, static_cast<uint32_t>(stores.size()));

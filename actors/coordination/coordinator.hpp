@@ -24,6 +24,8 @@ struct coordinator_settings {
   // requests until it hears a ring: a lone view would make it own every
   // key.
   ring_state saved_ring;
+  // Serves the anti-entropy views and forced repairs for operators.
+  merkle_syncer_actor syncer;
 };
 
 // The coordinator as its own node sees it: the client interface plus the

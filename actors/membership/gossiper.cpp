@@ -117,7 +117,8 @@ struct gossiper_state {
   ring_manager_actor ring_manager;
   coordinator_node_actor coordinator;
   hint_buffer_actor hint_buffer;
-  handoff_actor handoff;
+  // Actors that follow the members' cards (handoff, anti-entropy).
+  std::vector<card_listener_actor> card_listeners;
   ring_state ring; // the highest version heard of; saved before it is shown
   peer_connector_actor connector;
   std::map<std::string, peer_link> links; // by node id
@@ -258,7 +259,8 @@ void publish_cards(gossiper_pointer self) {
   auto& st = self->state;
   auto cards = st.viewed_cards();
   self->send(st.coordinator, members_atom::value, cards);
-  self->send(st.handoff, members_atom::value, cards);
+  for (auto& listener : st.card_listeners)
+    self->send(listener, members_atom::value, cards);
   self->send(st.hint_buffer, members_atom::value, std::move(cards));
 }
 
@@ -709,7 +711,8 @@ void gossip_round(gossiper_pointer self) {
 gossiper_node_actor::behavior_type
 gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
          ring_manager_actor ring_manager, coordinator_node_actor coordinator,
-         hint_buffer_actor hint_buffer, handoff_actor handoff,
+         hint_buffer_actor hint_buffer,
+         std::vector<card_listener_actor> card_listeners,
          peer_connector_actor connector) {
   auto& st = self->state;
   st.settings = std::move(settings);
@@ -718,7 +721,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   st.ring_manager = std::move(ring_manager);
   st.coordinator = std::move(coordinator);
   st.hint_buffer = std::move(hint_buffer);
-  st.handoff = std::move(handoff);
+  st.card_listeners = std::move(card_listeners);
   st.connector = std::move(connector);
   st.ring = st.settings.saved_ring;
   self_card.info.ring_epoch = st.ring.version;
@@ -864,11 +867,11 @@ gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               ring_manager_actor ring_manager,
                               coordinator_node_actor coordinator,
                               hint_buffer_actor hint_buffer,
-                              handoff_actor handoff,
+                              std::vector<card_listener_actor> card_listeners,
                               peer_connector_actor connector) {
   return sys.spawn(gossiper, std::move(settings), std::move(self_card),
                    std::move(ring_manager), std::move(coordinator),
-                   std::move(hint_buffer), std::move(handoff),
+                   std::move(hint_buffer), std::move(card_listeners),
                    std::move(connector));
 }
 

@@ -57,6 +57,10 @@ struct gossiper_settings {
 // reports trusted for 10 rounds.
 failure_detector_settings detection_for(std::chrono::milliseconds interval);
 
+// Whoever follows the members' cards besides the coordinator and hints.
+using card_listener_actor
+  = caf::typed_actor<caf::reacts_to<members_atom, std::vector<node_card>>>;
+
 // Spawns the gossiper. It owns the membership list (node cards by id): every
 // interval it advances its own heartbeat and exchanges the list with a few
 // random peers, a card with a higher heartbeat replacing an older one. Until
@@ -79,13 +83,13 @@ failure_detector_settings detection_for(std::chrono::milliseconds interval);
 // in the state directory before anyone learns that this node holds it), and
 // hands it with the members to the ring manager every round and on every
 // change; a new version planned there comes back and spreads with gossip.
-// `handoff` gets the cards too.
+// The `card_listeners` (handoff, anti-entropy) get the cards too.
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               gossiper_settings settings, node_card self_card,
                               ring_manager_actor ring_manager,
                               coordinator_node_actor coordinator,
                               hint_buffer_actor hint_buffer,
-                              handoff_actor handoff,
+                              std::vector<card_listener_actor> card_listeners,
                               peer_connector_actor connector);
 
 } // namespace kv

@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/antientropy/merkle_tree.hpp"
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
 #include "actors/storage/storage_guard.hpp"
@@ -71,6 +72,8 @@ struct replica_store_state {
   std::optional<wt_table> lost;
   std::optional<wt_table> meta;
   replica_store_settings settings;
+  std::optional<merkle_forest> trees;
+  bool build_scheduled = false;
   store_stats stats;
   std::string buffer; // reused for reads
 
@@ -127,7 +130,10 @@ struct replica_store_state {
     ++stats.corrupt_records;
     quarantine->put(key, buffer);
     store_lost(key, key_record{{}, take_counter_floor()});
-    disk->table.erase(stored_key(key));
+    auto stored = stored_key(key);
+    disk->table.erase(stored);
+    // Its digest is unknown: the tree holding it is built again.
+    trees->invalidate(*position_in(stored));
     log_line(log_level::warning,
              "a record of " + std::to_string(buffer.size()) + " bytes (key of "
                + std::to_string(key.size()) + " bytes) was unreadable (" + why
@@ -142,8 +148,14 @@ struct replica_store_state {
     return make_kv_error(kv_errc::corrupt_record, unreadable_record);
   }
 
-  void store(const std::string& key, const key_record& record) {
-    disk->table.put(stored_key(key), encode_key_record(record));
+  // Writes `record` over `before` (the siblings the table held; empty for
+  // none) and keeps the anti-entropy trees current.
+  void store(const std::string& key, const sibling_list& before,
+             const key_record& record) {
+    auto stored = stored_key(key);
+    disk->table.put(stored, encode_key_record(record));
+    trees->on_write(stored, *position_in(stored), key_digest(key, before),
+                    key_digest(key, record.siblings));
     ++stats.keys_written;
     auto& versions = record.siblings;
     if (versions.size() > sibling_warning_threshold) {
@@ -159,6 +171,61 @@ struct replica_store_state {
 
 using store_pointer = replica_store_actor::stateful_pointer<replica_store_state>;
 
+void schedule_build(store_pointer self) {
+  auto& st = self->state;
+  if (st.build_scheduled || !st.trees->next_build())
+    return;
+  st.build_scheduled = true;
+  self->delayed_send(self, st.settings.build_pause, tick_atom::value);
+}
+
+// One step of a pending tree build: up to build_step_records records from
+// where the build stopped, of which this store's own keys go in the tree.
+void build_step(store_pointer self) {
+  auto& st = self->state;
+  st.build_scheduled = false;
+  auto step = st.trees->next_build();
+  if (!step)
+    return;
+  std::vector<std::pair<uint64_t, uint64_t>> found;
+  std::string last_read;
+  uint32_t read = 0;
+  bool done = true;
+  auto from = step->resume_after.empty() ? position_bytes(step->first)
+                                         : step->resume_after;
+  st.disk->table.scan(from, [&](std::string_view stored,
+                                std::string_view value) {
+    if (!step->resume_after.empty() && stored == step->resume_after)
+      return true;
+    auto position = position_in(stored);
+    if (!position || *position > step->last)
+      return false;
+    if (read >= st.settings.build_step_records) {
+      done = false;
+      return false;
+    }
+    ++read;
+    last_read.assign(stored);
+    auto key = key_in(stored);
+    if (store_shard_of(key, st.settings.shard_count) != st.settings.shard)
+      return true;
+    try {
+      found.emplace_back(*position,
+                         key_digest(key, decode_key_record(value).siblings));
+    } catch (const corrupt_record_error&) {
+      // Counted as absent: the first read sets it aside (and builds the
+      // tree again); an exchange brings the other replicas' copy.
+      ++st.stats.corrupt_records;
+    }
+    return true;
+  });
+  if (!last_read.empty())
+    st.trees->built_up_to(step->first, step->last, last_read, found);
+  if (done)
+    st.trees->build_done(step->first, step->last, wall_clock_ms());
+  schedule_build(self);
+}
+
 replica_store_actor::behavior_type
 replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
               replica_store_settings settings) {
@@ -170,6 +237,7 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     self->state.disk->session.open_table(settings.table + "_lost"));
   self->state.meta.emplace(
     self->state.disk->session.open_table(settings.table + "_meta"));
+  self->state.trees.emplace(settings.trees);
   self->state.settings = std::move(settings);
   auto coordinate = [=](const std::string& key, std::string value,
                         bool tombstone, const vector_clock& context,
@@ -210,7 +278,7 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
             + " concurrent versions (maximum "
             + std::to_string(st.settings.max_siblings)
             + "); read it and write back with its context to resolve them");
-      st.store(key, key_record{merged, version.origin.counter});
+      st.store(key, stored.siblings, key_record{merged, version.origin.counter});
       return {std::move(version), std::move(merged)};
     });
   };
@@ -248,7 +316,8 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
                                highest_counter(incoming, st.settings.node_id));
       auto merged = reconcile(stored.siblings, incoming);
       if (loaded.lost && restoring) {
-        st.store(key, key_record{std::move(merged), stored.issued});
+        // The lost record left the trees when it was set aside.
+        st.store(key, {}, key_record{std::move(merged), stored.issued});
         st.lost->erase(key);
         log_line(log_level::info, "a lost record (key of "
                                     + std::to_string(key.size())
@@ -259,7 +328,8 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         // but the key still does not count here.
         st.store_lost(key, key_record{std::move(merged), stored.issued});
       } else if (merged != stored.siblings) {
-        st.store(key, key_record{std::move(merged), stored.issued});
+        st.store(key, stored.siblings,
+                 key_record{std::move(merged), stored.issued});
       }
       return ok_atom::value;
     });
@@ -330,6 +400,95 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         });
         return chunk;
       });
+    },
+    [=](tree_atom, uint64_t first, uint64_t last, uint32_t level,
+        const std::vector<uint32_t>& indices)
+      -> caf::result<std::vector<uint64_t>> {
+      auto& st = self->state;
+      switch (st.trees->ask(first, last, wall_clock_ms())) {
+        case merkle_forest::status::bad_range:
+          return make_kv_error(kv_errc::invalid_argument,
+                               "tree: the range is not a partition of this "
+                               "node's ring");
+        case merkle_forest::status::building:
+          schedule_build(self);
+          return make_kv_error(kv_errc::unavailable,
+                               "the anti-entropy tree of this partition is "
+                               "being built");
+        case merkle_forest::status::ready:
+          break;
+      }
+      if (indices.size() > merkle_segments)
+        return make_kv_error(kv_errc::invalid_argument,
+                             "tree: more nodes asked for than a level has");
+      auto* tree = st.trees->ready_tree(first, last);
+      std::vector<uint64_t> hashes;
+      hashes.reserve(indices.size());
+      for (auto index : indices) {
+        auto hash = tree->node(level, index);
+        if (!hash)
+          return make_kv_error(kv_errc::invalid_argument,
+                               "tree: no such node");
+        hashes.push_back(*hash);
+      }
+      return hashes;
+    },
+    [=](digest_atom, uint64_t first, uint64_t last,
+        const std::string& resume_after) -> caf::result<key_digests> {
+      auto& st = self->state;
+      if (first > last
+          || (!resume_after.empty() && !position_in(resume_after)))
+        return make_kv_error(kv_errc::invalid_argument,
+                             "digest: empty range or malformed resume point");
+      using reply = caf::result<key_digests>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        key_digests out;
+        out.done = true;
+        std::size_t bytes = 0;
+        auto from = resume_after.empty() ? position_bytes(first) : resume_after;
+        st.disk->table.scan(from, [&](std::string_view stored,
+                                      std::string_view value) {
+          if (!resume_after.empty() && stored == resume_after)
+            return true;
+          auto position = position_in(stored);
+          if (!position || *position > last)
+            return false;
+          if (out.keys.size() >= max_digests_per_reply
+              || bytes >= max_chunk_bytes / 16) {
+            out.done = false;
+            return false;
+          }
+          out.resume_after.assign(stored);
+          try {
+            auto key = key_in(stored);
+            auto digest = key_digest(key, decode_key_record(value).siblings);
+            bytes += key.size() + sizeof(uint64_t);
+            out.keys.emplace_back(key);
+            out.digests.push_back(digest);
+          } catch (const corrupt_record_error&) {
+            // Left out: the key looks absent here, so the exchange brings
+            // the peer's copy, and the next read sets the record aside.
+            ++st.stats.corrupt_records;
+          }
+          return true;
+        });
+        return out;
+      });
+    },
+    [=](tick_atom) {
+      // Only the store's own schedule: a stray tick would start a second
+      // chain of build steps.
+      if (self->current_sender() != self->ctrl())
+        return;
+      try {
+        build_step(self);
+      } catch (const std::exception& e) {
+        log_line(log_level::error,
+                 std::string{"replica store: an anti-entropy tree build "
+                             "failed: "}
+                   + e.what());
+        self->state.build_scheduled = false;
+      }
     },
     [=](stats_atom) { return self->state.stats; },
   };

@@ -1,10 +1,13 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 
 #include <caf/actor_system.hpp>
+
+#include "actors/antientropy/merkle_tree.hpp"
 
 #include "messages/interfaces.hpp"
 #include "persistence/wt_engine.hpp"
@@ -33,6 +36,15 @@ struct replica_store_settings {
   std::size_t max_value_bytes = 0;
   std::size_t max_siblings = 0;
   std::size_t max_clock_entries = 0;
+  // Which of the node's stores this is: its anti-entropy trees cover only
+  // the keys it serves (see store_shard_of).
+  uint32_t shard = 0;
+  uint32_t shard_count = 1;
+  merkle_forest::settings trees;
+  // A tree build reads this many records per step and pauses between
+  // steps, so requests keep being served while it runs.
+  uint32_t build_step_records = 2048;
+  std::chrono::milliseconds build_pause{2};
 };
 
 // Spawns a replica store: an actor with its own WiredTiger session and

@@ -115,6 +115,16 @@ blocking_client::pending_hints() {
   return ask_hints(sys_, node_, wait_limit({}));
 }
 
+caf::expected<std::vector<aae_partition>> blocking_client::anti_entropy() {
+  return ask<std::vector<aae_partition>>(sys_, node_, wait_limit({}),
+                                         get_atom::value, aae_atom::value);
+}
+
+caf::expected<std::string> blocking_client::repair(const std::string& node_id) {
+  return ask<std::string>(sys_, node_, wait_limit({}), repair_atom::value,
+                          node_id);
+}
+
 caf::expected<sibling_list>
 blocking_client::local_versions(const std::string& key) {
   return ask<sibling_list>(sys_, node_, wait_limit({}), read_atom::value, key);

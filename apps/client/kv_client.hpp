@@ -74,6 +74,12 @@ public:
   // Hints this node holds for unreachable owners: owner -> count.
   caf::expected<std::vector<std::pair<std::string, uint64_t>>> pending_hints();
 
+  // Anti-entropy per partition this node holds, and a forced exchange of
+  // every partition with its other replicas (only those shared with
+  // `node_id` unless it is empty); the reply says what was queued.
+  caf::expected<std::vector<aae_partition>> anti_entropy();
+  caf::expected<std::string> repair(const std::string& node_id);
+
   // Every version this node's own replica stores for `key` (no quorum).
   caf::expected<sibling_list> local_versions(const std::string& key);
 

@@ -280,7 +280,7 @@ check_result analyse(const std::vector<op_record>& history,
 bool check_result::valid() const {
   return lost.empty() && phantoms.empty() && resurrected.empty()
          && unreadable.empty() && sibling_violations.empty() && hangs.empty()
-         && crashes.empty();
+         && crashes.empty() && replicas.divergent == 0;
 }
 
 std::string check_result::summary() const {

@@ -68,9 +68,9 @@ struct check_result {
   std::map<std::string, phase_stats> phases;
 
   // No loss, phantom, resurrection, unreadable key, sibling excess, hang or
-  // crash. Divergence left after heal is reported, not failed: a quorum
-  // still reads every acknowledged write, and closing the gap is the job of
-  // anti-entropy (not built yet; docs/reliability.md).
+  // crash, and every key's replicas identical by the end of the
+  // convergence wait (read from each replica, never by a client read that
+  // would repair them: active anti-entropy closes the gaps).
   bool valid() const;
   // One line: the verdict and the counts.
   std::string summary() const;

@@ -33,6 +33,8 @@ public:
   uint32_t hint_max_age_s = 3 * 3600;
   std::string initial_members;
   uint32_t handoff_mb_per_s = 32;
+  uint32_t aae_interval_ms = 20;
+  uint32_t aae_rebuild_hours = 7 * 24;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -76,6 +78,10 @@ public:
            "replicas per partition of a ring this node creates")
       .add(handoff_mb_per_s, "handoff-mb-per-s",
            "rate at which partitions taken over are copied (MB/s)")
+      .add(aae_interval_ms, "aae-interval-ms",
+           "pause between two anti-entropy exchanges (0: off)")
+      .add(aae_rebuild_hours, "aae-rebuild-hours",
+           "age at which an anti-entropy tree is built again from the data")
       .add(gossip_interval_ms, "gossip-interval-ms",
            "milliseconds between gossip rounds")
       .add(suspect_after_ms, "suspect-after-ms",
@@ -147,6 +153,8 @@ public:
       pos = comma + 1;
     }
     node.handoff_bytes_per_s = uint64_t{handoff_mb_per_s} << 20;
+    node.aae_interval = std::chrono::milliseconds{aae_interval_ms};
+    node.aae_rebuild_after_ms = uint64_t{aae_rebuild_hours} * 3600 * 1000;
     if (node.storage.data_dir.empty())
       node.storage.data_dir = "data/" + node.node_id;
     return kv::config_problem(node);

@@ -244,6 +244,62 @@ std::string format_hints(
   return out;
 }
 
+std::string format_anti_entropy(const std::vector<aae_partition>& rows,
+                                bool all, uint64_t now_ms, std::size_t limit) {
+  std::size_t compared = 0, building = 0;
+  uint64_t repaired = 0, bytes = 0, oldest_ms = 0;
+  bool never = false;
+  for (auto& row : rows) {
+    repaired += row.keys_repaired;
+    bytes += row.bytes;
+    building += row.tree == "building" ? 1 : 0;
+    if (row.last_exchange_ms == 0) {
+      never = true;
+      continue;
+    }
+    ++compared;
+    auto age = now_ms > row.last_exchange_ms ? now_ms - row.last_exchange_ms : 0;
+    oldest_ms = std::max(oldest_ms, age);
+  }
+  std::string out = std::to_string(rows.size()) + " partitions held, "
+                    + std::to_string(compared) + " compared, "
+                    + std::to_string(building) + " with a tree being built; "
+                    + std::to_string(repaired) + " keys repaired, "
+                    + std::to_string(bytes) + " bytes moved\n";
+  if (compared > 0)
+    out += never ? std::string{"some partitions not compared yet\n"}
+                 : "every partition compared within the last "
+                     + std::to_string(oldest_ms / 1000 + 1) + " s\n";
+  std::string table;
+  std::size_t shown = 0, hidden = 0;
+  for (auto& row : rows) {
+    if (!all && row.keys_repaired == 0 && row.last_exchange_ms != 0)
+      continue;
+    if (!all && shown >= limit) {
+      ++hidden;
+      continue;
+    }
+    ++shown;
+    auto last = row.last_exchange_ms == 0
+                  ? std::string{"never"}
+                  : std::to_string((now_ms > row.last_exchange_ms
+                                      ? now_ms - row.last_exchange_ms
+                                      : 0)
+                                   / 1000)
+                      + " s ago";
+    table += padded(std::to_string(row.partition), 9) + " "
+             + padded(row.peer.empty() ? "-" : row.peer, 8) + " "
+             + padded(last, 12) + " " + padded(std::to_string(row.exchanges), 9)
+             + " " + padded(std::to_string(row.keys_repaired), 8) + " "
+             + row.tree + "\n";
+  }
+  if (shown > 0)
+    out += "partition peer     last         exchanges repaired tree\n" + table;
+  if (hidden > 0)
+    out += "(" + std::to_string(hidden) + " more; `aae all` lists every one)\n";
+  return out;
+}
+
 std::string format_replica(const sibling_list& versions) {
   if (versions.empty())
     return "(not stored here)\n";

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "messages/anti_entropy.hpp"
 #include "messages/membership.hpp"
 #include "messages/ring_state.hpp"
 #include "messages/request.hpp"
@@ -43,6 +44,14 @@ std::string format_members(std::vector<member_info> members);
 // space as primary owner.
 std::string format_ring(const ring_state& ring,
                         const std::vector<member_info>& members);
+
+// `aae`: a summary of the partitions this node holds (compared, building,
+// keys repaired, bytes moved, the oldest comparison), then one line per
+// partition: every one with `all`, else those that repaired keys or are not
+// compared yet (at most `limit` lines, then how many were left out).
+std::string format_anti_entropy(const std::vector<aae_partition>& rows,
+                                bool all, uint64_t now_ms,
+                                std::size_t limit = 20);
 
 // `hints`: "owner count" lines, then "N hint(s) pending" (or "no hints
 // pending").

@@ -142,6 +142,8 @@ const std::vector<command_spec>& command_specs() {
     {"remove", command_kind::remove_node, {"NODE"}, opt_none, "remove NODE"},
     {"replace", command_kind::replace_node, {"OLD", "NEW"}, opt_none,
      "replace OLD NEW"},
+    {"aae", command_kind::aae, {}, opt_none, "aae [all]"},
+    {"repair", command_kind::repair, {}, opt_none, "repair [NODE]"},
     {"help", command_kind::help, {}, opt_none, "help"},
     {"quit", command_kind::quit, {}, opt_none, "quit"},
     {"exit", command_kind::quit, {}, opt_none, "exit"},
@@ -315,12 +317,18 @@ parsed_command parse_command(std::string_view line) {
     default:
       break;
   }
-  // ring's KEY is optional: a first argument that is no option is the key.
-  if (spec->kind == command_kind::ring && tokens.size() > 1
+  // ring's KEY, aae's `all` and repair's NODE are optional: a first
+  // argument that is no option is it.
+  if ((spec->kind == command_kind::ring || spec->kind == command_kind::aae
+       || spec->kind == command_kind::repair)
+      && tokens.size() > 1
       && tokens[1].find('=') == std::string::npos) {
     cmd.key = tokens[1];
     ++positionals;
   }
+  if (spec->kind == command_kind::aae && !cmd.key.empty()
+      && lowercase(cmd.key) != "all")
+    return fail("aae: the only argument is `all`" + usage);
   unsigned seen = 0;
   for (auto i = positionals + 1; i < tokens.size(); ++i)
     if (auto problem = apply_option(*spec, tokens[i], seen, cmd))
@@ -378,6 +386,10 @@ const char* shell_help_text() {
          "  leave                the connected node leaves the ring\n"
          "  remove NODE          forget a dead node; others re-replicate it\n"
          "  replace OLD NEW      NEW (started after) takes dead OLD's place\n"
+         "  aae [all]            anti-entropy: partitions compared, keys\n"
+         "                       repaired (all: every partition)\n"
+         "  repair [NODE]        compare every partition with its replicas\n"
+         "                       now (or only those shared with NODE)\n"
          "  help                 this text\n"
          "  quit | exit\n"
          "arguments:\n"

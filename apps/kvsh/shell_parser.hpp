@@ -30,7 +30,7 @@ token_list tokenize(std::string_view line);
 
 enum class command_kind {
   none, put, get, remove, help, quit, connect, nodes, ring, hints, replica,
-  leave, remove_node, replace_node
+  leave, remove_node, replace_node, aae, repair
 };
 
 // Where a put or delete takes its causal context from.

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include "apps/kvsh/shell_format.hpp"
+#include "actors/log.hpp"
 #include "actors/membership/tcp_probe.hpp"
 #include "messages/caf_types.hpp"
 
@@ -114,6 +115,11 @@ void shell_session::run(const shell_command& cmd) {
       if (ensure_connected())
         run_ring_change(cmd);
       break;
+    case command_kind::aae:
+    case command_kind::repair:
+      if (ensure_connected())
+        run_anti_entropy(cmd);
+      break;
     case command_kind::put:
     case command_kind::remove:
       if (ensure_connected())
@@ -177,6 +183,22 @@ void shell_session::run_ring_change(const shell_command& cmd) {
     out_ << *reply << '\n';
   else
     report(describe(reply.error()));
+}
+
+void shell_session::run_anti_entropy(const shell_command& cmd) {
+  if (cmd.kind == command_kind::repair) {
+    auto reply = client_->repair(cmd.key);
+    if (reply)
+      out_ << *reply << '\n';
+    else
+      report(describe(reply.error()));
+    return;
+  }
+  auto rows = client_->anti_entropy();
+  if (rows)
+    out_ << format_anti_entropy(*rows, !cmd.key.empty(), wall_clock_ms());
+  else
+    report(describe(rows.error()));
 }
 
 void shell_session::run_get(const shell_command& cmd) {

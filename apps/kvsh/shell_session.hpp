@@ -42,6 +42,7 @@ private:
   void run(const shell_command& cmd);
   void run_get(const shell_command& cmd);
   void run_ring_change(const shell_command& cmd);
+  void run_anti_entropy(const shell_command& cmd);
   void run_cluster_view(const shell_command& cmd);
   void run_write(const shell_command& cmd);
   void report(const std::string& message);

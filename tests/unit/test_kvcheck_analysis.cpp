@@ -187,3 +187,16 @@ BOOST_AUTO_TEST_CASE(incidents_become_crashes_and_hangs) {
   BOOST_TEST(res.hangs.size() == 1u);
   BOOST_TEST(!res.valid());
 }
+
+BOOST_AUTO_TEST_CASE(replicas_left_divergent_fail_the_run) {
+  convergence diverged;
+  diverged.keys = 1;
+  diverged.divergent = 1;
+  diverged.samples = {"k: n1: [v] n2: []"};
+  std::map<std::string, key_state> final_keys{{"k", read({"v"})}};
+  auto history = std::vector<op_record>{op(op_kind::put, "k", "v", outcome::ok)};
+  auto res = analyse(history, {}, final_keys, diverged, {});
+  BOOST_TEST(res.lost.empty());
+  BOOST_TEST(!res.valid());
+  BOOST_TEST(res.summary().rfind("FAIL", 0) == 0);
+}

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kv {
+
+// The digests (see key_digest) of the records in a position range, in
+// position order, as a replica store reads them for an anti-entropy
+// exchange: what two replicas compare key by key once their trees point at
+// a segment.
+struct key_digests {
+  std::vector<std::string> keys;
+  std::vector<uint64_t> digests; // one per key
+  std::string resume_after;      // stored key of the last entry
+  bool done = false;             // nothing after these in the range
+};
+
+// At most this many digests per reply.
+constexpr std::size_t max_digests_per_reply = 4096;
+
+// One partition's anti-entropy as a node's syncer last saw it.
+struct aae_partition {
+  uint32_t partition = 0;
+  std::string peer;            // replica of the last exchange
+  uint64_t last_exchange_ms = 0; // wall clock; 0: never
+  uint64_t exchanges = 0;
+  uint64_t keys_repaired = 0;  // keys whose versions moved, both directions
+  uint64_t bytes = 0;          // hashes, digests and versions moved
+  uint64_t digest_bytes = 0;   // of which tree hashes and key digests
+  std::string tree;            // "ready", "building" (here or at the peer)
+};
+
+} // namespace kv

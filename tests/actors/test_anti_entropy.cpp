@@ -1,0 +1,200 @@
+// Active anti-entropy (issue 10): replicas that missed writes converge
+// through Merkle-tree exchanges alone, without any client read; concurrent
+// versions survive as siblings; a peer's malformed tree questions get errors.
+#define BOOST_TEST_MODULE anti_entropy
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "actors/antientropy/merkle_tree.hpp"
+#include "tests/actors/cluster_fixture.hpp"
+
+using namespace kv;
+using namespace kv::testing;
+
+namespace {
+
+template <class T>
+std::string why(const caf::expected<T>& res) {
+  return res ? std::string{"none"} : describe(res.error());
+}
+
+// Three nodes in three data centres, every partition on all three, with a
+// small ring and a fast syncer so a whole round takes well under a second.
+struct aae_cluster {
+  cluster_fixture cluster{3, {"dc1", "dc2", "dc3"}, [](node_config& nc, std::size_t) {
+                            nc.ring.partitions = 64;
+                            nc.aae_interval = std::chrono::milliseconds{2};
+                          }};
+  aae_cluster() { BOOST_REQUIRE(cluster.converged(3)); }
+};
+
+// Writes a version of `key` on node i's replica only, as if the other
+// replicas had missed it (replication lost, a node cut off). It supersedes
+// what that replica holds, unless `blind`.
+versioned_value write_on_one(cluster_fixture& cluster, std::size_t i,
+                             const std::string& key, const std::string& value,
+                             bool tombstone = false, bool blind = false) {
+  auto seen = blind ? vector_clock{} : context_of(cluster.stored_on(i, key));
+  caf::scoped_actor self{cluster.at(i).sys};
+  versioned_value made;
+  self
+    ->request(cluster.store_for(i, key), std::chrono::seconds{5},
+              coordinate_atom::value, key, value, tombstone, seen, uint64_t{0})
+    .receive([&](versioned_value& v, sibling_list&) { made = std::move(v); },
+             [&](caf::error& err) {
+               BOOST_FAIL("coordinate on one replica: " << describe(err));
+             });
+  return made;
+}
+
+bool replicas_agree(cluster_fixture& cluster, const std::string& key,
+                    std::size_t siblings) {
+  auto first = cluster.stored_on(0, key);
+  if (first.size() != siblings)
+    return false;
+  for (std::size_t i = 1; i < cluster.size(); ++i)
+    if (key_digest(key, cluster.stored_on(i, key)) != key_digest(key, first))
+      return false;
+  return true;
+}
+
+std::vector<std::string> keys(std::size_t count, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < count; ++i)
+    out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(missed_writes_reach_every_replica_without_a_read,
+                        aae_cluster) {
+  request_options all;
+  all.n = 3;
+  all.w = 3;
+  auto shared = keys(300, "shared-");
+  for (auto& key : shared) {
+    auto res = cluster.client(0).put(key, "old", {}, all);
+    BOOST_REQUIRE_MESSAGE(res, "put " << key << ": " << why(res));
+  }
+  // Newer versions on one replica each, new keys only on one, a delete
+  // only on one.
+  auto only_here = keys(40, "lonely-");
+  for (std::size_t k = 0; k < 60; ++k)
+    write_on_one(cluster, k % 3, shared[k], "new");
+  for (std::size_t k = 0; k < only_here.size(); ++k)
+    write_on_one(cluster, k % 3, only_here[k], "only");
+  write_on_one(cluster, 1, shared[100], "", true);
+  bool agreed = eventually(
+    [&] {
+      for (std::size_t k = 0; k < 60; ++k)
+        if (!replicas_agree(cluster, shared[k], 1))
+          return false;
+      for (auto& key : only_here)
+        if (!replicas_agree(cluster, key, 1))
+          return false;
+      return replicas_agree(cluster, shared[100], 1);
+    },
+    std::chrono::seconds{60});
+  BOOST_REQUIRE(agreed);
+  for (std::size_t i = 0; i < 3; ++i) {
+    BOOST_CHECK_EQUAL(cluster.stored_on(i, shared[0]).front().value, "new");
+    BOOST_CHECK(cluster.stored_on(i, shared[100]).front().tombstone);
+    BOOST_CHECK_EQUAL(cluster.stored_on(i, shared[200]).front().value, "old");
+  }
+  // The operator's view counts what moved.
+  auto rows = cluster.client(0).anti_entropy();
+  BOOST_REQUIRE_MESSAGE(rows, "aae: " << why(rows));
+  uint64_t repaired = 0;
+  for (auto& row : *rows)
+    repaired += row.keys_repaired;
+  BOOST_CHECK_GT(repaired, 0u);
+  BOOST_CHECK_EQUAL(rows->size(), 64u);
+}
+
+BOOST_FIXTURE_TEST_CASE(concurrent_versions_are_kept_as_siblings,
+                        aae_cluster) {
+  auto a = write_on_one(cluster, 0, "contested", "from-n1", false, true);
+  auto b = write_on_one(cluster, 1, "contested", "from-n2", false, true);
+  BOOST_REQUIRE(!(a == b));
+  BOOST_REQUIRE(eventually([&] { return replicas_agree(cluster, "contested", 2); },
+                           std::chrono::seconds{60}));
+  auto versions = cluster.stored_on(2, "contested");
+  BOOST_CHECK(std::find(versions.begin(), versions.end(), a) != versions.end());
+  BOOST_CHECK(std::find(versions.begin(), versions.end(), b) != versions.end());
+}
+
+BOOST_FIXTURE_TEST_CASE(repair_queues_exchanges_and_checks_its_argument,
+                        aae_cluster) {
+  auto reply = cluster.client(0).repair("");
+  BOOST_REQUIRE_MESSAGE(reply, "repair: " << why(reply));
+  BOOST_CHECK_MESSAGE(reply->find("queued") != std::string::npos, *reply);
+  auto one = cluster.client(0).repair("n2");
+  BOOST_REQUIRE(one);
+  BOOST_CHECK_MESSAGE(one->find("64 partition") != std::string::npos, *one);
+  auto nobody = cluster.client(0).repair("n9");
+  BOOST_REQUIRE(nobody);
+  BOOST_CHECK_MESSAGE(nobody->find("nothing to repair") != std::string::npos,
+                      *nobody);
+  auto bad = cluster.client(0).repair("no such/id");
+  BOOST_REQUIRE(bad);
+  BOOST_CHECK_MESSAGE(bad->find("not a valid node id") != std::string::npos,
+                      *bad);
+}
+
+BOOST_FIXTURE_TEST_CASE(malformed_tree_questions_get_errors, aae_cluster) {
+  caf::scoped_actor self{cluster.at(0).sys};
+  auto store = cluster.at(0).running->stores().front();
+  auto tree_fails = [&](uint64_t first, uint64_t last, uint32_t level,
+                        std::vector<uint32_t> indices) {
+    bool failed = false;
+    self
+      ->request(store, std::chrono::seconds{5}, tree_atom::value, first, last,
+                level, indices)
+      .receive([&](std::vector<uint64_t>&) {}, [&](caf::error&) { failed = true; });
+    return failed;
+  };
+  auto digest_fails = [&](uint64_t first, uint64_t last, std::string resume) {
+    bool failed = false;
+    self
+      ->request(store, std::chrono::seconds{5}, digest_atom::value, first, last,
+                resume)
+      .receive([&](key_digests&) {}, [&](caf::error&) { failed = true; });
+    return failed;
+  };
+  // Not aligned, not a power of two wide, too narrow, reversed.
+  BOOST_CHECK(tree_fails(1, uint64_t{1} << 40, 0, {0}));
+  BOOST_CHECK(tree_fails(0, 1000, 0, {0}));
+  BOOST_CHECK(tree_fails(0, 15, 0, {0}));
+  BOOST_CHECK(digest_fails(5, 1, {}));
+  BOOST_CHECK(digest_fails(0, 5, "abc"));
+  // A node that does not exist at a level, and too many nodes.
+  auto width = uint64_t{1} << 58; // 64 partitions
+  auto asked = [&](uint32_t level, std::vector<uint32_t> indices) {
+    bool failed = false;
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      bool building = false;
+      self
+        ->request(store, std::chrono::seconds{5}, tree_atom::value, uint64_t{0},
+                  width - 1, level, indices)
+        .receive([&](std::vector<uint64_t>&) { failed = false; },
+                 [&](caf::error& err) {
+                   building = is_kv_error(err, kv_errc::unavailable);
+                   failed = true;
+                 });
+      if (!building)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
+    return failed;
+  };
+  BOOST_CHECK(!asked(0, {0}));
+  BOOST_CHECK(asked(0, {1}));
+  BOOST_CHECK(asked(3, {0}));
+  BOOST_CHECK(asked(2, std::vector<uint32_t>(300, 0)));
+  // The node still serves.
+  auto res = cluster.client(0).put("after", "v");
+  BOOST_CHECK_MESSAGE(res, why(res));
+}
