@@ -38,9 +38,9 @@ struct node_config {
   // cluster's) and the nodes that create the first ring together.
   claimant_settings ring;
   uint64_t handoff_bytes_per_s = uint64_t{32} << 20; // partition copy rate
-  // Pause between two anti-entropy exchanges (0: off) and how old a tree
-  // gets before it is built again from the data.
-  std::chrono::milliseconds aae_interval{20};
+  // Pause between two anti-entropy rounds (0: off) and how old a tree gets
+  // before it is built again from the data.
+  std::chrono::milliseconds aae_interval{1000};
   uint64_t aae_rebuild_after_ms = uint64_t{7} * 24 * 3600 * 1000;
   gossiper_settings membership;         // seeds, gossip interval, detection
   hint_buffer_settings hints;           // bounds, expiry, delivery pacing

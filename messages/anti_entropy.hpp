@@ -17,6 +17,9 @@ struct key_digests {
   bool done = false;             // nothing after these in the range
 };
 
+// At most this many partitions per roots request (a ring's most).
+constexpr std::size_t max_roots_per_request = 65536;
+
 // At most this many digests per reply.
 constexpr std::size_t max_digests_per_reply = 4096;
 

@@ -69,12 +69,22 @@ using replica_store_actor = caf::typed_actor<
   // (the first request starts it) the reply is the error `unavailable`.
   caf::replies_to<tree_atom, uint64_t, uint64_t, uint32_t,
                   std::vector<uint32_t>>::with<std::vector<uint64_t>>,
+  // The roots of the trees of many partitions at once, each
+  // [first, first + span]: (roots, indices of the trees still being built,
+  // whose root means nothing yet). A round compares every shared partition
+  // with one request.
+  caf::replies_to<tree_atom, std::vector<uint64_t>, uint64_t>::with<
+    std::vector<uint64_t>, std::vector<uint32_t>>,
   // The digest of every record (every store's: they share one table) in
   // [first, last] after the stored key `resume_after`, in position order.
   caf::replies_to<digest_atom, uint64_t, uint64_t, std::string>::with<
     key_digests>,
   // One step of a pending tree build (the store sends it to itself).
   caf::reacts_to<tick_atom>,
+  // The width - 1 of the ring's partitions, from this node's syncer only:
+  // from then on trees of other widths are refused, so no peer can make
+  // the store drop the ring's trees by asking about others.
+  caf::reacts_to<tree_atom, uint64_t>,
   caf::replies_to<stats_atom>::with<store_stats>>;
 
 struct node_card;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -31,10 +32,10 @@ struct exchange {
   std::vector<std::string> keys;           // differing keys
   std::size_t next_key = 0;
   std::size_t keys_pending = 0;
+  uint32_t pages = 0; // digest page pairs read
   uint64_t bytes = 0;        // everything below, and versions
   uint64_t digest_bytes = 0; // tree hashes and key digests
   uint64_t repaired = 0;
-  bool forced = false;
 };
 
 struct syncer_state {
@@ -43,12 +44,20 @@ struct syncer_state {
   ring_snapshot ring = std::make_shared<const kv::ring>();
   std::map<std::string, node_card> cards;
   std::map<uint32_t, aae_partition> status;
-  std::deque<std::pair<uint32_t, std::string>> forced;
-  std::unordered_map<uint32_t, uint32_t> turns; // rotates the peer
-  uint32_t next_partition = 0;
+  // Partitions whose roots differed in a round, to exchange back to back.
+  std::deque<std::pair<uint32_t, std::string>> queue;
+  // Peers `repair` asked for, compared before the scheduled rounds.
+  std::deque<std::string> forced_peers;
+  std::size_t next_peer = 0;  // rotates the scheduled rounds' peer
+  bool round_due = true;      // the interval has passed since the last round
+  bool in_round = false;      // a round's roots are being compared
   std::optional<exchange> busy;
+  // Where the digest comparison of a large segment resumes, by (partition,
+  // segment): bounded by the partitions held x 256.
+  std::map<std::pair<uint32_t, uint32_t>, std::string> segment_cursors;
   uint64_t next_id = 0;
   bool tick_pending = false;
+  bool step_pending = false;
   std::chrono::steady_clock::time_point last_warning;
 
   static inline const char* name = "merkle_syncer";
@@ -93,20 +102,22 @@ bool current(syncer_pointer self, uint64_t id) {
   return self->state.busy && self->state.busy->id == id;
 }
 
-// Schedules the next exchange: forced ones back to back (but for a short
-// pause when the last one met a tree being built), others every interval.
-void later(syncer_pointer self, bool building = false) {
+// The next round after the interval (never while anti-entropy is off).
+void schedule_round(syncer_pointer self) {
   auto& st = self->state;
-  auto off = st.settings.interval.count() <= 0;
-  if (st.tick_pending || (off && st.forced.empty()))
+  if (st.tick_pending || st.settings.interval.count() <= 0)
     return;
   st.tick_pending = true;
-  auto wait = !st.forced.empty() ? std::chrono::milliseconds{building ? 10 : 0}
-                                 : st.settings.interval;
-  if (wait.count() == 0)
-    self->send(self, tick_atom::value);
-  else
-    self->delayed_send(self, wait, tick_atom::value);
+  self->delayed_send(self, st.settings.interval, tick_atom::value);
+}
+
+// Runs step() from the mailbox, after whatever is waiting there.
+void step_soon(syncer_pointer self) {
+  auto& st = self->state;
+  if (st.step_pending)
+    return;
+  st.step_pending = true;
+  self->send(self, sync_atom::value);
 }
 
 void finish(syncer_pointer self, const std::string& tree_state) {
@@ -129,18 +140,13 @@ void finish(syncer_pointer self, const std::string& tree_state) {
                + " with " + ex.peer + ": " + std::to_string(ex.repaired)
                + " keys repaired");
   st.busy.reset();
-  later(self, tree_state == "building");
+  step_soon(self);
 }
 
 void failed(syncer_pointer self, const caf::error& why) {
-  // A tree being built is not a failure: the exchange comes round again
-  // (a forced one too, which goes back in its queue).
-  if (is_kv_error(why, kv_errc::unavailable)) {
-    auto& ex = *self->state.busy;
-    if (ex.forced)
-      self->state.forced.emplace_back(ex.partition, ex.peer);
+  // A tree being built is not a failure: the partition comes round again.
+  if (is_kv_error(why, kv_errc::unavailable))
     return finish(self, "building");
-  }
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   if (now - st.last_warning >= std::chrono::seconds{10}) {
@@ -150,6 +156,18 @@ void failed(syncer_pointer self, const caf::error& why) {
                                 + " (next warning in 10 s at the earliest)");
   }
   finish(self, "failed");
+}
+
+void failed_round(syncer_pointer self, const std::string& peer,
+                  const caf::error& why) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  if (now - st.last_warning < std::chrono::seconds{10})
+    return;
+  st.last_warning = now;
+  log_line(log_level::info, "anti-entropy: comparing with " + peer
+                              + " failed: " + describe(why)
+                              + " (next warning in 10 s at the earliest)");
 }
 
 // The XOR of every store's answer to one tree question: the node's tree.
@@ -231,81 +249,117 @@ void compare_level(syncer_pointer self, uint64_t id, uint32_t level,
   ask_tree(self, self->state.busy->remote, level, frontier, theirs, compared);
 }
 
-// Every digest of a position range from one store, page by page.
-struct digest_pages {
-  std::unordered_map<std::string, uint64_t> digests;
-  caf::error error;
-};
-
-template <class Done>
-void read_digests(syncer_pointer self, uint64_t id, replica_store_actor store,
-                  uint64_t first, uint64_t last, std::string resume_after,
-                  std::shared_ptr<digest_pages> into, Done done) {
-  self
-    ->request(store, self->state.settings.request_timeout, digest_atom::value,
-              first, last, resume_after)
-    .then(
-      [=](key_digests& page) mutable {
-        if (!current(self, id))
-          return;
-        auto& ex = *self->state.busy;
-        for (std::size_t i = 0; i < page.keys.size(); ++i) {
-          ex.bytes += page.keys[i].size() + sizeof(uint64_t);
-          ex.digest_bytes += page.keys[i].size() + sizeof(uint64_t);
-          into->digests[std::move(page.keys[i])] = page.digests[i];
-        }
-        // Bounded: a segment holding more keys than an exchange repairs is
-        // finished by the exchanges after this one.
-        if (page.done || page.keys.empty()
-            || into->digests.size() >= 4 * self->state.settings.max_keys)
-          return done();
-        read_digests(self, id, store, first, last, page.resume_after, into,
-                     done);
-      },
-      [=](caf::error& err) mutable {
-        into->error = std::move(err);
-        done();
-      });
-}
-
 void repair_keys(syncer_pointer self, uint64_t id);
+void compare_segments(syncer_pointer self, uint64_t id);
 
-// Reads the digests of the differing segments on both sides, one segment
-// at a time, and collects the keys whose digests differ.
-void compare_segments(syncer_pointer self, uint64_t id) {
+// One page of a segment's digests from each side, from the same resume
+// point. Keys are compared up to the smaller of the two pages' last keys
+// (storage order), so both sides have been read up to there; the rest of
+// the segment is read from that point on, in this exchange while the key
+// and page budgets last, else in the next exchange of the partition (the
+// point is remembered per partition and segment).
+void compare_pages(syncer_pointer self, uint64_t id, uint32_t segment,
+                   uint64_t first, uint64_t last, std::string resume) {
   auto& ex = *self->state.busy;
-  if (ex.segments.empty() || ex.keys.size() >= self->state.settings.max_keys)
-    return repair_keys(self, id);
-  auto segment = ex.segments.back();
-  ex.segments.pop_back();
-  merkle_tree shape{ex.first, ex.last};
-  auto [first, last] = shape.segment_range(segment);
-  auto mine = std::make_shared<digest_pages>();
-  auto theirs = std::make_shared<digest_pages>();
+  auto mine = std::make_shared<std::optional<key_digests>>();
+  auto theirs = std::make_shared<std::optional<key_digests>>();
+  auto error = std::make_shared<caf::error>();
   auto both = std::make_shared<int>(2);
   auto compared = [=] {
     if (--*both > 0 || !current(self, id))
       return;
-    if (mine->error)
-      return failed(self, mine->error);
-    if (theirs->error)
-      return failed(self, theirs->error);
-    auto& ex = *self->state.busy;
-    for (auto& [key, digest] : mine->digests) {
-      auto i = theirs->digests.find(key);
-      if (i == theirs->digests.end() || i->second != digest)
+    if (*error)
+      return failed(self, *error);
+    auto& st = self->state;
+    auto& ex = *st.busy;
+    auto cursor_key = std::make_pair(ex.partition, segment);
+    // Where both sides have been read up to: "" when both are complete.
+    auto read_to = [&](const key_digests& page) -> std::string {
+      return page.done ? std::string{} : page.resume_after;
+    };
+    auto a = read_to(**mine), b = read_to(**theirs);
+    std::string upto = a.empty() ? b : b.empty() ? a : std::min(a, b);
+    // A page that is not done must move past the resume point, or a
+    // broken peer would keep this exchange reading forever.
+    if (!upto.empty() && upto <= resume)
+      return failed(self, make_kv_error(kv_errc::invalid_argument,
+                                        "a digest page that does not advance"));
+    auto within = [&](const std::string& key) {
+      return upto.empty() || stored_key(key) <= upto;
+    };
+    std::unordered_map<std::string, uint64_t> theirs_by_key;
+    for (std::size_t i = 0; i < (*theirs)->keys.size(); ++i)
+      if (within((*theirs)->keys[i]))
+        theirs_by_key.emplace((*theirs)->keys[i], (*theirs)->digests[i]);
+    for (std::size_t i = 0; i < (*mine)->keys.size(); ++i) {
+      auto& key = (*mine)->keys[i];
+      if (!within(key))
+        continue;
+      auto j = theirs_by_key.find(key);
+      if (j == theirs_by_key.end() || j->second != (*mine)->digests[i])
         ex.keys.push_back(key);
+      if (j != theirs_by_key.end())
+        theirs_by_key.erase(j);
     }
-    for (auto& [key, digest] : theirs->digests)
-      if (mine->digests.count(key) == 0)
-        ex.keys.push_back(key);
-    if (ex.keys.size() > self->state.settings.max_keys)
-      ex.keys.resize(self->state.settings.max_keys);
-    compare_segments(self, id);
+    for (auto& [key, digest] : theirs_by_key)
+      ex.keys.push_back(key);
+    if (upto.empty()) {
+      st.segment_cursors.erase(cursor_key);
+      return compare_segments(self, id);
+    }
+    if (ex.keys.size() >= st.settings.max_keys
+        || ++ex.pages >= st.settings.max_pages) {
+      // Resumed by the next exchange of this partition.
+      st.segment_cursors[cursor_key] = upto;
+      ex.segments.clear();
+      return compare_segments(self, id);
+    }
+    compare_pages(self, id, segment, first, last, upto);
   };
-  read_digests(self, id, self->state.stores.front(), first, last, {}, mine,
-               compared);
-  read_digests(self, id, ex.remote.front(), first, last, {}, theirs, compared);
+  auto ask = [&](const replica_store_actor& store,
+                 std::shared_ptr<std::optional<key_digests>> into) {
+    self
+      ->request(store, self->state.settings.request_timeout,
+                digest_atom::value, first, last, resume)
+      .then(
+        [=](key_digests& page) {
+          if (current(self, id)) {
+            auto bytes = page.keys.size() * sizeof(uint64_t);
+            for (auto& key : page.keys)
+              bytes += key.size();
+            self->state.busy->bytes += bytes;
+            self->state.busy->digest_bytes += bytes;
+          }
+          *into = std::move(page);
+          compared();
+        },
+        [=](caf::error& err) {
+          *error = std::move(err);
+          compared();
+        });
+  };
+  ask(self->state.stores.front(), mine);
+  ask(ex.remote.front(), theirs);
+}
+
+// Reads the digests of the differing segments on both sides, one segment
+// at a time, and collects the keys whose digests differ.
+void compare_segments(syncer_pointer self, uint64_t id) {
+  auto& st = self->state;
+  auto& ex = *st.busy;
+  if (ex.segments.empty() || ex.keys.size() >= st.settings.max_keys) {
+    if (ex.keys.size() > st.settings.max_keys)
+      ex.keys.resize(st.settings.max_keys);
+    return repair_keys(self, id);
+  }
+  auto segment = ex.segments.back();
+  ex.segments.pop_back();
+  merkle_tree shape{ex.first, ex.last};
+  auto [first, last] = shape.segment_range(segment);
+  auto cursor = st.segment_cursors.find({ex.partition, segment});
+  auto resume = cursor == st.segment_cursors.end() ? std::string{}
+                                                   : cursor->second;
+  compare_pages(self, id, segment, first, last, std::move(resume));
 }
 
 std::size_t versions_bytes(const std::string& key, const sibling_list& list) {
@@ -316,14 +370,76 @@ std::size_t versions_bytes(const std::string& key, const sibling_list& list) {
 }
 
 // Moves one key's sibling sets both ways; `done` when both merges answered.
+replica_store_actor store_of(const std::vector<replica_store_actor>& stores,
+                             const std::string& key) {
+  return stores[store_shard_of(key, static_cast<uint32_t>(stores.size()))];
+}
+
+// A replica whose record of `key` was lost (set aside as unreadable) counts
+// again only through a restore with what every other replica holds (the
+// rule the coordinator's reads follow): all of them are read, and if all
+// answer, their merged versions are restored into it. Else it waits for
+// the next exchange.
+template <class Done>
+void restore_lost(syncer_pointer self, uint64_t id, const std::string& key,
+                  const std::string& lost_node, replica_store_actor lost_store,
+                  Done done) {
+  auto& st = self->state;
+  auto& ex = *st.busy;
+  std::vector<replica_store_actor> others;
+  for (auto& replica : st.replicas(ex.partition)) {
+    if (replica == lost_node)
+      continue;
+    if (replica == st.settings.node_id) {
+      others.push_back(store_of(st.stores, key));
+    } else if (auto* card = st.usable(replica)) {
+      others.push_back(store_of(card->stores, key));
+    } else {
+      return done();
+    }
+  }
+  auto merged = std::make_shared<sibling_list>();
+  auto pending = std::make_shared<std::size_t>(others.size());
+  auto complete = std::make_shared<bool>(true);
+  auto timeout = st.settings.request_timeout;
+  auto one_read = [=] {
+    if (--*pending > 0 || !current(self, id))
+      return;
+    if (!*complete)
+      return done();
+    ++self->state.busy->repaired;
+    self->request(lost_store, timeout, restore_atom::value, key, *merged)
+      .then([=](ok_atom) { done(); }, [=](caf::error&) { done(); });
+  };
+  if (others.empty())
+    return done();
+  for (auto& store : others)
+    self->request(store, timeout, read_atom::value, key)
+      .then(
+        [=](sibling_list& versions) {
+          *merged = reconcile(*merged, versions);
+          one_read();
+        },
+        [=](caf::error&) {
+          *complete = false;
+          one_read();
+        });
+}
+
+// Moves one key's sibling sets both ways. A peer that does not answer in
+// time ends the exchange (the next round comes back to the partition)
+// instead of costing a timeout per key.
 void repair_key(syncer_pointer self, uint64_t id, const std::string& key) {
   auto& st = self->state;
   auto& ex = *st.busy;
-  auto local = st.stores[store_shard_of(key, static_cast<uint32_t>(st.stores.size()))];
-  auto remote
-    = ex.remote[store_shard_of(key, static_cast<uint32_t>(ex.remote.size()))];
-  auto mine = std::make_shared<std::optional<sibling_list>>();
-  auto theirs = std::make_shared<std::optional<sibling_list>>();
+  auto local = store_of(st.stores, key);
+  auto remote = store_of(ex.remote, key);
+  struct side {
+    std::optional<sibling_list> versions;
+    caf::error error;
+  };
+  auto mine = std::make_shared<side>();
+  auto theirs = std::make_shared<side>();
   auto both = std::make_shared<int>(2);
   auto key_done = [=] {
     if (!current(self, id))
@@ -332,15 +448,25 @@ void repair_key(syncer_pointer self, uint64_t id, const std::string& key) {
     --ex.keys_pending;
     repair_keys(self, id);
   };
+  auto peer_failed = [=](const caf::error& err) {
+    if (current(self, id))
+      failed(self, err);
+  };
   auto merge_both = [=] {
     if (--*both > 0 || !current(self, id))
       return;
-    // A side that could not answer (its record is being repaired, or it
-    // failed) gets nothing and gives nothing this time.
-    if (!*mine || !*theirs
-        || key_digest(key, **mine) == key_digest(key, **theirs))
-      return key_done();
     auto& ex = *self->state.busy;
+    if (is_kv_error(mine->error, kv_errc::corrupt_record))
+      return restore_lost(self, id, key, self->state.settings.node_id, local,
+                          key_done);
+    if (is_kv_error(theirs->error, kv_errc::corrupt_record))
+      return restore_lost(self, id, key, ex.peer, remote, key_done);
+    if (theirs->error)
+      return peer_failed(theirs->error);
+    // This node's own store failed: nothing to give or take this time.
+    if (mine->error
+        || key_digest(key, *mine->versions) == key_digest(key, *theirs->versions))
+      return key_done();
     ++ex.repaired;
     auto merges = std::make_shared<int>(0);
     auto merged = [=] {
@@ -348,36 +474,44 @@ void repair_key(syncer_pointer self, uint64_t id, const std::string& key) {
         key_done();
     };
     auto timeout = self->state.settings.request_timeout;
-    if (!(*theirs)->empty()) {
+    if (!theirs->versions->empty()) {
       ++*merges;
-      ex.bytes += versions_bytes(key, **theirs);
-      self->request(local, timeout, apply_atom::value, key, **theirs)
+      ex.bytes += versions_bytes(key, *theirs->versions);
+      self->request(local, timeout, apply_atom::value, key, *theirs->versions)
         .then([=](ok_atom) { merged(); }, [=](caf::error&) { merged(); });
     }
-    if (!(*mine)->empty()) {
+    if (!mine->versions->empty()) {
       ++*merges;
-      ex.bytes += versions_bytes(key, **mine);
-      self->request(remote, timeout, apply_atom::value, key, **mine)
-        .then([=](ok_atom) { merged(); }, [=](caf::error&) { merged(); });
+      ex.bytes += versions_bytes(key, *mine->versions);
+      self->request(remote, timeout, apply_atom::value, key, *mine->versions)
+        .then([=](ok_atom) { merged(); },
+              [=](caf::error& err) {
+                // Refused (it checks what it merges): the key waits; not
+                // answered: the peer is gone for now.
+                if (err.category() == error_category)
+                  merged();
+                else
+                  peer_failed(err);
+              });
     }
     if (*merges == 0)
       key_done();
   };
   auto timeout = st.settings.request_timeout;
-  self->request(local, timeout, read_atom::value, key)
-    .then(
-      [=](sibling_list& versions) {
-        *mine = std::move(versions);
-        merge_both();
-      },
-      [=](caf::error&) { merge_both(); });
-  self->request(remote, timeout, read_atom::value, key)
-    .then(
-      [=](sibling_list& versions) {
-        *theirs = std::move(versions);
-        merge_both();
-      },
-      [=](caf::error&) { merge_both(); });
+  auto read = [=](const replica_store_actor& store, std::shared_ptr<side> into) {
+    self->request(store, timeout, read_atom::value, key)
+      .then(
+        [=](sibling_list& versions) {
+          into->versions = std::move(versions);
+          merge_both();
+        },
+        [=](caf::error& err) {
+          into->error = std::move(err);
+          merge_both();
+        });
+  };
+  read(local, mine);
+  read(remote, theirs);
 }
 
 // Keeps up to keys_in_flight keys under repair until every key is done.
@@ -397,8 +531,12 @@ void repair_keys(syncer_pointer self, uint64_t id) {
     finish(self, "ready");
 }
 
-void start(syncer_pointer self, uint32_t partition, const std::string& peer,
-           bool forced) {
+uint64_t last_position(const partition_map& map, uint32_t p) {
+  return p + 1 < map.partition_count() ? map.first_position(p + 1) - 1
+                                       : std::numeric_limits<uint64_t>::max();
+}
+
+void start(syncer_pointer self, uint32_t partition, const std::string& peer) {
   auto& st = self->state;
   auto& map = st.ring->current();
   exchange ex;
@@ -406,41 +544,150 @@ void start(syncer_pointer self, uint32_t partition, const std::string& peer,
   ex.partition = partition;
   ex.peer = peer;
   ex.first = map.first_position(partition);
-  ex.last = partition + 1 < map.partition_count()
-              ? map.first_position(partition + 1) - 1
-              : std::numeric_limits<uint64_t>::max();
+  ex.last = last_position(map, partition);
   ex.remote = st.usable(peer)->stores;
-  ex.forced = forced;
   st.busy = std::move(ex);
   compare_level(self, st.busy->id, 0, {0});
 }
 
-// The next exchange: a forced one, else the next partition this node holds
-// with the next of its other replicas that is up.
+// The roots of many partitions from a set of stores, XORed per partition,
+// and which of them some store is still building.
+struct roots_answer {
+  std::vector<uint64_t> roots;
+  std::vector<bool> building;
+  caf::error error;
+  std::size_t pending = 0;
+};
+
+template <class Done>
+void ask_roots(syncer_pointer self, const std::vector<replica_store_actor>& stores,
+               const std::vector<uint64_t>& firsts, uint64_t span,
+               std::shared_ptr<roots_answer> answer, Done done) {
+  answer->roots.assign(firsts.size(), 0);
+  answer->building.assign(firsts.size(), false);
+  answer->pending = stores.size();
+  for (auto& store : stores)
+    self
+      ->request(store, self->state.settings.request_timeout, tree_atom::value,
+                firsts, span)
+      .then(
+        [=](std::vector<uint64_t>& roots, std::vector<uint32_t>& building) {
+          if (roots.size() != answer->roots.size())
+            answer->error = make_kv_error(kv_errc::invalid_argument,
+                                          "a roots answer of the wrong size");
+          else
+            for (std::size_t i = 0; i < roots.size(); ++i)
+              answer->roots[i] ^= roots[i];
+          for (auto i : building)
+            if (i < answer->building.size())
+              answer->building[i] = true;
+          if (--answer->pending == 0)
+            done();
+        },
+        [=](caf::error& err) {
+          answer->error = std::move(err);
+          if (--answer->pending == 0)
+            done();
+        });
+}
+
+// A round with one peer: the roots of every partition both hold, compared
+// in one request per store; the partitions that differ are queued for an
+// exchange, the others count as compared.
+void start_round(syncer_pointer self, const std::string& peer) {
+  auto& st = self->state;
+  auto& map = st.ring->current();
+  std::vector<uint32_t> shared;
+  for (uint32_t p = 0; p < map.partition_count(); ++p) {
+    auto ids = st.replicas(p);
+    if (std::find(ids.begin(), ids.end(), peer) != ids.end())
+      shared.push_back(p);
+  }
+  auto* card = st.usable(peer);
+  if (shared.empty() || card == nullptr) {
+    schedule_round(self);
+    return step_soon(self);
+  }
+  std::vector<uint64_t> firsts;
+  for (auto p : shared)
+    firsts.push_back(map.first_position(p));
+  auto span = last_position(map, shared.front()) - firsts.front();
+  auto ring_version = st.ring->epoch();
+  auto mine = std::make_shared<roots_answer>();
+  auto theirs = std::make_shared<roots_answer>();
+  auto both = std::make_shared<int>(2);
+  st.in_round = true;
+  auto compared = [=] {
+    if (--*both > 0)
+      return;
+    auto& st = self->state;
+    st.in_round = false;
+    schedule_round(self);
+    if (mine->error || theirs->error) {
+      failed_round(self, peer, mine->error ? mine->error : theirs->error);
+      return step_soon(self);
+    }
+    // A ring that changed meanwhile may have moved the partitions.
+    if (st.ring->epoch() != ring_version)
+      return step_soon(self);
+    auto now = wall_clock_ms();
+    for (std::size_t i = 0; i < shared.size(); ++i) {
+      auto& row = st.status[shared[i]];
+      row.partition = shared[i];
+      row.peer = peer;
+      if (mine->building[i] || theirs->building[i]) {
+        row.tree = "building";
+      } else if (mine->roots[i] != theirs->roots[i]) {
+        st.queue.emplace_back(shared[i], peer);
+      } else {
+        row.tree = "ready";
+        row.last_exchange_ms = now;
+        ++row.exchanges;
+        row.bytes += 2 * sizeof(uint64_t);
+        row.digest_bytes += 2 * sizeof(uint64_t);
+      }
+    }
+    step_soon(self);
+  };
+  ask_roots(self, st.stores, firsts, span, mine, compared);
+  ask_roots(self, card->stores, firsts, span, theirs, compared);
+}
+
+// The peers this node shares a partition with, in a stable order.
+std::vector<std::string> round_peers(const syncer_state& st) {
+  std::set<std::string> peers;
+  auto count = st.ring->current().partition_count();
+  for (uint32_t p = 0; p < count; ++p)
+    for (auto& id : st.live_peers(p))
+      peers.insert(id);
+  return {peers.begin(), peers.end()};
+}
+
+// What to do next: the queued exchanges first, then rounds asked for by
+// `repair`, then the scheduled round with the next peer.
 void step(syncer_pointer self) {
   auto& st = self->state;
-  if (st.busy || st.stores.empty())
+  if (st.busy || st.in_round || st.stores.empty())
     return;
-  while (!st.forced.empty()) {
-    auto [p, peer] = st.forced.front();
-    st.forced.pop_front();
+  while (!st.queue.empty()) {
+    auto [p, peer] = st.queue.front();
+    st.queue.pop_front();
     auto peers = st.live_peers(p);
     if (std::find(peers.begin(), peers.end(), peer) != peers.end())
-      return start(self, p, peer, true);
+      return start(self, p, peer);
   }
-  if (st.settings.interval.count() <= 0)
+  if (!st.forced_peers.empty()) {
+    auto peer = st.forced_peers.front();
+    st.forced_peers.pop_front();
+    return start_round(self, peer);
+  }
+  if (!st.round_due || st.settings.interval.count() <= 0)
     return;
-  auto count = st.ring->current().partition_count();
-  for (uint32_t tried = 0; tried < count; ++tried) {
-    auto p = st.next_partition++ % count;
-    st.next_partition %= count;
-    auto peers = st.live_peers(p);
-    if (peers.empty())
-      continue;
-    auto turn = st.turns[p]++;
-    return start(self, p, peers[turn % peers.size()], false);
-  }
-  later(self);
+  auto peers = round_peers(st);
+  if (peers.empty())
+    return schedule_round(self);
+  st.round_due = false;
+  start_round(self, peers[st.next_peer++ % peers.size()]);
 }
 
 merkle_syncer_node_actor::behavior_type
@@ -452,10 +699,19 @@ merkle_syncer(syncer_pointer self, merkle_syncer_settings settings,
     [=](ring_atom, ring_snapshot& next) {
       auto& st = self->state;
       st.ring = std::move(next);
+      // The stores keep trees of this ring's partitions only.
+      auto& map = st.ring->current();
+      if (!map.empty())
+        for (auto& store : st.stores)
+          self->send(store, tree_atom::value,
+                     last_position(map, 0) - map.first_position(0));
       // Rows of partitions this node no longer holds go.
       for (auto i = st.status.begin(); i != st.status.end();)
         i = st.replicas(i->first).empty() ? st.status.erase(i) : std::next(i);
-      later(self);
+      for (auto i = st.segment_cursors.begin(); i != st.segment_cursors.end();)
+        i = st.replicas(i->first.first).empty() ? st.segment_cursors.erase(i)
+                                                : std::next(i);
+      schedule_round(self);
     },
     [=](members_atom, std::vector<node_card>& cards) {
       auto& st = self->state;
@@ -464,10 +720,15 @@ merkle_syncer(syncer_pointer self, merkle_syncer_settings settings,
         auto id = card.info.node_id;
         st.cards.emplace(std::move(id), std::move(card));
       }
-      later(self);
+      schedule_round(self);
     },
     [=](tick_atom) {
       self->state.tick_pending = false;
+      self->state.round_due = true;
+      step(self);
+    },
+    [=](sync_atom) {
+      self->state.step_pending = false;
       step(self);
     },
     [=](get_atom, aae_atom) {
@@ -493,25 +754,31 @@ merkle_syncer(syncer_pointer self, merkle_syncer_settings settings,
       auto& st = self->state;
       if (!node.empty() && !valid_node_id(node))
         return "'" + node + "' is not a valid node id";
-      std::size_t queued = 0;
-      auto count = st.ring->current().partition_count();
-      // Bounded: at most one entry per partition and replica.
-      st.forced.clear();
-      for (uint32_t p = 0; p < count; ++p)
-        for (auto& peer : st.live_peers(p))
-          if (node.empty() || peer == node) {
-            st.forced.emplace_back(p, peer);
-            ++queued;
-          }
-      if (queued == 0)
+      auto peers = round_peers(st);
+      if (!node.empty())
+        peers.erase(std::remove_if(peers.begin(), peers.end(),
+                                   [&](auto& id) { return id != node; }),
+                    peers.end());
+      if (peers.empty())
         return node.empty()
                  ? "nothing to repair: no partition of this node has another "
                    "replica that is up"
                  : "nothing to repair: " + node
                      + " is not up or holds no partition with this node";
-      step(self);
-      return "repair: " + std::to_string(queued)
-             + " partition exchanges queued; `aae` shows them complete";
+      // Bounded: each peer at most once.
+      std::size_t partitions = 0;
+      auto count = st.ring->current().partition_count();
+      for (uint32_t p = 0; p < count; ++p)
+        for (auto& id : st.live_peers(p))
+          partitions += std::find(peers.begin(), peers.end(), id) != peers.end();
+      for (auto& peer : peers)
+        if (std::find(st.forced_peers.begin(), st.forced_peers.end(), peer)
+            == st.forced_peers.end())
+          st.forced_peers.push_back(peer);
+      step_soon(self);
+      return "repair: " + std::to_string(partitions)
+             + " partition comparisons with " + std::to_string(peers.size())
+             + " replica(s) queued; `aae` shows them complete";
     },
   };
 }

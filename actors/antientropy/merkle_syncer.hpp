@@ -14,15 +14,18 @@ namespace kv {
 
 struct merkle_syncer_settings {
   std::string node_id;
-  // Pause between two exchanges (each compares one partition with one other
-  // replica); 0 turns active anti-entropy off. A node holding P partitions
-  // compares each with some replica every P x interval.
-  std::chrono::milliseconds interval{20};
+  // Pause between two rounds (each compares the roots of every partition
+  // this node shares with one other node, then exchanges the partitions
+  // that differ, back to back); 0 turns the rounds off (`repair` still
+  // works). With k peers, each pair of replicas is compared every
+  // k x interval.
+  std::chrono::milliseconds interval{1000};
   // Bounds on one exchange, so it never costs more than a slice of the
-  // foreground's share: differing segments read, keys repaired, keys
-  // repaired at once, and the wait for any one answer.
+  // foreground's share: differing segments read, keys repaired, digest
+  // pages read, keys repaired at once, and the wait for any one answer.
   uint32_t max_segments = 64;
   uint32_t max_keys = 2048;
+  uint32_t max_pages = 16; // digest pages (up to 4096 keys each) per side
   uint32_t keys_in_flight = 32;
   std::chrono::milliseconds request_timeout{10000};
 };
@@ -32,15 +35,15 @@ struct merkle_syncer_settings {
 using merkle_syncer_node_actor = merkle_syncer_actor::extend<
   caf::reacts_to<ring_atom, ring_snapshot>,
   caf::reacts_to<members_atom, std::vector<node_card>>,
-  caf::reacts_to<tick_atom>>;
+  caf::reacts_to<tick_atom>, caf::reacts_to<sync_atom>>;
 
-// Spawns the syncer of a node. One exchange at a time: for a partition this
-// node holds and one other replica that is up, it compares the trees of
-// both (each node's tree is the XOR of its stores' trees), top-down, then
-// the key digests of the differing segments, then moves the sibling sets of
-// the differing keys both ways through the stores' merge, which never
-// overwrites a newer or concurrent version. Partitions are taken in turn,
-// the peer rotating among the other replicas.
+// Spawns the syncer of a node. Every interval it takes the next node it
+// shares partitions with and compares the roots of all of them in one
+// request per store (each node's tree is the XOR of its stores' trees).
+// Each partition whose roots differ gets an exchange, one at a time: the
+// trees compared top-down, then the key digests of the differing segments,
+// then the sibling sets of the differing keys moved both ways through the
+// stores' merge, which never overwrites a newer or concurrent version.
 merkle_syncer_node_actor spawn_merkle_syncer(
   caf::actor_system& sys, merkle_syncer_settings settings,
   std::vector<replica_store_actor> stores);

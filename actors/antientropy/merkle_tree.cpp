@@ -169,6 +169,8 @@ merkle_forest::status merkle_forest::ask(uint64_t first, uint64_t last,
   if (!merkle_tree::valid_range(first, last))
     return status::bad_range;
   auto bits = range_bits(first, last);
+  if (pinned_ && *pinned_ != bits)
+    return status::bad_range;
   auto group = std::find_if(groups_.begin(), groups_.end(),
                             [&](auto& g) { return g.bits == bits; });
   if (group == groups_.end()) {
@@ -225,6 +227,16 @@ void merkle_forest::on_write(std::string_view stored_key, uint64_t position,
       continue;
     e->tree.toggle(position, before ^ after);
   }
+}
+
+void merkle_forest::pin(uint64_t span) {
+  if (!merkle_tree::valid_range(0, span))
+    return;
+  auto bits = range_bits(0, span);
+  pinned_ = bits;
+  groups_.erase(std::remove_if(groups_.begin(), groups_.end(),
+                               [&](auto& g) { return g.bits != bits; }),
+                groups_.end());
 }
 
 void merkle_forest::invalidate(uint64_t position) {

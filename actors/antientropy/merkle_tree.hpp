@@ -72,10 +72,11 @@ std::vector<uint32_t> merkle_children(uint32_t level, uint32_t index);
 // A store shard's trees, one per partition asked about, kept current by
 // every write and built from the data in bounded steps: while a tree is
 // built, a write below the build cursor updates it and one above does not
-// (the build reads it later). A ring's partitions all have one width; the
-// forest holds trees of at most two widths (a third evicts the one asked
-// for least recently), and at most `max_trees` trees, the least recently
-// asked for dropped first.
+// (the build reads it later). A ring's partitions all have one width: once
+// it is pinned, other widths are refused; before, the forest holds trees of
+// at most two widths (a third evicts the one asked for least recently). At
+// most `max_trees` trees are held, the least recently asked for dropped
+// first.
 class merkle_forest {
 public:
   struct settings {
@@ -97,6 +98,11 @@ public:
   // none). `stored_key` is its position-first storage key.
   void on_write(std::string_view stored_key, uint64_t position, uint64_t before,
                 uint64_t after);
+
+  // Trees of partitions `span + 1` wide (the ring's) are the only ones kept
+  // and made from now on; trees of other widths are dropped. Ignored if the
+  // span is not a valid partition width.
+  void pin(uint64_t span);
 
   // A record vanished without a known digest (set aside as unreadable): the
   // tree holding it is built again.
@@ -141,6 +147,7 @@ private:
   settings settings_;
   uint64_t asks_ = 0;
   std::vector<width_group> groups_; // at most two
+  std::optional<unsigned> pinned_;  // the only width once set
 };
 
 } // namespace kv

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <chrono>
 #include <optional>
 
@@ -214,7 +215,7 @@ void build_step(store_pointer self) {
                          key_digest(key, decode_key_record(value).siblings));
     } catch (const corrupt_record_error&) {
       // Counted as absent: the first read sets it aside (and builds the
-      // tree again); an exchange brings the other replicas' copy.
+      // tree again); an exchange then restores it from the other replicas.
       ++st.stats.corrupt_records;
     }
     return true;
@@ -433,6 +434,34 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
       }
       return hashes;
     },
+    [=](tree_atom, const std::vector<uint64_t>& firsts, uint64_t span)
+      -> caf::result<std::vector<uint64_t>, std::vector<uint32_t>> {
+      auto& st = self->state;
+      if (firsts.size() > max_roots_per_request)
+        return make_kv_error(kv_errc::invalid_argument,
+                             "tree: more partitions asked for than a ring has");
+      std::vector<uint64_t> roots(firsts.size(), 0);
+      std::vector<uint32_t> building;
+      auto now = wall_clock_ms();
+      for (std::size_t i = 0; i < firsts.size(); ++i) {
+        auto first = firsts[i];
+        if (first > std::numeric_limits<uint64_t>::max() - span)
+          return make_kv_error(kv_errc::invalid_argument,
+                               "tree: a range past the end of the ring");
+        auto last = first + span;
+        auto status = st.trees->ask(first, last, now);
+        if (status == merkle_forest::status::bad_range)
+          return make_kv_error(kv_errc::invalid_argument,
+                               "tree: a range that is not a partition");
+        if (status == merkle_forest::status::building)
+          building.push_back(static_cast<uint32_t>(i));
+        else
+          roots[i] = *st.trees->ready_tree(first, last)->node(0, 0);
+      }
+      if (!building.empty())
+        schedule_build(self);
+      return caf::make_result(std::move(roots), std::move(building));
+    },
     [=](digest_atom, uint64_t first, uint64_t last,
         const std::string& resume_after) -> caf::result<key_digests> {
       auto& st = self->state;
@@ -466,14 +495,21 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
             out.keys.emplace_back(key);
             out.digests.push_back(digest);
           } catch (const corrupt_record_error&) {
-            // Left out: the key looks absent here, so the exchange brings
-            // the peer's copy, and the next read sets the record aside.
+            // Left out: the key looks absent here, so the exchange reads
+            // it, which sets the record aside, and restores it from the
+            // other replicas.
             ++st.stats.corrupt_records;
           }
           return true;
         });
         return out;
       });
+    },
+    [=](tree_atom, uint64_t span) {
+      auto sender = self->current_sender();
+      if (!sender || sender->node() != self->node())
+        return;
+      self->state.trees->pin(span);
     },
     [=](tick_atom) {
       // Only the store's own schedule: a stray tick would start a second

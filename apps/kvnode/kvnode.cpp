@@ -33,7 +33,7 @@ public:
   uint32_t hint_max_age_s = 3 * 3600;
   std::string initial_members;
   uint32_t handoff_mb_per_s = 32;
-  uint32_t aae_interval_ms = 20;
+  uint32_t aae_interval_ms = 1000;
   uint32_t aae_rebuild_hours = 7 * 24;
 
   kvnode_config() {
@@ -79,7 +79,7 @@ public:
       .add(handoff_mb_per_s, "handoff-mb-per-s",
            "rate at which partitions taken over are copied (MB/s)")
       .add(aae_interval_ms, "aae-interval-ms",
-           "pause between two anti-entropy exchanges (0: off)")
+           "pause between two anti-entropy rounds (0: off)")
       .add(aae_rebuild_hours, "aae-rebuild-hours",
            "age at which an anti-entropy tree is built again from the data")
       .add(gossip_interval_ms, "gossip-interval-ms",

@@ -164,3 +164,21 @@ BOOST_AUTO_TEST_CASE(the_forest_is_bounded) {
   BOOST_CHECK(forest.ask(0, partition_width - 1, 0)
               == merkle_forest::status::building);
 }
+
+BOOST_AUTO_TEST_CASE(a_pinned_width_keeps_foreign_asks_from_evicting_trees) {
+  // Regression (review of issue 10): asks of two other widths evicted the
+  // ring's trees, so every exchange with the node met a tree being built.
+  merkle_forest forest{{}};
+  forest.pin(partition_width - 1);
+  forest.ask(0, partition_width - 1, 0);
+  forest.build_done(0, partition_width - 1, 0);
+  BOOST_CHECK(forest.ask(0, (uint64_t{1} << 20) - 1, 0)
+              == merkle_forest::status::bad_range);
+  BOOST_CHECK(forest.ask(0, (uint64_t{1} << 21) - 1, 0)
+              == merkle_forest::status::bad_range);
+  BOOST_CHECK(forest.ask(0, partition_width - 1, 0)
+              == merkle_forest::status::ready);
+  forest.pin(12345); // not a width: ignored
+  BOOST_CHECK(forest.ask(0, partition_width - 1, 0)
+              == merkle_forest::status::ready);
+}
