@@ -70,9 +70,9 @@ using replica_store_actor = caf::typed_actor<
   caf::replies_to<tree_atom, uint64_t, uint64_t, uint32_t,
                   std::vector<uint32_t>>::with<std::vector<uint64_t>>,
   // The roots of the trees of many partitions at once, each
-  // [first, first + span]: (roots, indices of the trees still being built,
-  // whose root means nothing yet). A round compares every shared partition
-  // with one request.
+  // [first, first + span]: (roots, indices of the partitions without a root
+  // yet: tree being built, or not held here by this node's ring). A round
+  // compares every shared partition with one request.
   caf::replies_to<tree_atom, std::vector<uint64_t>, uint64_t>::with<
     std::vector<uint64_t>, std::vector<uint32_t>>,
   // The digest of every record (every store's: they share one table) in
@@ -81,10 +81,11 @@ using replica_store_actor = caf::typed_actor<
     key_digests>,
   // One step of a pending tree build (the store sends it to itself).
   caf::reacts_to<tick_atom>,
-  // The width - 1 of the ring's partitions, from this node's syncer only:
-  // from then on trees of other widths are refused, so no peer can make
-  // the store drop the ring's trees by asking about others.
-  caf::reacts_to<tree_atom, uint64_t>,
+  // The width - 1 of the ring's partitions and the first positions of the
+  // partitions this node holds, from this node's syncer only: from then on
+  // trees of other partitions are refused, so no peer can make the store
+  // drop the ring's trees by asking about others.
+  caf::reacts_to<tree_atom, uint64_t, std::vector<uint64_t>>,
   caf::replies_to<stats_atom>::with<store_stats>>;
 
 struct node_card;

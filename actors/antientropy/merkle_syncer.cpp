@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -14,6 +15,7 @@
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
 #include "messages/caf_types.hpp"
+#include "messages/limits.hpp"
 #include "messages/validation.hpp"
 
 namespace kv {
@@ -51,10 +53,11 @@ struct syncer_state {
   std::size_t next_peer = 0;  // rotates the scheduled rounds' peer
   bool round_due = true;      // the interval has passed since the last round
   bool in_round = false;      // a round's roots are being compared
-  std::optional<exchange> busy;
+  std::map<uint64_t, exchange> running; // by id
   // Where the digest comparison of a large segment resumes, by (partition,
-  // segment): bounded by the partitions held x 256.
-  std::map<std::pair<uint32_t, uint32_t>, std::string> segment_cursors;
+  // segment, peer): bounded by the partitions held x 256 x the replicas.
+  std::map<std::tuple<uint32_t, uint32_t, std::string>, std::string>
+    segment_cursors;
   uint64_t next_id = 0;
   bool tick_pending = false;
   bool step_pending = false;
@@ -99,7 +102,18 @@ using syncer_pointer
   = merkle_syncer_node_actor::stateful_pointer<syncer_state>;
 
 bool current(syncer_pointer self, uint64_t id) {
-  return self->state.busy && self->state.busy->id == id;
+  return self->state.running.count(id) > 0;
+}
+
+// Whether this node takes partition p over in the change in transfer.
+bool holds_next(const syncer_state& st, uint32_t p) {
+  auto& next = st.ring->next();
+  if (next.empty() || p >= next.partition_count())
+    return false;
+  for (uint32_t i = 0; i < next.list_length(); ++i)
+    if (next.members()[next.replicas_of(p)[i]].node_id == st.settings.node_id)
+      return true;
+  return false;
 }
 
 // The next round after the interval (never while anti-entropy is off).
@@ -120,9 +134,9 @@ void step_soon(syncer_pointer self) {
   self->send(self, sync_atom::value);
 }
 
-void finish(syncer_pointer self, const std::string& tree_state) {
+void finish(syncer_pointer self, uint64_t id, const std::string& tree_state) {
   auto& st = self->state;
-  auto& ex = *st.busy;
+  auto& ex = st.running.at(id);
   auto& row = st.status[ex.partition];
   row.partition = ex.partition;
   row.peer = ex.peer;
@@ -139,23 +153,24 @@ void finish(syncer_pointer self, const std::string& tree_state) {
              "anti-entropy: partition " + std::to_string(ex.partition)
                + " with " + ex.peer + ": " + std::to_string(ex.repaired)
                + " keys repaired");
-  st.busy.reset();
+  st.running.erase(id);
   step_soon(self);
 }
 
-void failed(syncer_pointer self, const caf::error& why) {
+void failed(syncer_pointer self, uint64_t id, const caf::error& why) {
   // A tree being built is not a failure: the partition comes round again.
   if (is_kv_error(why, kv_errc::unavailable))
-    return finish(self, "building");
+    return finish(self, id, "building");
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
   if (now - st.last_warning >= std::chrono::seconds{10}) {
     st.last_warning = now;
     log_line(log_level::info, "anti-entropy: an exchange with "
-                                + st.busy->peer + " failed: " + describe(why)
+                                + st.running.at(id).peer + " failed: "
+                                + describe(why)
                                 + " (next warning in 10 s at the earliest)");
   }
-  finish(self, "failed");
+  finish(self, id, "failed");
 }
 
 void failed_round(syncer_pointer self, const std::string& peer,
@@ -178,10 +193,11 @@ struct tree_answer {
 };
 
 template <class Done>
-void ask_tree(syncer_pointer self, const std::vector<replica_store_actor>& stores,
+void ask_tree(syncer_pointer self, uint64_t id,
+              const std::vector<replica_store_actor>& stores,
               uint32_t level, const std::vector<uint32_t>& indices,
               std::shared_ptr<tree_answer> answer, Done done) {
-  auto& ex = *self->state.busy;
+  auto& ex = self->state.running.at(id);
   answer->hashes.assign(indices.size(), 0);
   answer->pending = stores.size();
   auto one_done = [=] {
@@ -221,10 +237,10 @@ void compare_level(syncer_pointer self, uint64_t id, uint32_t level,
     if (--*both > 0 || !current(self, id))
       return;
     if (mine->error)
-      return failed(self, mine->error);
+      return failed(self, id, mine->error);
     if (theirs->error)
-      return failed(self, theirs->error);
-    auto& ex = *self->state.busy;
+      return failed(self, id, theirs->error);
+    auto& ex = self->state.running.at(id);
     ex.bytes += 2 * sizeof(uint64_t) * frontier.size();
     ex.digest_bytes += 2 * sizeof(uint64_t) * frontier.size();
     std::vector<uint32_t> differ;
@@ -232,10 +248,15 @@ void compare_level(syncer_pointer self, uint64_t id, uint32_t level,
       if (mine->hashes[i] != theirs->hashes[i])
         differ.push_back(frontier[i]);
     if (differ.empty())
-      return finish(self, "ready");
+      return finish(self, id, "ready");
     if (level + 1 == merkle_levels) {
-      if (differ.size() > self->state.settings.max_segments)
+      // Not always the lowest ones: a difference that cannot be repaired
+      // now must not hide those after it.
+      if (differ.size() > self->state.settings.max_segments) {
+        std::rotate(differ.begin(), differ.begin() + (id % differ.size()),
+                    differ.end());
         differ.resize(self->state.settings.max_segments);
+      }
       ex.segments = std::move(differ);
       return compare_segments(self, id);
     }
@@ -245,8 +266,9 @@ void compare_level(syncer_pointer self, uint64_t id, uint32_t level,
         below.push_back(child);
     compare_level(self, id, level + 1, std::move(below));
   };
-  ask_tree(self, self->state.stores, level, frontier, mine, compared);
-  ask_tree(self, self->state.busy->remote, level, frontier, theirs, compared);
+  ask_tree(self, id, self->state.stores, level, frontier, mine, compared);
+  ask_tree(self, id, self->state.running.at(id).remote, level, frontier, theirs,
+           compared);
 }
 
 void repair_keys(syncer_pointer self, uint64_t id);
@@ -260,7 +282,7 @@ void compare_segments(syncer_pointer self, uint64_t id);
 // point is remembered per partition and segment).
 void compare_pages(syncer_pointer self, uint64_t id, uint32_t segment,
                    uint64_t first, uint64_t last, std::string resume) {
-  auto& ex = *self->state.busy;
+  auto& ex = self->state.running.at(id);
   auto mine = std::make_shared<std::optional<key_digests>>();
   auto theirs = std::make_shared<std::optional<key_digests>>();
   auto error = std::make_shared<caf::error>();
@@ -269,47 +291,72 @@ void compare_pages(syncer_pointer self, uint64_t id, uint32_t segment,
     if (--*both > 0 || !current(self, id))
       return;
     if (*error)
-      return failed(self, *error);
+      return failed(self, id, *error);
     auto& st = self->state;
-    auto& ex = *st.busy;
-    auto cursor_key = std::make_pair(ex.partition, segment);
+    auto& ex = st.running.at(id);
+    auto cursor_key = std::make_tuple(ex.partition, segment, ex.peer);
+    // A page must stay in the segment and, unless done, move past the
+    // resume point: a broken or hostile peer cannot make this exchange read
+    // forever or store an unbounded resume point.
+    for (auto* page : {&**mine, &**theirs}) {
+      auto in_segment = [&](std::string_view stored) {
+        auto position = position_in(stored);
+        return position && *position >= first && *position <= last
+               && stored.size() <= position_prefix_bytes + max_key_bytes;
+      };
+      bool sound = page->done || (in_segment(page->resume_after)
+                                  && page->resume_after > resume);
+      for (auto& key : page->keys)
+        sound &= in_segment(stored_key(key));
+      if (!sound)
+        return failed(self, id,
+                      make_kv_error(kv_errc::invalid_argument,
+                                    "a digest page outside its segment or "
+                                    "not moving on"));
+    }
     // Where both sides have been read up to: "" when both are complete.
-    auto read_to = [&](const key_digests& page) -> std::string {
+    auto read_to = [](const key_digests& page) {
       return page.done ? std::string{} : page.resume_after;
     };
     auto a = read_to(**mine), b = read_to(**theirs);
     std::string upto = a.empty() ? b : b.empty() ? a : std::min(a, b);
-    // A page that is not done must move past the resume point, or a
-    // broken peer would keep this exchange reading forever.
-    if (!upto.empty() && upto <= resume)
-      return failed(self, make_kv_error(kv_errc::invalid_argument,
-                                        "a digest page that does not advance"));
-    auto within = [&](const std::string& key) {
-      return upto.empty() || stored_key(key) <= upto;
+    // Both sides' digests up to there, in storage order.
+    struct both_digests {
+      std::string key;
+      std::optional<uint64_t> mine, theirs;
     };
-    std::unordered_map<std::string, uint64_t> theirs_by_key;
-    for (std::size_t i = 0; i < (*theirs)->keys.size(); ++i)
-      if (within((*theirs)->keys[i]))
-        theirs_by_key.emplace((*theirs)->keys[i], (*theirs)->digests[i]);
-    for (std::size_t i = 0; i < (*mine)->keys.size(); ++i) {
-      auto& key = (*mine)->keys[i];
-      if (!within(key))
-        continue;
-      auto j = theirs_by_key.find(key);
-      if (j == theirs_by_key.end() || j->second != (*mine)->digests[i])
-        ex.keys.push_back(key);
-      if (j != theirs_by_key.end())
-        theirs_by_key.erase(j);
+    std::map<std::string, both_digests> by_position;
+    auto collect = [&](const key_digests& page, bool is_mine) {
+      for (std::size_t i = 0; i < page.keys.size(); ++i) {
+        auto stored = stored_key(page.keys[i]);
+        if (!upto.empty() && stored > upto)
+          continue;
+        auto& entry = by_position[stored];
+        entry.key = page.keys[i];
+        (is_mine ? entry.mine : entry.theirs) = page.digests[i];
+      }
+    };
+    collect(**mine, true);
+    collect(**theirs, false);
+    // Every key up to `checked` is listed or equal on both sides.
+    auto checked = resume;
+    for (auto& [stored, entry] : by_position) {
+      if (entry.mine != entry.theirs) {
+        if (ex.keys.size() >= st.settings.max_keys) {
+          // The next exchange of this partition resumes after `checked`.
+          st.segment_cursors[cursor_key] = checked;
+          ex.segments.clear();
+          return compare_segments(self, id);
+        }
+        ex.keys.push_back(entry.key);
+      }
+      checked = stored;
     }
-    for (auto& [key, digest] : theirs_by_key)
-      ex.keys.push_back(key);
     if (upto.empty()) {
       st.segment_cursors.erase(cursor_key);
       return compare_segments(self, id);
     }
-    if (ex.keys.size() >= st.settings.max_keys
-        || ++ex.pages >= st.settings.max_pages) {
-      // Resumed by the next exchange of this partition.
+    if (++ex.pages >= st.settings.max_pages) {
       st.segment_cursors[cursor_key] = upto;
       ex.segments.clear();
       return compare_segments(self, id);
@@ -327,8 +374,9 @@ void compare_pages(syncer_pointer self, uint64_t id, uint32_t segment,
             auto bytes = page.keys.size() * sizeof(uint64_t);
             for (auto& key : page.keys)
               bytes += key.size();
-            self->state.busy->bytes += bytes;
-            self->state.busy->digest_bytes += bytes;
+            auto& ex = self->state.running.at(id);
+            ex.bytes += bytes;
+            ex.digest_bytes += bytes;
           }
           *into = std::move(page);
           compared();
@@ -346,7 +394,7 @@ void compare_pages(syncer_pointer self, uint64_t id, uint32_t segment,
 // at a time, and collects the keys whose digests differ.
 void compare_segments(syncer_pointer self, uint64_t id) {
   auto& st = self->state;
-  auto& ex = *st.busy;
+  auto& ex = st.running.at(id);
   if (ex.segments.empty() || ex.keys.size() >= st.settings.max_keys) {
     if (ex.keys.size() > st.settings.max_keys)
       ex.keys.resize(st.settings.max_keys);
@@ -356,7 +404,7 @@ void compare_segments(syncer_pointer self, uint64_t id) {
   ex.segments.pop_back();
   merkle_tree shape{ex.first, ex.last};
   auto [first, last] = shape.segment_range(segment);
-  auto cursor = st.segment_cursors.find({ex.partition, segment});
+  auto cursor = st.segment_cursors.find({ex.partition, segment, ex.peer});
   auto resume = cursor == st.segment_cursors.end() ? std::string{}
                                                    : cursor->second;
   compare_pages(self, id, segment, first, last, std::move(resume));
@@ -376,16 +424,17 @@ replica_store_actor store_of(const std::vector<replica_store_actor>& stores,
 }
 
 // A replica whose record of `key` was lost (set aside as unreadable) counts
-// again only through a restore with what every other replica holds (the
-// rule the coordinator's reads follow): all of them are read, and if all
-// answer, their merged versions are restored into it. Else it waits for
-// the next exchange.
+// again only through a restore with everything the other replicas hold (the
+// rule the coordinator's reads follow): every other replica is read; one
+// whose record is lost too holds nothing to add and is restored as well.
+// If any replica cannot be read, or none holds a readable record, the
+// restore waits for the next exchange.
 template <class Done>
 void restore_lost(syncer_pointer self, uint64_t id, const std::string& key,
                   const std::string& lost_node, replica_store_actor lost_store,
                   Done done) {
   auto& st = self->state;
-  auto& ex = *st.busy;
+  auto& ex = st.running.at(id);
   std::vector<replica_store_actor> others;
   for (auto& replica : st.replicas(ex.partition)) {
     if (replica == lost_node)
@@ -398,30 +447,51 @@ void restore_lost(syncer_pointer self, uint64_t id, const std::string& key,
       return done();
     }
   }
-  auto merged = std::make_shared<sibling_list>();
-  auto pending = std::make_shared<std::size_t>(others.size());
-  auto complete = std::make_shared<bool>(true);
-  auto timeout = st.settings.request_timeout;
-  auto one_read = [=] {
-    if (--*pending > 0 || !current(self, id))
-      return;
-    if (!*complete)
-      return done();
-    ++self->state.busy->repaired;
-    self->request(lost_store, timeout, restore_atom::value, key, *merged)
-      .then([=](ok_atom) { done(); }, [=](caf::error&) { done(); });
-  };
   if (others.empty())
     return done();
+  struct gathered {
+    sibling_list merged;
+    std::vector<replica_store_actor> lost;
+    std::size_t readable = 0;
+    std::size_t pending = 0;
+    bool complete = true;
+  };
+  auto g = std::make_shared<gathered>();
+  g->lost.push_back(lost_store);
+  g->pending = others.size();
+  auto timeout = st.settings.request_timeout;
+  auto one_read = [=] {
+    if (--g->pending > 0 || !current(self, id))
+      return;
+    if (!g->complete || g->readable == 0)
+      return done();
+    ++self->state.running.at(id).repaired;
+    auto restores = std::make_shared<std::size_t>(g->lost.size());
+    for (auto& store : g->lost)
+      self->request(store, timeout, restore_atom::value, key, g->merged)
+        .then(
+          [=](ok_atom) {
+            if (--*restores == 0)
+              done();
+          },
+          [=](caf::error&) {
+            if (--*restores == 0)
+              done();
+          });
+  };
   for (auto& store : others)
     self->request(store, timeout, read_atom::value, key)
       .then(
         [=](sibling_list& versions) {
-          *merged = reconcile(*merged, versions);
+          g->merged = reconcile(g->merged, versions);
+          ++g->readable;
           one_read();
         },
-        [=](caf::error&) {
-          *complete = false;
+        [=](caf::error& err) {
+          if (is_kv_error(err, kv_errc::corrupt_record))
+            g->lost.push_back(store);
+          else
+            g->complete = false;
           one_read();
         });
 }
@@ -431,7 +501,7 @@ void restore_lost(syncer_pointer self, uint64_t id, const std::string& key,
 // instead of costing a timeout per key.
 void repair_key(syncer_pointer self, uint64_t id, const std::string& key) {
   auto& st = self->state;
-  auto& ex = *st.busy;
+  auto& ex = st.running.at(id);
   auto local = store_of(st.stores, key);
   auto remote = store_of(ex.remote, key);
   struct side {
@@ -444,18 +514,18 @@ void repair_key(syncer_pointer self, uint64_t id, const std::string& key) {
   auto key_done = [=] {
     if (!current(self, id))
       return;
-    auto& ex = *self->state.busy;
+    auto& ex = self->state.running.at(id);
     --ex.keys_pending;
     repair_keys(self, id);
   };
   auto peer_failed = [=](const caf::error& err) {
     if (current(self, id))
-      failed(self, err);
+      failed(self, id, err);
   };
   auto merge_both = [=] {
     if (--*both > 0 || !current(self, id))
       return;
-    auto& ex = *self->state.busy;
+    auto& ex = self->state.running.at(id);
     if (is_kv_error(mine->error, kv_errc::corrupt_record))
       return restore_lost(self, id, key, self->state.settings.node_id, local,
                           key_done);
@@ -517,7 +587,7 @@ void repair_key(syncer_pointer self, uint64_t id, const std::string& key) {
 // Keeps up to keys_in_flight keys under repair until every key is done.
 void repair_keys(syncer_pointer self, uint64_t id) {
   auto& st = self->state;
-  auto& ex = *st.busy;
+  auto& ex = st.running.at(id);
   while (ex.next_key < ex.keys.size()
          && ex.keys_pending < st.settings.keys_in_flight) {
     auto& key = ex.keys[ex.next_key++];
@@ -528,7 +598,7 @@ void repair_keys(syncer_pointer self, uint64_t id) {
     repair_key(self, id, key);
   }
   if (ex.keys_pending == 0 && ex.next_key >= ex.keys.size())
-    finish(self, "ready");
+    finish(self, id, "ready");
 }
 
 uint64_t last_position(const partition_map& map, uint32_t p) {
@@ -546,8 +616,9 @@ void start(syncer_pointer self, uint32_t partition, const std::string& peer) {
   ex.first = map.first_position(partition);
   ex.last = last_position(map, partition);
   ex.remote = st.usable(peer)->stores;
-  st.busy = std::move(ex);
-  compare_level(self, st.busy->id, 0, {0});
+  auto id = ex.id;
+  st.running.emplace(id, std::move(ex));
+  compare_level(self, id, 0, {0});
 }
 
 // The roots of many partitions from a set of stores, XORed per partition,
@@ -663,19 +734,27 @@ std::vector<std::string> round_peers(const syncer_state& st) {
   return {peers.begin(), peers.end()};
 }
 
-// What to do next: the queued exchanges first, then rounds asked for by
-// `repair`, then the scheduled round with the next peer.
+// What to do next: the queued exchanges first (up to parallel_exchanges at
+// once), then rounds asked for by `repair`, then the scheduled round with
+// the next peer.
 void step(syncer_pointer self) {
   auto& st = self->state;
-  if (st.busy || st.in_round || st.stores.empty())
+  if (st.in_round || st.stores.empty())
     return;
-  while (!st.queue.empty()) {
+  while (!st.queue.empty()
+         && st.running.size() < st.settings.parallel_exchanges) {
     auto [p, peer] = st.queue.front();
     st.queue.pop_front();
     auto peers = st.live_peers(p);
-    if (std::find(peers.begin(), peers.end(), peer) != peers.end())
-      return start(self, p, peer);
+    auto busy = std::any_of(st.running.begin(), st.running.end(),
+                            [p = p](auto& kv) { return kv.second.partition == p; });
+    // One exchange per partition at a time; the next round finds what a
+    // dropped one would have.
+    if (!busy && std::find(peers.begin(), peers.end(), peer) != peers.end())
+      start(self, p, peer);
   }
+  if (!st.running.empty() || !st.queue.empty())
+    return;
   if (!st.forced_peers.empty()) {
     auto peer = st.forced_peers.front();
     st.forced_peers.pop_front();
@@ -699,18 +778,25 @@ merkle_syncer(syncer_pointer self, merkle_syncer_settings settings,
     [=](ring_atom, ring_snapshot& next) {
       auto& st = self->state;
       st.ring = std::move(next);
-      // The stores keep trees of this ring's partitions only.
+      // The stores keep trees of the partitions this node holds only (now
+      // or, during a change, next).
       auto& map = st.ring->current();
-      if (!map.empty())
+      if (!map.empty()) {
+        std::vector<uint64_t> held;
+        for (uint32_t p = 0; p < map.partition_count(); ++p)
+          if (!st.replicas(p).empty() || holds_next(st, p))
+            held.push_back(map.first_position(p));
         for (auto& store : st.stores)
           self->send(store, tree_atom::value,
-                     last_position(map, 0) - map.first_position(0));
+                     last_position(map, 0) - map.first_position(0), held);
+      }
       // Rows of partitions this node no longer holds go.
       for (auto i = st.status.begin(); i != st.status.end();)
         i = st.replicas(i->first).empty() ? st.status.erase(i) : std::next(i);
       for (auto i = st.segment_cursors.begin(); i != st.segment_cursors.end();)
-        i = st.replicas(i->first.first).empty() ? st.segment_cursors.erase(i)
-                                                : std::next(i);
+        i = st.replicas(std::get<0>(i->first)).empty()
+              ? st.segment_cursors.erase(i)
+              : std::next(i);
       schedule_round(self);
     },
     [=](members_atom, std::vector<node_card>& cards) {

@@ -26,8 +26,9 @@ struct merkle_syncer_settings {
   uint32_t max_segments = 64;
   uint32_t max_keys = 2048;
   uint32_t max_pages = 16; // digest pages (up to 4096 keys each) per side
-  uint32_t keys_in_flight = 32;
-  std::chrono::milliseconds request_timeout{10000};
+  uint32_t keys_in_flight = 32;     // per exchange
+  uint32_t parallel_exchanges = 4;  // exchanges (of different partitions)
+  std::chrono::milliseconds request_timeout{3000};
 };
 
 // The syncer as its node sees it: the public interface plus ring updates,
@@ -40,7 +41,7 @@ using merkle_syncer_node_actor = merkle_syncer_actor::extend<
 // Spawns the syncer of a node. Every interval it takes the next node it
 // shares partitions with and compares the roots of all of them in one
 // request per store (each node's tree is the XOR of its stores' trees).
-// Each partition whose roots differ gets an exchange, one at a time: the
+// Each partition whose roots differ gets an exchange, a few at a time: the
 // trees compared top-down, then the key digests of the differing segments,
 // then the sibling sets of the differing keys moved both ways through the
 // stores' merge, which never overwrites a newer or concurrent version.

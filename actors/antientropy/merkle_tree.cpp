@@ -169,7 +169,7 @@ merkle_forest::status merkle_forest::ask(uint64_t first, uint64_t last,
   if (!merkle_tree::valid_range(first, last))
     return status::bad_range;
   auto bits = range_bits(first, last);
-  if (pinned_ && *pinned_ != bits)
+  if (pinned_ && (*pinned_ != bits || held_.count(first) == 0))
     return status::bad_range;
   auto group = std::find_if(groups_.begin(), groups_.end(),
                             [&](auto& g) { return g.bits == bits; });
@@ -187,7 +187,7 @@ merkle_forest::status merkle_forest::ask(uint64_t first, uint64_t last,
   group->last_asked = ++asks_;
   auto* e = find(*group, first);
   if (e == nullptr) {
-    if (size() >= settings_.max_trees)
+    if (!pinned_ && size() >= settings_.max_trees)
       evict_one();
     e = &group->trees.emplace(index_in(bits, first), entry{merkle_tree{first, last}})
            .first->second;
@@ -229,14 +229,23 @@ void merkle_forest::on_write(std::string_view stored_key, uint64_t position,
   }
 }
 
-void merkle_forest::pin(uint64_t span) {
+void merkle_forest::pin(uint64_t span, const std::vector<uint64_t>& firsts) {
   if (!merkle_tree::valid_range(0, span))
     return;
   auto bits = range_bits(0, span);
   pinned_ = bits;
+  held_.clear();
+  for (auto first : firsts)
+    if (first <= std::numeric_limits<uint64_t>::max() - span
+        && merkle_tree::valid_range(first, first + span))
+      held_.insert(first);
   groups_.erase(std::remove_if(groups_.begin(), groups_.end(),
                                [&](auto& g) { return g.bits != bits; }),
                 groups_.end());
+  for (auto& group : groups_)
+    for (auto i = group.trees.begin(); i != group.trees.end();)
+      i = held_.count(i->second.tree.first()) ? std::next(i)
+                                               : group.trees.erase(i);
 }
 
 void merkle_forest::invalidate(uint64_t position) {

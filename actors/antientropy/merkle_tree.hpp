@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "messages/versioned_value.hpp"
@@ -72,11 +73,12 @@ std::vector<uint32_t> merkle_children(uint32_t level, uint32_t index);
 // A store shard's trees, one per partition asked about, kept current by
 // every write and built from the data in bounded steps: while a tree is
 // built, a write below the build cursor updates it and one above does not
-// (the build reads it later). A ring's partitions all have one width: once
-// it is pinned, other widths are refused; before, the forest holds trees of
-// at most two widths (a third evicts the one asked for least recently). At
-// most `max_trees` trees are held, the least recently asked for dropped
-// first.
+// (the build reads it later). Once the node's syncer has pinned the ring's
+// partition width and the partitions this node holds, only trees of those
+// are kept and made (their count bounds the memory: 2 KiB each). Before,
+// the forest holds trees of at most two widths (a third evicts the one
+// asked for least recently) and at most `max_trees` trees, the least
+// recently asked for dropped first.
 class merkle_forest {
 public:
   struct settings {
@@ -99,10 +101,10 @@ public:
   void on_write(std::string_view stored_key, uint64_t position, uint64_t before,
                 uint64_t after);
 
-  // Trees of partitions `span + 1` wide (the ring's) are the only ones kept
-  // and made from now on; trees of other widths are dropped. Ignored if the
-  // span is not a valid partition width.
-  void pin(uint64_t span);
+  // From now on only the partitions starting at `firsts`, each `span + 1`
+  // wide (the ring's), have trees; the others are dropped and refused.
+  // Ignored if the span is not a valid partition width.
+  void pin(uint64_t span, const std::vector<uint64_t>& firsts);
 
   // A record vanished without a known digest (set aside as unreadable): the
   // tree holding it is built again.
@@ -148,6 +150,7 @@ private:
   uint64_t asks_ = 0;
   std::vector<width_group> groups_; // at most two
   std::optional<unsigned> pinned_;  // the only width once set
+  std::unordered_set<uint64_t> held_; // first positions, once pinned
 };
 
 } // namespace kv

@@ -449,11 +449,10 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
           return make_kv_error(kv_errc::invalid_argument,
                                "tree: a range past the end of the ring");
         auto last = first + span;
+        // A partition this node does not hold (the asker's ring may be
+        // newer or older) has no root here: reported like one being built.
         auto status = st.trees->ask(first, last, now);
-        if (status == merkle_forest::status::bad_range)
-          return make_kv_error(kv_errc::invalid_argument,
-                               "tree: a range that is not a partition");
-        if (status == merkle_forest::status::building)
+        if (status != merkle_forest::status::ready)
           building.push_back(static_cast<uint32_t>(i));
         else
           roots[i] = *st.trees->ready_tree(first, last)->node(0, 0);
@@ -505,11 +504,11 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         return out;
       });
     },
-    [=](tree_atom, uint64_t span) {
+    [=](tree_atom, uint64_t span, const std::vector<uint64_t>& held) {
       auto sender = self->current_sender();
       if (!sender || sender->node() != self->node())
         return;
-      self->state.trees->pin(span);
+      self->state.trees->pin(span, held);
     },
     [=](tick_atom) {
       // Only the store's own schedule: a stray tick would start a second

@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(a_pinned_width_keeps_foreign_asks_from_evicting_trees) {
   // Regression (review of issue 10): asks of two other widths evicted the
   // ring's trees, so every exchange with the node met a tree being built.
   merkle_forest forest{{}};
-  forest.pin(partition_width - 1);
+  forest.pin(partition_width - 1, {0, partition_width});
   forest.ask(0, partition_width - 1, 0);
   forest.build_done(0, partition_width - 1, 0);
   BOOST_CHECK(forest.ask(0, (uint64_t{1} << 20) - 1, 0)
@@ -178,7 +178,34 @@ BOOST_AUTO_TEST_CASE(a_pinned_width_keeps_foreign_asks_from_evicting_trees) {
               == merkle_forest::status::bad_range);
   BOOST_CHECK(forest.ask(0, partition_width - 1, 0)
               == merkle_forest::status::ready);
-  forest.pin(12345); // not a width: ignored
+  forest.pin(12345, {0}); // not a width: ignored
   BOOST_CHECK(forest.ask(0, partition_width - 1, 0)
               == merkle_forest::status::ready);
+}
+
+BOOST_AUTO_TEST_CASE(only_the_partitions_held_have_trees_once_pinned) {
+  // Regression (second review of issue 10): asks of the ring's width for
+  // partitions this node does not hold evicted its own trees, and a node
+  // holding more partitions than max_trees never had a tree ready.
+  merkle_forest::settings s;
+  s.max_trees = 4;
+  merkle_forest forest{s};
+  std::vector<uint64_t> held;
+  for (uint64_t p = 0; p < 10; ++p)
+    held.push_back(p * partition_width);
+  forest.pin(partition_width - 1, held);
+  for (auto first : held) {
+    forest.ask(first, first + partition_width - 1, 0);
+    forest.build_done(first, first + partition_width - 1, 0);
+  }
+  BOOST_CHECK_EQUAL(forest.size(), 10u); // held: not bounded by max_trees
+  for (uint64_t p = 10; p < 40; ++p)
+    BOOST_CHECK(forest.ask(p * partition_width, (p + 1) * partition_width - 1, 0)
+                == merkle_forest::status::bad_range);
+  for (auto first : held)
+    BOOST_CHECK(forest.ask(first, first + partition_width - 1, 0)
+                == merkle_forest::status::ready);
+  // The ring changed: partitions no longer held are dropped.
+  forest.pin(partition_width - 1, {0});
+  BOOST_CHECK_EQUAL(forest.size(), 1u);
 }
