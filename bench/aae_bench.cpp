@@ -208,9 +208,10 @@ int main(int argc, char** argv) {
   std::printf("loaded %llu keys of %zu-byte values on both nodes in %.1f s\n",
               static_cast<unsigned long long>(o.keys), o.value_bytes,
               duration<double>(steady_clock::now() - t0).count());
-  // Trees built and compared once: nothing to repair.
+  // Compared once after the load (trees were built empty and kept current
+  // by every write): nothing to repair.
   auto warm = repair_round(a);
-  std::printf("first round (trees built, %llu partitions): %.1f s, %llu keys "
+  std::printf("first round after the load (%llu partitions): %.1f s, %llu keys "
               "repaired, %llu bytes\n",
               static_cast<unsigned long long>(warm.compared), warm.seconds,
               static_cast<unsigned long long>(warm.repaired),
