@@ -115,7 +115,7 @@ struct gossiper_state {
   std::map<std::string, node_card> cards; // by node id, self included
   std::optional<failure_detector> detector;
   ring_manager_actor ring_manager;
-  coordinator_node_actor coordinator;
+  membership_listener_actor coordinator;
   hint_buffer_actor hint_buffer;
   // Actors that follow the members' cards (handoff, anti-entropy).
   std::vector<card_listener_actor> card_listeners;
@@ -710,7 +710,7 @@ void gossip_round(gossiper_pointer self) {
 
 gossiper_node_actor::behavior_type
 gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
-         ring_manager_actor ring_manager, coordinator_node_actor coordinator,
+         ring_manager_actor ring_manager, membership_listener_actor coordinator,
          hint_buffer_actor hint_buffer,
          std::vector<card_listener_actor> card_listeners,
          peer_connector_actor connector) {
@@ -865,7 +865,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               gossiper_settings settings, node_card self_card,
                               ring_manager_actor ring_manager,
-                              coordinator_node_actor coordinator,
+                              membership_listener_actor coordinator,
                               hint_buffer_actor hint_buffer,
                               std::vector<card_listener_actor> card_listeners,
                               peer_connector_actor connector) {

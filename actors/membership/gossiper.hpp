@@ -8,7 +8,6 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/coordination/coordinator.hpp"
 #include "actors/membership/failure_detector.hpp"
 #include "actors/membership/peer_connector.hpp"
 #include "messages/interfaces.hpp"
@@ -57,6 +56,12 @@ struct gossiper_settings {
 // reports trusted for 10 rounds.
 failure_detector_settings detection_for(std::chrono::milliseconds interval);
 
+// What the gossiper tells its node's coordinator: the cards (status as this
+// node sees them) and each peer's clock offset (ms, by node id).
+using membership_listener_actor = caf::typed_actor<
+  caf::reacts_to<members_atom, std::vector<node_card>>,
+  caf::reacts_to<offsets_atom, std::vector<std::string>, std::vector<int64_t>>>;
+
 // Whoever follows the members' cards besides the coordinator and hints.
 using card_listener_actor
   = caf::typed_actor<caf::reacts_to<members_atom, std::vector<node_card>>>;
@@ -87,7 +92,7 @@ using card_listener_actor
 gossiper_actor spawn_gossiper(caf::actor_system& sys,
                               gossiper_settings settings, node_card self_card,
                               ring_manager_actor ring_manager,
-                              coordinator_node_actor coordinator,
+                              membership_listener_actor coordinator,
                               hint_buffer_actor hint_buffer,
                               std::vector<card_listener_actor> card_listeners,
                               peer_connector_actor connector);
