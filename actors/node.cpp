@@ -134,10 +134,12 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
                           + "); remove its MEMBERS file to rejoin through "
                             "the seeds");
   }
-  replica_store_settings store_settings{result->identity_.replica_id(),
-                                        key_table,
-                                        cfg.max_value_bytes, cfg.max_siblings,
-                                        cfg.max_clock_entries};
+  replica_store_settings store_settings;
+  store_settings.node_id = result->identity_.replica_id();
+  store_settings.table = key_table;
+  store_settings.max_value_bytes = cfg.max_value_bytes;
+  store_settings.max_siblings = cfg.max_siblings;
+  store_settings.max_clock_entries = cfg.max_clock_entries;
   store_settings.shard_count = cfg.store_shards;
   store_settings.trees.rebuild_after_ms = cfg.aae_rebuild_after_ms;
   for (uint32_t i = 0; i < cfg.store_shards; ++i) {

@@ -189,7 +189,8 @@ merkle_forest::status merkle_forest::ask(uint64_t first, uint64_t last,
   if (e == nullptr) {
     if (!pinned_ && size() >= settings_.max_trees)
       evict_one();
-    e = &group->trees.emplace(index_in(bits, first), entry{merkle_tree{first, last}})
+    entry fresh{merkle_tree{first, last}, false, {}, 0, 0};
+    e = &group->trees.emplace(index_in(bits, first), std::move(fresh))
            .first->second;
     start(*e);
   } else if (e->ready && now_ms >= e->built_ms

@@ -27,6 +27,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The settings of the owner's replica store in these tests.
+replica_store_settings owner_store_settings(std::size_t max_value_bytes) {
+  replica_store_settings settings;
+  settings.node_id = "o1";
+  settings.table = "kv";
+  settings.max_value_bytes = max_value_bytes;
+  settings.max_siblings = 100;
+  settings.max_clock_entries = 10;
+  return settings;
+}
+
 using clock_type = std::chrono::steady_clock;
 using counts = std::map<std::string, uint64_t>;
 
@@ -128,8 +139,7 @@ struct fixture {
       store_engine->create_table("kv");
     }
     auto result = spawn_replica_store(sys, store_engine,
-                                      replica_store_settings{"o1", "kv", 4096,
-                                                             100, 10});
+                                      owner_store_settings(4096));
     running.push_back(caf::actor_cast<caf::actor>(result));
     return result;
   }
@@ -457,8 +467,7 @@ BOOST_AUTO_TEST_CASE(a_hint_the_owner_refuses_as_invalid_is_set_aside) {
   store_engine = std::make_shared<wt_engine>(storage(dir.path / "store"));
   store_engine->create_table("kv");
   auto strict = spawn_replica_store(sys, store_engine,
-                                    replica_store_settings{"o1", "kv", 8, 100,
-                                                           10});
+                                    owner_store_settings(8));
   running.push_back(caf::actor_cast<caf::actor>(strict));
   auto hb = open_buffer();
   must_add(hb, "o1", "small", {version("n1", 1, "ok")});
