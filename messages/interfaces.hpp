@@ -4,6 +4,7 @@
 // types is all another actor (local or remote) needs to talk to it.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -191,6 +192,17 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_card& x) {
   return f(caf::meta::type_name("node_card"), x.info, x.coordinator, x.stores,
            x.gossiper, x.hints);
+}
+
+// The cards a gossiper hands out, by node id (the first card of an id
+// counts).
+inline std::map<std::string, node_card> cards_by_id(std::vector<node_card> cards) {
+  std::map<std::string, node_card> by_id;
+  for (auto& card : cards) {
+    auto id = card.info.node_id;
+    by_id.emplace(std::move(id), std::move(card));
+  }
+  return by_id;
 }
 
 // Opens connections to other nodes for this node's actors. CAF 0.17's

@@ -800,12 +800,7 @@ merkle_syncer(syncer_pointer self, merkle_syncer_settings settings,
       schedule_round(self);
     },
     [=](members_atom, std::vector<node_card>& cards) {
-      auto& st = self->state;
-      st.cards.clear();
-      for (auto& card : cards) {
-        auto id = card.info.node_id;
-        st.cards.emplace(std::move(id), std::move(card));
-      }
+      self->state.cards = cards_by_id(std::move(cards));
       schedule_round(self);
     },
     [=](tick_atom) {

@@ -356,12 +356,7 @@ handoff_node_actor::behavior_type handoff(handoff_pointer self,
       step(self);
     },
     [=](members_atom, std::vector<node_card>& cards) {
-      auto& st = self->state;
-      st.cards.clear();
-      for (auto& card : cards) {
-        auto id = card.info.node_id;
-        st.cards.emplace(std::move(id), std::move(card));
-      }
+      self->state.cards = cards_by_id(std::move(cards));
       step(self);
     },
     [=](tick_atom) {

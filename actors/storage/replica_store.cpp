@@ -149,6 +149,24 @@ struct replica_store_state {
     return make_kv_error(kv_errc::corrupt_record, unreadable_record);
   }
 
+  // Visits the records whose ring positions run from `first` (or from
+  // after the stored key `resume_after`) to `last`, in position order,
+  // until `visit(stored key, position, value)` returns false.
+  template <class Visit>
+  void scan_positions(uint64_t first, uint64_t last,
+                      const std::string& resume_after, Visit visit) {
+    auto from = resume_after.empty() ? position_bytes(first) : resume_after;
+    disk->table.scan(from, [&](std::string_view stored,
+                               std::string_view value) {
+      if (!resume_after.empty() && stored == resume_after)
+        return true;
+      auto position = position_in(stored);
+      if (!position || *position > last)
+        return false;
+      return visit(stored, *position, value);
+    });
+  }
+
   // Writes `record` over `before` (the siblings the table held; empty for
   // none) and keeps the anti-entropy trees current.
   void store(const std::string& key, const sibling_list& before,
@@ -192,15 +210,9 @@ void build_step(store_pointer self) {
   std::string last_read;
   uint32_t read = 0;
   bool done = true;
-  auto from = step->resume_after.empty() ? position_bytes(step->first)
-                                         : step->resume_after;
-  st.disk->table.scan(from, [&](std::string_view stored,
-                                std::string_view value) {
-    if (!step->resume_after.empty() && stored == step->resume_after)
-      return true;
-    auto position = position_in(stored);
-    if (!position || *position > step->last)
-      return false;
+  st.scan_positions(step->first, step->last, step->resume_after,
+                    [&](std::string_view stored, uint64_t position,
+                        std::string_view value) {
     if (read >= st.settings.build_step_records) {
       done = false;
       return false;
@@ -211,7 +223,7 @@ void build_step(store_pointer self) {
     if (store_shard_of(key, st.settings.shard_count) != st.settings.shard)
       return true;
     try {
-      found.emplace_back(*position,
+      found.emplace_back(position,
                          key_digest(key, decode_key_record(value).siblings));
     } catch (const corrupt_record_error&) {
       // Counted as absent: the first read sets it aside (and builds the
@@ -371,14 +383,9 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         partition_chunk chunk;
         chunk.done = true;
         std::size_t bytes = 0;
-        auto from = resume_after.empty() ? position_bytes(first) : resume_after;
-        st.disk->table.scan(from, [&](std::string_view stored,
-                                      std::string_view value) {
-          if (!resume_after.empty() && stored == resume_after)
-            return true;
-          auto position = position_in(stored);
-          if (!position || *position > last)
-            return false;
+        st.scan_positions(first, last, resume_after,
+                          [&](std::string_view stored, uint64_t,
+                              std::string_view value) {
           if (chunk.keys.size() >= max_chunk_keys || bytes >= max_bytes) {
             chunk.done = false;
             return false;
@@ -473,14 +480,9 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         key_digests out;
         out.done = true;
         std::size_t bytes = 0;
-        auto from = resume_after.empty() ? position_bytes(first) : resume_after;
-        st.disk->table.scan(from, [&](std::string_view stored,
-                                      std::string_view value) {
-          if (!resume_after.empty() && stored == resume_after)
-            return true;
-          auto position = position_in(stored);
-          if (!position || *position > last)
-            return false;
+        st.scan_positions(first, last, resume_after,
+                          [&](std::string_view stored, uint64_t,
+                              std::string_view value) {
           if (out.keys.size() >= max_digests_per_reply
               || bytes >= max_chunk_bytes / 16) {
             out.done = false;

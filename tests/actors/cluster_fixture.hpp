@@ -20,6 +20,13 @@
 
 namespace kv::testing {
 
+// Why a request failed ("none" if it did not): res.error() of a value is
+// undefined, and BOOST_REQUIRE_MESSAGE builds its message eagerly.
+template <class T>
+std::string why(const caf::expected<T>& res) {
+  return res ? std::string{"none"} : describe(res.error());
+}
+
 
 // Polls `done` until it holds or `limit` passes; true if it held. For events
 // that have no message to wait on (gossip convergence, background repair).

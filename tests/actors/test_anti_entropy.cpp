@@ -20,11 +20,6 @@ using namespace kv::testing;
 
 namespace {
 
-template <class T>
-std::string why(const caf::expected<T>& res) {
-  return res ? std::string{"none"} : describe(res.error());
-}
-
 // Three nodes in three data centres, every partition on all three, with a
 // small ring and a fast syncer so a whole round takes well under a second.
 struct aae_cluster {

@@ -16,11 +16,6 @@ using namespace kv::testing;
 
 namespace {
 
-template <class T>
-std::string why(const caf::expected<T>& res) {
-  return res ? std::string{"none"} : describe(res.error());
-}
-
 std::vector<std::string> keys(std::size_t count, const std::string& prefix) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < count; ++i)

@@ -17,13 +17,6 @@ using namespace kv::testing;
 
 namespace {
 
-// Why a request failed ("none" if it did not): res.error() of a value is
-// undefined.
-template <class T>
-std::string why(const caf::expected<T>& res) {
-  return res ? std::string{"none"} : describe(res.error());
-}
-
 request_options all_three() {
   request_options opts;
   opts.n = 3;
