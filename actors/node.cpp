@@ -73,6 +73,9 @@ std::optional<std::string> config_problem(const node_config& cfg) {
            + " replicas of a partition (--ring-replicas)";
   if (cfg.aae_interval.count() < 0)
     return std::string{"the anti-entropy interval cannot be negative"};
+  if (cfg.reap_interval.count() < 0 || cfg.tombstone_grace.count() < 0)
+    return std::string{"the reaping interval and the tombstone grace period "
+                       "cannot be negative"};
   if (cfg.handoff_bytes_per_s == 0)
     return std::string{"the handoff rate must be positive"};
   if (cfg.membership.interval.count() <= 0)
@@ -115,6 +118,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   // Before any store opens its tables: data written before partitions
   // existed is laid out again, position first.
   upgrade_key_layout(*engine, key_table);
+  index_tombstones(*engine, key_table);
   // After the engine: its lock on the directory makes this process the only
   // one reading and writing these files.
   result->identity_ = load_or_create_identity(cfg.storage.data_dir, cfg.node_id);
@@ -175,10 +179,16 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   syncer.node_id = cfg.node_id;
   syncer.interval = cfg.aae_interval;
   result->syncer_ = spawn_merkle_syncer(sys, syncer, result->stores_);
+  tombstone_reaper_settings reaper;
+  reaper.node_id = cfg.node_id;
+  reaper.interval = cfg.reap_interval;
+  reaper.grace = cfg.tombstone_grace;
+  result->reaper_ = spawn_tombstone_reaper(sys, reaper, result->stores_);
   auto coordinator = spawn_coordinator(
     sys,
     coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency,
-                         standalone, saved_ring, result->syncer_},
+                         standalone, saved_ring, result->syncer_,
+                         result->reaper_},
     card);
   result->coordinator_ = coordinator;
   card.coordinator = coordinator;
@@ -201,7 +211,8 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   result->handoff_ = spawn_handoff(sys, handoff, result->stores_);
   result->ring_manager_ = spawn_ring_manager(
     sys, cfg.node_id, claimant, saved_ring,
-    {coordinator, result->handoff_, result->hint_buffer_, result->syncer_});
+    {coordinator, result->handoff_, result->hint_buffer_, result->syncer_,
+     result->reaper_});
   auto membership = cfg.membership;
   membership.state_dir = cfg.storage.data_dir;
   membership.remembered = std::move(remembered);
@@ -210,7 +221,8 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
                                      result->hint_buffer_,
-                                     {result->handoff_, result->syncer_},
+                                     {result->handoff_, result->syncer_,
+                                      result->reaper_},
                                      result->connector_);
   return result;
 }
@@ -235,6 +247,7 @@ void node::stop(bool announce) {
   caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(handoff_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(syncer_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(reaper_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);
   // The actors with WiredTiger sessions: wait for them to close.
   auto disk_actors = std::vector<caf::actor>{};

@@ -11,6 +11,7 @@
 #include "actors/ring/claimant.hpp"
 #include "actors/membership/gossiper.hpp"
 #include "actors/antientropy/merkle_syncer.hpp"
+#include "actors/antientropy/tombstone_reaper.hpp"
 #include "actors/handoff/handoff.hpp"
 #include "actors/storage/hint_buffer.hpp"
 #include "messages/interfaces.hpp"
@@ -42,6 +43,11 @@ struct node_config {
   // before it is built again from the data.
   std::chrono::milliseconds aae_interval{1000};
   uint64_t aae_rebuild_after_ms = uint64_t{7} * 24 * 3600 * 1000;
+  // Tombstone reaping: pause between cycles (0: off; also the least time
+  // between a tombstone's two agreements) and the age a tombstone reaches
+  // before it is a candidate.
+  std::chrono::milliseconds reap_interval{10'000};
+  std::chrono::milliseconds tombstone_grace{60'000};
   gossiper_settings membership;         // seeds, gossip interval, detection
   hint_buffer_settings hints;           // bounds, expiry, delivery pacing
 };
@@ -71,6 +77,7 @@ public:
   const std::vector<replica_store_actor>& stores() const { return stores_; }
   const handoff_node_actor& handoff() const { return handoff_; }
   const merkle_syncer_node_actor& syncer() const { return syncer_; }
+  const tombstone_reaper_node_actor& reaper() const { return reaper_; }
   const node_config& config() const { return cfg_; }
   const node_identity& identity() const { return identity_; }
 
@@ -96,6 +103,7 @@ private:
   hint_buffer_node_actor hint_buffer_;
   handoff_node_actor handoff_;
   merkle_syncer_node_actor syncer_;
+  tombstone_reaper_node_actor reaper_;
   peer_connector_actor connector_;
   uint16_t port_ = 0;
   bool stopped_ = false;

@@ -35,4 +35,19 @@ struct aae_partition {
   std::string tree;            // "ready", "building" (here or at the peer)
 };
 
+// Tombstone reaping as a node's reaper last saw it (see
+// actors/antientropy/tombstone_reaper.hpp).
+struct reap_status {
+  std::string state;          // "off", "idle", "blocked: <why>", "checking"
+  uint64_t last_cycle_ms = 0; // wall clock of the last cycle's end; 0: none
+  uint64_t cycles = 0;
+  uint64_t candidates = 0; // tombstones old enough, seen in the last cycle
+  uint64_t pending = 0;    // agreed by every replica once, to confirm
+  uint64_t reaped = 0;     // keys whose tombstones every node dropped
+  uint64_t kept = 0;       // keys a replica changed meanwhile: not reaped
+};
+
+// At most this many keys per reap, digest or hint question.
+constexpr std::size_t max_keys_per_reap = 1024;
+
 } // namespace kv

@@ -41,6 +41,8 @@ using routed_atom = caf::atom_constant<caf::atom("routed")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using stopping_atom = caf::atom_constant<caf::atom("stopping")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
+using reap_atom = caf::atom_constant<caf::atom("reap")>;
+using tombstones_atom = caf::atom_constant<caf::atom("tombstones")>;
 
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 

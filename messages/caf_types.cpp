@@ -74,6 +74,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<key_digests>("kv_key_digests");
   cfg.add_message_type<aae_partition>("kv_aae_partition");
   cfg.add_message_type<std::vector<aae_partition>>("kv_aae_partitions");
+  cfg.add_message_type<reap_status>("kv_reap_status");
   cfg.add_message_type<std::vector<uint32_t>>("kv_u32_list");
   cfg.add_message_type<ring_state>("kv_ring_state");
   cfg.add_message_type<node_card>("kv_node_card");
@@ -87,6 +88,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ring_manager_actor>("kv_ring_manager_actor");
   cfg.add_message_type<hint_buffer_actor>("kv_hint_buffer_actor");
   cfg.add_message_type<merkle_syncer_actor>("kv_merkle_syncer_actor");
+  cfg.add_message_type<tombstone_reaper_actor>("kv_tombstone_reaper_actor");
   cfg.add_message_type<handoff_actor>("kv_handoff_actor");
   cfg.add_message_type<autoscaler_actor>("kv_autoscaler_actor");
   cfg.add_error_category(error_category, render_kv_error);

@@ -130,6 +130,12 @@ typename Inspector::result_type inspect(Inspector& f, aae_partition& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reap_status& x) {
+  return f(caf::meta::type_name("reap_status"), x.state, x.last_cycle_ms,
+           x.cycles, x.candidates, x.pending, x.reaped, x.kept);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ring_assignment& x) {
   return f(caf::meta::type_name("ring_assignment"), x.ids, x.dcs, x.slots);
 }

@@ -15,6 +15,7 @@
 #include "messages/atoms.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/membership.hpp"
+#include "messages/partition_chunk.hpp"
 #include "messages/request.hpp"
 #include "messages/ring_state.hpp"
 #include "messages/vector_clock.hpp"
@@ -28,12 +29,13 @@ struct store_stats {
   uint64_t reads = 0;
   uint64_t sibling_warnings = 0; // writes that left a key above the warning level
   uint64_t corrupt_records = 0;  // records that failed their checksum on read
+  uint64_t tombstones = 0;       // keys whose record holds tombstones only
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, store_stats& x) {
   return f(caf::meta::type_name("store_stats"), x.keys_written, x.reads,
-           x.sibling_warnings, x.corrupt_records);
+           x.sibling_warnings, x.corrupt_records, x.tombstones);
 }
 
 // One node's replica stores, in shard order (see store_shard_of).
@@ -80,6 +82,24 @@ using replica_store_actor = caf::typed_actor<
   // [first, last] after the stored key `resume_after`, in position order.
   caf::replies_to<digest_atom, uint64_t, uint64_t, std::string>::with<
     key_digests>,
+  // Tombstone reaping: the digest of each key's sibling set (0: no record),
+  // and the indices of the keys whose record is lost here (unreadable, not
+  // repaired yet). Any store answers for any key (they share one table).
+  caf::replies_to<digest_atom, std::vector<std::string>>::with<
+    std::vector<uint64_t>, std::vector<uint32_t>>,
+  // The keys of this store in [first, last] after the stored key
+  // `resume_after` whose every version is a tombstone, the newest written
+  // before `older_than_ms` (wall clock), with their sibling sets: a page of
+  // reaping candidates, read from the stores' tombstone index.
+  caf::replies_to<tombstones_atom, uint64_t, uint64_t, std::string,
+                  uint64_t>::with<partition_chunk>,
+  // Drop the records of these keys (this store's) where they hold nothing
+  // the given tombstones do not supersede: merged with them, the record is
+  // exactly those tombstones. A record with anything newer or concurrent is
+  // kept (merged); a lost one is only merged. Before the first record goes,
+  // the store raises the dot-counter floor of absent keys, so a reaped key's
+  // next dots never repeat one issued before. The reply: records dropped.
+  caf::replies_to<reap_atom, partition_chunk>::with<uint32_t>,
   // One step of a pending tree build (the store sends it to itself).
   caf::reacts_to<tick_atom>,
   // The width - 1 of the ring's partitions and the first positions of the
@@ -105,7 +125,11 @@ using hint_buffer_actor = caf::typed_actor<
   caf::reacts_to<members_atom, std::vector<node_card>>,
   // Pending hints per owner: (owners, counts).
   caf::replies_to<get_atom, hint_atom>::with<std::vector<std::string>,
-                                             std::vector<uint64_t>>>;
+                                             std::vector<uint64_t>>,
+  // The indices of the keys for which a hint is held, for any owner: a
+  // tombstone is never reaped while an older version may still arrive.
+  caf::replies_to<hint_atom, std::vector<std::string>>::with<
+    std::vector<uint32_t>>>;
 
 // Membership: exchanges node cards with peers (a card with a higher
 // heartbeat replaces an older one) together with the sender's id and the ids
@@ -175,6 +199,8 @@ using coordinator_actor = caf::typed_actor<
   // merkle_syncer_actor).
   caf::replies_to<get_atom, aae_atom>::with<std::vector<aae_partition>>,
   caf::replies_to<repair_atom, std::string>::with<std::string>,
+  // Tombstone reaping as this node's reaper sees it.
+  caf::replies_to<get_atom, reap_atom>::with<reap_status>,
   // What this node's own replica stores for a key (all versions), for
   // operators and tests: no quorum, no repair.
   caf::replies_to<read_atom, std::string>::with<sibling_list>>;
@@ -234,6 +260,13 @@ using ring_manager_actor = caf::typed_actor<
 using merkle_syncer_actor = caf::typed_actor<
   caf::replies_to<get_atom, aae_atom>::with<std::vector<aae_partition>>,
   caf::replies_to<repair_atom, std::string>::with<std::string>>;
+
+// Tombstone reaping: a node's reaper drops the tombstones of the
+// partitions it is the first replica of, once every replica holds exactly
+// them twice in a row, no hint for the key is held anywhere, every node is
+// up and no ring change is in transfer (see tombstone_reaper.hpp).
+using tombstone_reaper_actor
+  = caf::typed_actor<caf::replies_to<get_atom, reap_atom>::with<reap_status>>;
 
 // Handoff: copies the partitions this node takes over in a ring change from
 // their current owners (scan_atom on their stores), chunk by chunk at a

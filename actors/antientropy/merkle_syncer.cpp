@@ -79,13 +79,8 @@ struct syncer_state {
     auto& map = ring->current();
     if (map.empty() || p >= map.partition_count())
       return {};
-    std::vector<std::string> ids;
-    bool mine = false;
-    for (uint32_t i = 0; i < map.list_length(); ++i) {
-      auto& id = map.members()[map.replicas_of(p)[i]].node_id;
-      mine |= id == settings.node_id;
-      ids.push_back(id);
-    }
+    auto ids = map.replica_ids(p);
+    bool mine = std::find(ids.begin(), ids.end(), settings.node_id) != ids.end();
     return mine ? ids : std::vector<std::string>{};
   }
 
@@ -601,11 +596,6 @@ void repair_keys(syncer_pointer self, uint64_t id) {
     finish(self, id, "ready");
 }
 
-uint64_t last_position(const partition_map& map, uint32_t p) {
-  return p + 1 < map.partition_count() ? map.first_position(p + 1) - 1
-                                       : std::numeric_limits<uint64_t>::max();
-}
-
 void start(syncer_pointer self, uint32_t partition, const std::string& peer) {
   auto& st = self->state;
   auto& map = st.ring->current();
@@ -614,7 +604,7 @@ void start(syncer_pointer self, uint32_t partition, const std::string& peer) {
   ex.partition = partition;
   ex.peer = peer;
   ex.first = map.first_position(partition);
-  ex.last = last_position(map, partition);
+  ex.last = map.last_position(partition);
   ex.remote = st.usable(peer)->stores;
   auto id = ex.id;
   st.running.emplace(id, std::move(ex));
@@ -682,7 +672,7 @@ void start_round(syncer_pointer self, const std::string& peer) {
   std::vector<uint64_t> firsts;
   for (auto p : shared)
     firsts.push_back(map.first_position(p));
-  auto span = last_position(map, shared.front()) - firsts.front();
+  auto span = map.last_position(shared.front()) - firsts.front();
   auto ring_version = st.ring->epoch();
   auto mine = std::make_shared<roots_answer>();
   auto theirs = std::make_shared<roots_answer>();
@@ -788,7 +778,7 @@ merkle_syncer(syncer_pointer self, merkle_syncer_settings settings,
             held.push_back(map.first_position(p));
         for (auto& store : st.stores)
           self->send(store, tree_atom::value,
-                     last_position(map, 0) - map.first_position(0), held);
+                     map.last_position(0) - map.first_position(0), held);
       }
       // Rows of partitions this node no longer holds go.
       for (auto i = st.status.begin(); i != st.status.end();)

@@ -926,6 +926,10 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
       return self->delegate(self->state.settings.syncer, get_atom::value,
                             aae_atom::value);
     },
+    [=](get_atom, reap_atom) {
+      return self->delegate(self->state.settings.reaper, get_atom::value,
+                            reap_atom::value);
+    },
     [=](repair_atom, const std::string& node_id) {
       return self->delegate(self->state.settings.syncer, repair_atom::value,
                             node_id);

@@ -26,6 +26,8 @@ struct coordinator_settings {
   ring_state saved_ring;
   // Serves the anti-entropy views and forced repairs for operators.
   merkle_syncer_actor syncer;
+  // Serves the tombstone reaping view.
+  tombstone_reaper_actor reaper;
 };
 
 // The coordinator as its own node sees it: the client interface plus the

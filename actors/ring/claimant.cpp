@@ -29,14 +29,6 @@ bool was_removed(const ring_state& ring, const member_info& m) {
          != ring.removed.end();
 }
 
-bool removed_id(const ring_state& ring, const std::string& id) {
-  auto prefix = id + "/";
-  return std::any_of(ring.removed.begin(), ring.removed.end(),
-                     [&](const std::string& r) {
-                       return r.compare(0, prefix.size(), prefix) == 0;
-                     });
-}
-
 bool is_up(const member_index& view, const std::string& id,
            const std::string& self_id) {
   if (id == self_id)
@@ -134,6 +126,14 @@ std::optional<ring_state> first_ring(const std::string& self_id,
 }
 
 } // namespace
+
+bool removed_id(const ring_state& ring, const std::string& id) {
+  auto prefix = id + "/";
+  return std::any_of(ring.removed.begin(), ring.removed.end(),
+                     [&](const std::string& r) {
+                       return r.compare(0, prefix.size(), prefix) == 0;
+                     });
+}
 
 std::string claimant_of(const ring_state& ring,
                         const std::vector<member_info>& members,

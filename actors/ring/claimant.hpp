@@ -21,6 +21,11 @@ struct claimant_settings {
   bool alone = false;
 };
 
+// Whether an operator removed some incarnation of node `id` from the ring
+// (its card may linger, marked down, but it holds nothing the cluster
+// waits for).
+bool removed_id(const ring_state& ring, const std::string& id);
+
 // Ring changes are made by one node, the claimant: the smallest id among
 // the ring's members that this node sees up (riak_core's claimant). Each
 // node computes it from its own view, so two nodes may both believe they

@@ -407,6 +407,13 @@ void partition_map::walk_from(uint32_t p, std::size_t limit,
       out.push_back(members_[m].node_id);
 }
 
+std::vector<std::string> partition_map::replica_ids(uint32_t p) const {
+  std::vector<std::string> ids;
+  for (uint32_t i = 0; i < width_; ++i)
+    ids.push_back(members_[replicas_of(p)[i]].node_id);
+  return ids;
+}
+
 std::vector<std::string> partition_map::preference_list(std::string_view key,
                                                         uint32_t n) const {
   std::vector<std::string> result;

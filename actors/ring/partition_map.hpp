@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -86,10 +87,19 @@ public:
     return shift_ == 64 ? 0 : uint64_t{p} << shift_;
   }
 
+  // The last hash position of partition p.
+  uint64_t last_position(uint32_t p) const {
+    return p + 1 < partitions_ ? first_position(p + 1) - 1
+                               : std::numeric_limits<uint64_t>::max();
+  }
+
   // The replica nodes of partition p, primary first (indexes into members()).
   const uint16_t* replicas_of(uint32_t p) const {
     return slots_.data() + std::size_t{p} * width_;
   }
+
+  // The ids of partition p's replicas, primary first.
+  std::vector<std::string> replica_ids(uint32_t p) const;
 
   // The key's preference list: the first min(n, list_length) replicas of its
   // partition, then, if n asks for more, nodes met walking the following

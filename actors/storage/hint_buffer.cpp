@@ -622,6 +622,26 @@ hint_buffer(buffer_pointer self, std::shared_ptr<owned_table> disk,
         }
       return {std::move(names), std::move(counts)};
     },
+    [=](hint_atom, const std::vector<std::string>& keys)
+      -> caf::result<std::vector<uint32_t>> {
+      auto& st = self->state;
+      if (keys.size() > max_keys_per_reap)
+        return make_kv_error(kv_errc::invalid_argument,
+                             "hint: more keys than a reaping batch holds");
+      using reply = caf::result<std::vector<uint32_t>>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        std::vector<uint32_t> held;
+        for (uint32_t i = 0; i < keys.size(); ++i)
+          for (auto& [owner, e] : st.owners)
+            if (e.count > 0 && !keys[i].empty()
+                && st.disk->table.get(prefix_of(owner) + keys[i],
+                                      st.buffer)) {
+              held.push_back(i);
+              break;
+            }
+        return held;
+      });
+    },
     [=](tick_atom) {
       auto& st = self->state;
       auto now_ms = wall_clock_ms();

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include "actors/antientropy/merkle_tree.hpp"
+#include "actors/antientropy/reaping.hpp"
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
 #include "actors/storage/storage_guard.hpp"
@@ -29,8 +30,10 @@ const std::string unreadable_record
     "repaired yet): this replica does not count for the key until a "
     "replica's copy repairs it";
 
-// Where the store keeps the last counter floor it handed out.
+// Where the store keeps the last counter floor it handed out, and the floor
+// of keys without a record (raised whenever tombstones are reaped).
 const std::string last_floor_key = "counter_floor";
+const std::string absent_floor_key = "reap_floor";
 
 // The dot-counter floor for a key whose record was lost, given the last
 // floor handed out: the lost record held the highest counter issued, and
@@ -72,6 +75,15 @@ struct replica_store_state {
   std::optional<wt_table> quarantine;
   std::optional<wt_table> lost;
   std::optional<wt_table> meta;
+  // Every key whose record holds tombstones only, by stored key, with the
+  // newest tombstone's timestamp (decimal): what reaping scans instead of
+  // the records. Written before such a record and erased after the record
+  // stops being one, so a crash leaves at most a stale entry, which a scan
+  // drops. Shared by the node's stores; each writes its own keys' entries.
+  std::optional<wt_table> tombstones;
+  // The dot-counter floor of keys without a record: 0 until this store
+  // first reaps, then above every counter a reaped record had issued.
+  uint64_t absent_floor = 0;
   replica_store_settings settings;
   std::optional<merkle_forest> trees;
   bool build_scheduled = false;
@@ -105,7 +117,17 @@ struct replica_store_state {
         return {key_record{{}, take_counter_floor()}, true};
       }
     }
-    return {};
+    return {key_record{{}, absent_floor}, false};
+  }
+
+  // Raises the floor of absent keys above every earlier floor and
+  // `at_least`, remembered first: the next dot of a reaped key is above
+  // every dot issued for it before, which clients' contexts may still hold.
+  void raise_absent_floor(uint64_t at_least) {
+    auto floor = std::max(take_counter_floor(), at_least);
+    meta->put(last_floor_key, std::to_string(floor));
+    meta->put(absent_floor_key, std::to_string(floor));
+    absent_floor = floor;
   }
 
   // A counter floor above every one handed out before, remembered first.
@@ -143,6 +165,18 @@ struct replica_store_state {
                  "copy repairs it");
   }
 
+  // Reaps the record of `key`, which holds `before`.
+  void drop(const std::string& key, const sibling_list& before) {
+    auto stored = stored_key(key);
+    disk->table.erase(stored);
+    tombstones->erase(stored);
+    trees->on_write(stored, *position_in(stored), key_digest(key, before), 0);
+  }
+
+  bool mine(const std::string& key) const {
+    return store_shard_of(key, settings.shard_count) == settings.shard;
+  }
+
   // Refused while the key's record is lost: this replica's answer would
   // look like an empty, readable one and count toward a quorum.
   static caf::error lost_record() {
@@ -155,8 +189,15 @@ struct replica_store_state {
   template <class Visit>
   void scan_positions(uint64_t first, uint64_t last,
                       const std::string& resume_after, Visit visit) {
+    scan_positions(disk->table, first, last, resume_after, visit);
+  }
+
+  // The same over `table`, a table keyed by stored key.
+  template <class Visit>
+  static void scan_positions(wt_table& table, uint64_t first, uint64_t last,
+                             const std::string& resume_after, Visit visit) {
     auto from = resume_after.empty() ? position_bytes(first) : resume_after;
-    disk->table.scan(from, [&](std::string_view stored,
+    table.scan(from, [&](std::string_view stored,
                                std::string_view value) {
       if (!resume_after.empty() && stored == resume_after)
         return true;
@@ -172,7 +213,13 @@ struct replica_store_state {
   void store(const std::string& key, const sibling_list& before,
              const key_record& record) {
     auto stored = stored_key(key);
+    bool deleted = only_tombstones(record.siblings);
+    if (deleted)
+      tombstones->put(stored,
+                      std::to_string(newest_timestamp(record.siblings)));
     disk->table.put(stored, encode_key_record(record));
+    if (!deleted && only_tombstones(before))
+      tombstones->erase(stored);
     trees->on_write(stored, *position_in(stored), key_digest(key, before),
                     key_digest(key, record.siblings));
     ++stats.keys_written;
@@ -250,6 +297,14 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     self->state.disk->session.open_table(settings.table + "_lost"));
   self->state.meta.emplace(
     self->state.disk->session.open_table(settings.table + "_meta"));
+  self->state.tombstones.emplace(
+    self->state.disk->session.open_table(tombstones_table(settings.table)));
+  {
+    std::string text;
+    if (self->state.meta->get(absent_floor_key, text))
+      self->state.absent_floor
+        = parse_number(text).value_or(max_clock_counter >> 2);
+  }
   self->state.trees.emplace(settings.trees);
   self->state.settings = std::move(settings);
   auto coordinate = [=](const std::string& key, std::string value,
@@ -506,6 +561,151 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         return out;
       });
     },
+    [=](digest_atom, const std::vector<std::string>& keys)
+      -> caf::result<std::vector<uint64_t>, std::vector<uint32_t>> {
+      auto& st = self->state;
+      if (keys.size() > max_keys_per_reap)
+        return make_kv_error(kv_errc::invalid_argument,
+                             "digest: more keys than a reaping batch holds");
+      for (auto& key : keys)
+        if (auto problem = key_problem(key))
+          return make_kv_error(kv_errc::invalid_argument, *problem);
+      using reply = caf::result<std::vector<uint64_t>, std::vector<uint32_t>>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        std::vector<uint64_t> digests;
+        std::vector<uint32_t> lost;
+        for (uint32_t i = 0; i < keys.size(); ++i) {
+          loaded_record loaded;
+          try {
+            loaded = st.load(keys[i]);
+          } catch (const corrupt_record_error&) {
+            loaded.lost = true; // set aside by load
+          }
+          if (loaded.lost)
+            lost.push_back(i);
+          digests.push_back(loaded.lost ? 0
+                                        : key_digest(keys[i],
+                                                     loaded.record.siblings));
+        }
+        return caf::make_result(std::move(digests), std::move(lost));
+      });
+    },
+    [=](tombstones_atom, uint64_t first, uint64_t last,
+        const std::string& resume_after,
+        uint64_t older_than_ms) -> caf::result<partition_chunk> {
+      auto& st = self->state;
+      if (first > last
+          || (!resume_after.empty() && !position_in(resume_after)))
+        return make_kv_error(kv_errc::invalid_argument,
+                             "tombstones: empty range or malformed resume "
+                             "point");
+      using reply = caf::result<partition_chunk>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        partition_chunk page;
+        page.done = true;
+        std::vector<std::string> candidates;
+        st.scan_positions(*st.tombstones, first, last, resume_after,
+                          [&](std::string_view stored, uint64_t,
+                              std::string_view written) {
+          if (candidates.size() >= max_keys_per_reap) {
+            page.done = false;
+            return false;
+          }
+          page.resume_after.assign(stored);
+          auto key = key_in(stored);
+          auto ms = parse_number(std::string{written});
+          if (st.mine(std::string{key}) && (!ms || *ms < older_than_ms))
+            candidates.emplace_back(key);
+          return true;
+        });
+        // Read after the scan: the index cursor is not moved under it.
+        for (auto& key : candidates) {
+          loaded_record loaded;
+          try {
+            loaded = st.load(key);
+          } catch (const corrupt_record_error&) {
+            continue; // set aside by load; restored by anti-entropy
+          }
+          if (loaded.lost)
+            continue;
+          if (!only_tombstones(loaded.record.siblings)) {
+            // An entry a crash left behind.
+            st.tombstones->erase(stored_key(key));
+            continue;
+          }
+          if (newest_timestamp(loaded.record.siblings) >= older_than_ms)
+            continue;
+          page.keys.push_back(key);
+          page.versions.push_back(std::move(loaded.record.siblings));
+        }
+        return page;
+      });
+    },
+    [=](reap_atom, const partition_chunk& batch) -> caf::result<uint32_t> {
+      auto& st = self->state;
+      if (batch.keys.size() > max_keys_per_reap
+          || batch.keys.size() != batch.versions.size())
+        return make_kv_error(kv_errc::invalid_argument,
+                             "reap: keys and tombstones do not pair up "
+                             "within the bound");
+      for (std::size_t i = 0; i < batch.keys.size(); ++i) {
+        auto& key = batch.keys[i];
+        if (auto problem = key_problem(key))
+          return make_kv_error(kv_errc::invalid_argument, *problem);
+        if (!st.mine(key))
+          return make_kv_error(kv_errc::invalid_argument,
+                               "reap: a key another store of this node "
+                               "serves");
+        if (auto problem = versions_problem(batch.versions[i],
+                                            st.settings.max_value_bytes,
+                                            max_wire_siblings,
+                                            max_wire_clock_entries))
+          return make_kv_error(kv_errc::invalid_argument, *problem);
+        if (!only_tombstones(batch.versions[i]))
+          return make_kv_error(kv_errc::invalid_argument,
+                               "reap: only tombstones are reaped");
+      }
+      using reply = caf::result<uint32_t>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        // Decided first, so the floor is raised above every dropped
+        // record's counter before the first one goes.
+        std::vector<std::pair<std::size_t, loaded_record>> to_drop;
+        uint64_t highest_issued = 0;
+        for (std::size_t i = 0; i < batch.keys.size(); ++i) {
+          auto& key = batch.keys[i];
+          auto& reaped = batch.versions[i];
+          loaded_record loaded;
+          try {
+            loaded = st.load(key);
+          } catch (const corrupt_record_error&) {
+            loaded = st.load(key); // now marked lost
+          }
+          auto& stored = loaded.record;
+          if (loaded.lost) {
+            auto merged = reconcile(stored.siblings, reaped);
+            if (merged != stored.siblings)
+              st.store_lost(key, key_record{std::move(merged), stored.issued});
+          } else if (stored.siblings.empty()) {
+            continue;
+          } else if (superseded_by(stored.siblings, reaped)) {
+            highest_issued = std::max(highest_issued, stored.issued);
+            to_drop.emplace_back(i, std::move(loaded));
+          } else {
+            // Something the delete did not see: kept, with the tombstones.
+            auto merged = reconcile(stored.siblings, reaped);
+            if (merged != stored.siblings)
+              st.store(key, stored.siblings,
+                       key_record{std::move(merged), stored.issued});
+          }
+        }
+        if (to_drop.empty())
+          return uint32_t{0};
+        st.raise_absent_floor(highest_issued);
+        for (auto& [i, loaded] : to_drop)
+          st.drop(batch.keys[i], loaded.record.siblings);
+        return static_cast<uint32_t>(to_drop.size());
+      });
+    },
     [=](tree_atom, uint64_t span, const std::vector<uint64_t>& held) {
       auto sender = self->current_sender();
       if (!sender || sender->node() != self->node())
@@ -527,7 +727,19 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         self->state.build_scheduled = false;
       }
     },
-    [=](stats_atom) { return self->state.stats; },
+    [=](stats_atom) -> caf::result<store_stats> {
+      auto& st = self->state;
+      using reply = caf::result<store_stats>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        auto stats = st.stats;
+        st.tombstones->scan({}, [&](std::string_view stored,
+                                    std::string_view) {
+          stats.tombstones += st.mine(std::string{key_in(stored)});
+          return true;
+        });
+        return stats;
+      });
+    },
   };
 }
 
@@ -535,6 +747,43 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
 
 std::string records_table(const std::string& prefix) {
   return prefix + "_by_position";
+}
+
+std::string tombstones_table(const std::string& prefix) {
+  return prefix + "_tombstones";
+}
+
+uint64_t index_tombstones(wt_engine& engine, const std::string& prefix) {
+  const std::string done_key = "tombstone_index";
+  engine.create_table(prefix + "_meta");
+  engine.create_table(tombstones_table(prefix));
+  auto session = engine.open_session();
+  auto meta = session.open_table(prefix + "_meta");
+  std::string text;
+  if (meta.get(done_key, text) || !engine.has_table(records_table(prefix))) {
+    meta.put(done_key, "1");
+    return 0;
+  }
+  auto records = session.open_table(records_table(prefix));
+  auto index = session.open_table(tombstones_table(prefix));
+  uint64_t indexed = 0;
+  records.scan({}, [&](std::string_view stored, std::string_view value) {
+    try {
+      auto record = decode_key_record(value);
+      if (only_tombstones(record.siblings)) {
+        index.put(stored, std::to_string(newest_timestamp(record.siblings)));
+        ++indexed;
+      }
+    } catch (const corrupt_record_error&) {
+      // Set aside by the first read of the key, like any other.
+    }
+    return true;
+  });
+  meta.put(done_key, "1");
+  if (indexed > 0)
+    log_line(log_level::info, "indexed " + std::to_string(indexed)
+                                + " deleted keys for tombstone reaping");
+  return indexed;
 }
 
 uint64_t upgrade_key_layout(wt_engine& engine, const std::string& prefix) {
@@ -569,6 +818,7 @@ replica_store_actor spawn_replica_store(caf::actor_system& sys,
   engine->create_table(settings.table + "_lost");
   engine->create_table(settings.table + "_meta");
   engine->create_table(records_table(settings.table));
+  engine->create_table(tombstones_table(settings.table));
   auto disk = std::make_shared<owned_table>(std::move(engine),
                                             records_table(settings.table));
   return sys.spawn<caf::detached>(replica_store, std::move(disk),

@@ -27,6 +27,16 @@ std::string records_table(const std::string& prefix);
 // storage_error.
 uint64_t upgrade_key_layout(wt_engine& engine, const std::string& prefix);
 
+// The table of the keys whose records hold tombstones only (see the
+// store's tombstone index): `prefix` + "_tombstones".
+std::string tombstones_table(const std::string& prefix);
+
+// Builds the tombstone index of a data directory written before it existed
+// (a scan of every record, once: a mark in the meta table says it is
+// done; a new directory only gets the mark). Run before the stores open.
+// Returns the number of tombstone records indexed. Throws storage_error.
+uint64_t index_tombstones(wt_engine& engine, const std::string& prefix);
+
 struct replica_store_settings {
   // Names the dots of the writes this replica coordinates: the node id and
   // its incarnation ("n1/8817..."), so a wiped directory or a second

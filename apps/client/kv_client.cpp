@@ -115,6 +115,11 @@ blocking_client::pending_hints() {
   return ask_hints(sys_, node_, wait_limit({}));
 }
 
+caf::expected<reap_status> blocking_client::reaping() {
+  return ask<reap_status>(sys_, node_, wait_limit({}), get_atom::value,
+                          reap_atom::value);
+}
+
 caf::expected<std::vector<aae_partition>> blocking_client::anti_entropy() {
   return ask<std::vector<aae_partition>>(sys_, node_, wait_limit({}),
                                          get_atom::value, aae_atom::value);

@@ -79,6 +79,8 @@ public:
   // `node_id` unless it is empty); the reply says what was queued.
   caf::expected<std::vector<aae_partition>> anti_entropy();
   caf::expected<std::string> repair(const std::string& node_id);
+  // Tombstone reaping as this node's reaper sees it.
+  caf::expected<reap_status> reaping();
 
   // Every version this node's own replica stores for `key` (no quorum).
   caf::expected<sibling_list> local_versions(const std::string& key);

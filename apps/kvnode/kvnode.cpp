@@ -35,6 +35,8 @@ public:
   uint32_t handoff_mb_per_s = 32;
   uint32_t aae_interval_ms = 1000;
   uint32_t aae_rebuild_hours = 7 * 24;
+  uint32_t reap_interval_ms = 10'000;
+  uint32_t tombstone_grace_ms = 60'000;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -82,6 +84,10 @@ public:
            "pause between two anti-entropy rounds (0: off)")
       .add(aae_rebuild_hours, "aae-rebuild-hours",
            "age at which an anti-entropy tree is built again from the data")
+      .add(reap_interval_ms, "reap-interval-ms",
+           "pause between two tombstone reaping cycles (0: never reap)")
+      .add(tombstone_grace_ms, "tombstone-grace-ms",
+           "age a tombstone reaches before reaping considers it")
       .add(gossip_interval_ms, "gossip-interval-ms",
            "milliseconds between gossip rounds")
       .add(suspect_after_ms, "suspect-after-ms",
@@ -155,6 +161,8 @@ public:
     node.handoff_bytes_per_s = uint64_t{handoff_mb_per_s} << 20;
     node.aae_interval = std::chrono::milliseconds{aae_interval_ms};
     node.aae_rebuild_after_ms = uint64_t{aae_rebuild_hours} * 3600 * 1000;
+    node.reap_interval = std::chrono::milliseconds{reap_interval_ms};
+    node.tombstone_grace = std::chrono::milliseconds{tombstone_grace_ms};
     if (node.storage.data_dir.empty())
       node.storage.data_dir = "data/" + node.node_id;
     return kv::config_problem(node);

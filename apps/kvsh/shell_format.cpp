@@ -244,6 +244,22 @@ std::string format_hints(
   return out;
 }
 
+std::string format_reaping(const reap_status& status, uint64_t now_ms) {
+  std::string out = "tombstone reaping: " + status.state;
+  if (status.last_cycle_ms != 0)
+    out += "; last cycle "
+           + std::to_string((now_ms > status.last_cycle_ms
+                               ? now_ms - status.last_cycle_ms
+                               : 0)
+                            / 1000)
+           + " s ago";
+  out += "; " + std::to_string(status.candidates) + " old tombstones seen, "
+         + std::to_string(status.pending) + " agreed once, "
+         + std::to_string(status.reaped) + " keys reaped, "
+         + std::to_string(status.kept) + " kept (changed or not agreed)\n";
+  return out;
+}
+
 std::string format_anti_entropy(const std::vector<aae_partition>& rows,
                                 bool all, uint64_t now_ms, std::size_t limit) {
   std::size_t compared = 0, building = 0;

@@ -49,6 +49,9 @@ std::string format_ring(const ring_state& ring,
 // keys repaired, bytes moved, the oldest comparison), then one line per
 // partition: every one with `all`, else those that repaired keys or are not
 // compared yet (at most `limit` lines, then how many were left out).
+// One line on tombstone reaping: state, last cycle, keys reaped and kept.
+std::string format_reaping(const reap_status& status, uint64_t now_ms);
+
 std::string format_anti_entropy(const std::vector<aae_partition>& rows,
                                 bool all, uint64_t now_ms,
                                 std::size_t limit = 20);

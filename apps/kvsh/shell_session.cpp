@@ -195,10 +195,16 @@ void shell_session::run_anti_entropy(const shell_command& cmd) {
     return;
   }
   auto rows = client_->anti_entropy();
-  if (rows)
-    out_ << format_anti_entropy(*rows, !cmd.key.empty(), wall_clock_ms());
-  else
+  if (!rows) {
     report(describe(rows.error()));
+    return;
+  }
+  out_ << format_anti_entropy(*rows, !cmd.key.empty(), wall_clock_ms());
+  auto reaping = client_->reaping();
+  if (reaping)
+    out_ << format_reaping(*reaping, wall_clock_ms());
+  else
+    report(describe(reaping.error()));
 }
 
 void shell_session::run_get(const shell_command& cmd) {

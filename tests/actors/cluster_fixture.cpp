@@ -127,4 +127,40 @@ void cluster_fixture::restart(std::size_t i, const node_config& nc) {
   n.client = std::make_unique<blocking_client>(n.sys, n.running->coordinator());
 }
 
+versioned_value write_on_one(cluster_fixture& cluster, std::size_t i,
+                             const std::string& key, const std::string& value,
+                             bool tombstone, bool blind) {
+  auto seen = blind ? vector_clock{} : context_of(cluster.stored_on(i, key));
+  caf::scoped_actor self{cluster.at(i).sys};
+  versioned_value made;
+  self
+    ->request(cluster.store_for(i, key), std::chrono::seconds{5},
+              coordinate_atom::value, key, value, tombstone, seen, uint64_t{0})
+    .receive([&](versioned_value& v, sibling_list&) { made = std::move(v); },
+             [&](caf::error& err) {
+               throw std::runtime_error("coordinate on one replica: "
+                                        + describe(err));
+             });
+  return made;
+}
+
+void apply_on(cluster_fixture& cluster, std::size_t i, const std::string& key,
+              const sibling_list& versions) {
+  caf::scoped_actor self{cluster.at(i).sys};
+  self
+    ->request(cluster.store_for(i, key), std::chrono::seconds{30},
+              apply_atom::value, key, versions)
+    .receive([](ok_atom) {},
+             [&](caf::error& err) {
+               throw std::runtime_error("apply: " + describe(err));
+             });
+}
+
+std::vector<std::string> keys(std::size_t count, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < count; ++i)
+    out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
 } // namespace kv::testing

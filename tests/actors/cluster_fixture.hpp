@@ -105,4 +105,18 @@ private:
   std::vector<std::unique_ptr<test_node>> nodes_;
 };
 
+// Writes a version of `key` on node i's replica only, as if the other
+// replicas had missed it (replication lost, a node cut off). It supersedes
+// what that replica holds, unless `blind`. Throws if the store refuses.
+versioned_value write_on_one(cluster_fixture& cluster, std::size_t i,
+                             const std::string& key, const std::string& value,
+                             bool tombstone = false, bool blind = false);
+
+// Merges `versions` into node i's replica of `key`. Throws if refused.
+void apply_on(cluster_fixture& cluster, std::size_t i, const std::string& key,
+              const sibling_list& versions);
+
+// prefix0, prefix1, ...
+std::vector<std::string> keys(std::size_t count, const std::string& prefix);
+
 } // namespace kv::testing

@@ -42,25 +42,6 @@ struct aae_cluster {
   }
 };
 
-// Writes a version of `key` on node i's replica only, as if the other
-// replicas had missed it (replication lost, a node cut off). It supersedes
-// what that replica holds, unless `blind`.
-versioned_value write_on_one(cluster_fixture& cluster, std::size_t i,
-                             const std::string& key, const std::string& value,
-                             bool tombstone = false, bool blind = false) {
-  auto seen = blind ? vector_clock{} : context_of(cluster.stored_on(i, key));
-  caf::scoped_actor self{cluster.at(i).sys};
-  versioned_value made;
-  self
-    ->request(cluster.store_for(i, key), std::chrono::seconds{5},
-              coordinate_atom::value, key, value, tombstone, seen, uint64_t{0})
-    .receive([&](versioned_value& v, sibling_list&) { made = std::move(v); },
-             [&](caf::error& err) {
-               BOOST_FAIL("coordinate on one replica: " << describe(err));
-             });
-  return made;
-}
-
 // Like replicas_agree, but a replica whose record is lost (unreadable)
 // disagrees instead of failing the test.
 bool agree_or_lost(cluster_fixture& cluster, const std::string& key) {
@@ -79,23 +60,6 @@ bool replicas_agree(cluster_fixture& cluster, const std::string& key,
                     std::size_t siblings) {
   return agree_or_lost(cluster, key)
          && cluster.stored_on(0, key).size() == siblings;
-}
-
-void apply_on(cluster_fixture& cluster, std::size_t i, const std::string& key,
-              const sibling_list& versions) {
-  caf::scoped_actor self{cluster.at(i).sys};
-  self
-    ->request(cluster.store_for(i, key), std::chrono::seconds{30},
-              apply_atom::value, key, versions)
-    .receive([](ok_atom) {},
-             [&](caf::error& err) { BOOST_FAIL("apply: " << describe(err)); });
-}
-
-std::vector<std::string> keys(std::size_t count, const std::string& prefix) {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < count; ++i)
-    out.push_back(prefix + std::to_string(i));
-  return out;
 }
 
 } // namespace

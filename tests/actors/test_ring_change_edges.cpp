@@ -16,13 +16,6 @@ using namespace kv::testing;
 
 namespace {
 
-std::vector<std::string> keys(std::size_t count, const std::string& prefix) {
-  std::vector<std::string> out;
-  for (std::size_t i = 0; i < count; ++i)
-    out.push_back(prefix + std::to_string(i));
-  return out;
-}
-
 ring_state ring_of(cluster_fixture& cluster, std::size_t i) {
   auto r = cluster.client(i).ring();
   BOOST_REQUIRE_MESSAGE(r, "ring: " << why(r));

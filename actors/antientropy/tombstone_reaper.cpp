@@ -1,0 +1,446 @@
+#include "actors/antientropy/tombstone_reaper.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "actors/antientropy/merkle_tree.hpp"
+#include "actors/antientropy/reaping.hpp"
+#include "actors/key_hash.hpp"
+#include "actors/log.hpp"
+#include "actors/ring/claimant.hpp"
+#include "messages/caf_types.hpp"
+
+namespace kv {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+// Candidate tombstones of one partition, asked about together.
+struct reap_batch {
+  uint32_t partition = 0;
+  uint64_t ring_version = 0;
+  steady::time_point agreed_at{};
+  partition_chunk tombstones; // keys and their sibling sets
+
+  std::vector<uint64_t> digests() const {
+    std::vector<uint64_t> out;
+    for (std::size_t i = 0; i < tombstones.keys.size(); ++i)
+      out.push_back(key_digest(tombstones.keys[i], tombstones.versions[i]));
+    return out;
+  }
+
+  reap_batch only(const std::vector<uint32_t>& indices) const {
+    reap_batch out;
+    out.partition = partition;
+    out.ring_version = ring_version;
+    out.agreed_at = agreed_at;
+    for (auto i : indices) {
+      out.tombstones.keys.push_back(tombstones.keys[i]);
+      out.tombstones.versions.push_back(tombstones.versions[i]);
+    }
+    return out;
+  }
+};
+
+// One step of a cycle.
+struct reap_job {
+  enum class kind {
+    confirm, // ask again about a batch agreed last cycle, reap what holds
+    scan,    // read a page of one local store's candidates of a partition
+    ask,     // ask about a batch of fresh candidates (from a scan)
+  };
+  kind what = kind::scan;
+  reap_batch batch;      // confirm, ask
+  uint32_t partition = 0; // scan
+  std::size_t store = 0;  // scan
+};
+
+struct reaper_state {
+  tombstone_reaper_settings settings;
+  std::vector<replica_store_actor> stores;
+  ring_snapshot ring = std::make_shared<const kv::ring>();
+  std::map<std::string, node_card> cards;
+  reap_status status;
+  std::vector<reap_batch> pending; // agreed last cycle
+  std::vector<reap_batch> agreed;  // agreed this cycle
+  std::size_t agreed_keys = 0;
+  std::deque<reap_job> jobs;
+  // Where the next page of (partition, local store) starts.
+  std::map<std::pair<uint32_t, std::size_t>, std::string> cursors;
+  uint64_t cycle_ring = 0;
+  bool in_cycle = false;
+  bool tick_pending = false;
+
+  static inline const char* name = "tombstone_reaper";
+
+  std::optional<std::string> blocker() const {
+    std::vector<member_info> members;
+    for (auto& [id, card] : cards)
+      members.push_back(card.info);
+    return reap_blocker(*ring, members, settings.node_id);
+  }
+
+  // The stores of node `id` (this node's own, or its card's; empty if it
+  // has none).
+  std::vector<replica_store_actor> stores_of(const std::string& id) const {
+    if (id == settings.node_id)
+      return stores;
+    auto i = cards.find(id);
+    return i == cards.end() ? std::vector<replica_store_actor>{}
+                            : i->second.stores;
+  }
+
+  // Every member that may hold a copy or a hint: all but removed ones.
+  std::vector<std::string> holders() const {
+    std::vector<std::string> ids;
+    for (auto& [id, card] : cards)
+      if (id != settings.node_id && !removed_id(ring->state(), id))
+        ids.push_back(id);
+    ids.push_back(settings.node_id);
+    return ids;
+  }
+};
+
+using reaper_pointer
+  = tombstone_reaper_node_actor::stateful_pointer<reaper_state>;
+
+void next_job(reaper_pointer self);
+
+void schedule_cycle(reaper_pointer self) {
+  auto& st = self->state;
+  if (st.tick_pending || st.settings.interval.count() <= 0)
+    return;
+  st.tick_pending = true;
+  self->delayed_send(self, st.settings.interval, tick_atom::value);
+}
+
+void end_cycle(reaper_pointer self, std::optional<std::string> blocked) {
+  auto& st = self->state;
+  st.in_cycle = false;
+  st.jobs.clear();
+  if (blocked) {
+    // Whatever was agreed may no longer hold after the change.
+    st.status.state = "blocked: " + *blocked;
+    st.agreed.clear();
+    st.pending.clear();
+    st.cursors.clear();
+  } else {
+    st.status.state = "idle";
+    st.pending = std::move(st.agreed);
+    st.agreed.clear();
+  }
+  st.agreed_keys = 0;
+  st.status.pending = 0;
+  for (auto& batch : st.pending)
+    st.status.pending += batch.tombstones.keys.size();
+  ++st.status.cycles;
+  st.status.last_cycle_ms = wall_clock_ms();
+  schedule_cycle(self);
+}
+
+// Asks every replica of the batch's partition for its digests of the keys
+// and every holder's hint buffer whether it holds hints for them; then
+// calls `done` with the indices of the keys still agreed.
+template <class Done>
+void check(reaper_pointer self, const reap_batch& batch, Done done) {
+  auto& st = self->state;
+  auto agreement = std::make_shared<reap_agreement>(batch.digests());
+  auto outstanding = std::make_shared<std::size_t>(1);
+  auto answered = [=] {
+    if (--*outstanding == 0)
+      done(agreement->agreed());
+  };
+  auto timeout = st.settings.request_timeout;
+  for (auto& id : st.ring->current().replica_ids(batch.partition)) {
+    auto stores = st.stores_of(id);
+    if (stores.empty()) {
+      agreement->no_answer();
+      continue;
+    }
+    ++*outstanding;
+    self
+      ->request(stores.front(), timeout, digest_atom::value,
+                batch.tombstones.keys)
+      .then(
+        [=](std::vector<uint64_t>& digests, std::vector<uint32_t>& lost) {
+          agreement->replica_answer(digests, lost);
+          answered();
+        },
+        [=](caf::error&) {
+          agreement->no_answer();
+          answered();
+        });
+  }
+  for (auto& id : st.holders()) {
+    auto i = st.cards.find(id);
+    if (i == st.cards.end() || !i->second.hints) {
+      agreement->no_answer();
+      continue;
+    }
+    ++*outstanding;
+    self
+      ->request(i->second.hints, timeout, hint_atom::value,
+                batch.tombstones.keys)
+      .then(
+        [=](std::vector<uint32_t>& held) {
+          agreement->disagree(held);
+          answered();
+        },
+        [=](caf::error&) {
+          agreement->no_answer();
+          answered();
+        });
+  }
+  answered();
+}
+
+// Sends the batch's reap to every store of the nodes `ids` (each key to the
+// store that serves it there); `done(all answered ok, records dropped on
+// this node)`.
+template <class Done>
+void reap_on(reaper_pointer self, const reap_batch& batch,
+             const std::vector<std::string>& ids, Done done) {
+  auto& st = self->state;
+  struct tally {
+    std::size_t outstanding = 1;
+    bool ok = true;
+    uint64_t dropped_here = 0;
+  };
+  auto counts = std::make_shared<tally>();
+  auto answered = [=] {
+    if (--counts->outstanding == 0)
+      done(counts->ok, counts->dropped_here);
+  };
+  for (auto& id : ids) {
+    auto stores = st.stores_of(id);
+    if (stores.empty()) {
+      counts->ok = false;
+      continue;
+    }
+    std::vector<partition_chunk> by_store(stores.size());
+    auto count = static_cast<uint32_t>(stores.size());
+    for (std::size_t i = 0; i < batch.tombstones.keys.size(); ++i) {
+      auto& part = by_store[store_shard_of(batch.tombstones.keys[i], count)];
+      part.keys.push_back(batch.tombstones.keys[i]);
+      part.versions.push_back(batch.tombstones.versions[i]);
+    }
+    bool here = id == st.settings.node_id;
+    for (std::size_t s = 0; s < stores.size(); ++s) {
+      if (by_store[s].keys.empty())
+        continue;
+      ++counts->outstanding;
+      self
+        ->request(stores[s], st.settings.request_timeout, reap_atom::value,
+                  std::move(by_store[s]))
+        .then(
+          [=](uint32_t dropped) {
+            if (here)
+              counts->dropped_here += dropped;
+            answered();
+          },
+          [=](caf::error&) {
+            counts->ok = false;
+            answered();
+          });
+    }
+  }
+  answered();
+}
+
+// Reaps an agreed batch: on every node that is not a replica first, then
+// on the replicas, so no stale copy outlives the replicas' tombstones.
+void reap(reaper_pointer self, reap_batch batch) {
+  auto& st = self->state;
+  auto replicas = st.ring->current().replica_ids(batch.partition);
+  std::vector<std::string> others;
+  for (auto& id : st.holders())
+    if (std::find(replicas.begin(), replicas.end(), id) == replicas.end())
+      others.push_back(id);
+  auto shared = std::make_shared<reap_batch>(std::move(batch));
+  reap_on(self, *shared, others, [=](bool ok, uint64_t) {
+    if (!ok) {
+      self->state.status.kept += shared->tombstones.keys.size();
+      return next_job(self);
+    }
+    reap_on(self, *shared, replicas, [=](bool, uint64_t dropped) {
+      auto& status = self->state.status;
+      auto keys = shared->tombstones.keys.size();
+      status.reaped += dropped;
+      status.kept += keys > dropped ? keys - dropped : 0;
+      if (dropped > 0)
+        log_line(log_level::info,
+                 "reaping: partition " + std::to_string(shared->partition)
+                   + ": " + std::to_string(dropped)
+                   + " deleted keys dropped on every replica");
+      next_job(self);
+    });
+  });
+}
+
+void confirm(reaper_pointer self, reap_batch batch) {
+  auto& st = self->state;
+  if (batch.ring_version != st.ring->epoch()
+      || steady::now() - batch.agreed_at < st.settings.interval)
+    return next_job(self);
+  auto shared = std::make_shared<reap_batch>(std::move(batch));
+  check(self, *shared, [=](std::vector<uint32_t> agreed) {
+    auto& st = self->state;
+    st.status.kept += shared->tombstones.keys.size() - agreed.size();
+    // The world may have changed while the answers came.
+    if (agreed.empty() || self->state.blocker()
+        || shared->ring_version != st.ring->epoch())
+      return next_job(self);
+    reap(self, shared->only(agreed));
+  });
+}
+
+// Reads the next page of candidates of (partition, store) and asks about
+// them, a batch at a time.
+void scan(reaper_pointer self, uint32_t partition, std::size_t store) {
+  auto& st = self->state;
+  if (st.agreed_keys >= st.settings.max_pending)
+    return next_job(self);
+  auto& map = st.ring->current();
+  auto cursor = st.cursors[{partition, store}];
+  auto grace = static_cast<uint64_t>(st.settings.grace.count());
+  auto now = wall_clock_ms();
+  self
+    ->request(st.stores[store], st.settings.request_timeout,
+              tombstones_atom::value, map.first_position(partition),
+              map.last_position(partition), cursor,
+              now > grace ? now - grace : uint64_t{0})
+    .then(
+      [=](partition_chunk& page) {
+        auto& st = self->state;
+        if (page.done)
+          st.cursors.erase({partition, store});
+        else
+          st.cursors[{partition, store}] = page.resume_after;
+        st.status.candidates += page.keys.size();
+        auto version = st.ring->epoch();
+        // Batches of the page, asked about next, one after the other.
+        std::size_t size = std::max<uint32_t>(st.settings.batch, 1);
+        std::vector<reap_job> asks;
+        for (std::size_t from = 0; from < page.keys.size(); from += size) {
+          reap_job job;
+          job.what = reap_job::kind::ask;
+          job.batch.partition = partition;
+          job.batch.ring_version = version;
+          auto to = std::min(page.keys.size(), from + size);
+          for (auto i = from; i < to; ++i) {
+            job.batch.tombstones.keys.push_back(std::move(page.keys[i]));
+            job.batch.tombstones.versions.push_back(
+              std::move(page.versions[i]));
+          }
+          asks.push_back(std::move(job));
+        }
+        st.jobs.insert(st.jobs.begin(), std::make_move_iterator(asks.begin()),
+                       std::make_move_iterator(asks.end()));
+        next_job(self);
+      },
+      [=](caf::error&) { next_job(self); });
+}
+
+// Asks about a fresh batch; the agreed keys wait for the next cycle.
+void ask(reaper_pointer self, reap_batch batch) {
+  auto shared = std::make_shared<reap_batch>(std::move(batch));
+  check(self, *shared, [=](std::vector<uint32_t> agreed) {
+    auto& st = self->state;
+    if (!agreed.empty() && shared->ring_version == st.ring->epoch()) {
+      auto kept = shared->only(agreed);
+      kept.agreed_at = steady::now();
+      st.agreed_keys += kept.tombstones.keys.size();
+      st.agreed.push_back(std::move(kept));
+    }
+    next_job(self);
+  });
+}
+
+void next_job(reaper_pointer self) {
+  auto& st = self->state;
+  if (auto blocked = st.blocker())
+    return end_cycle(self, blocked);
+  if (st.ring->epoch() != st.cycle_ring)
+    return end_cycle(self, std::string{"the ring changed during the cycle"});
+  if (st.jobs.empty())
+    return end_cycle(self, std::nullopt);
+  auto job = std::move(st.jobs.front());
+  st.jobs.pop_front();
+  switch (job.what) {
+    case reap_job::kind::confirm:
+      return confirm(self, std::move(job.batch));
+    case reap_job::kind::scan:
+      return scan(self, job.partition, job.store);
+    case reap_job::kind::ask:
+      return ask(self, std::move(job.batch));
+  }
+}
+
+void start_cycle(reaper_pointer self) {
+  auto& st = self->state;
+  if (st.in_cycle)
+    return;
+  if (auto blocked = st.blocker())
+    return end_cycle(self, blocked);
+  st.in_cycle = true;
+  st.cycle_ring = st.ring->epoch();
+  st.status.state = "checking";
+  st.status.candidates = 0;
+  for (auto& batch : st.pending) {
+    reap_job job;
+    job.what = reap_job::kind::confirm;
+    job.batch = std::move(batch);
+    st.jobs.push_back(std::move(job));
+  }
+  st.pending.clear();
+  auto& map = st.ring->current();
+  for (uint32_t p = 0; p < map.partition_count(); ++p) {
+    if (map.replica_ids(p).front() != st.settings.node_id)
+      continue;
+    for (std::size_t s = 0; s < st.stores.size(); ++s) {
+      reap_job job;
+      job.partition = p;
+      job.store = s;
+      st.jobs.push_back(std::move(job));
+    }
+  }
+  next_job(self);
+}
+
+tombstone_reaper_node_actor::behavior_type
+tombstone_reaper(reaper_pointer self, tombstone_reaper_settings settings,
+                 std::vector<replica_store_actor> stores) {
+  self->state.settings = std::move(settings);
+  self->state.stores = std::move(stores);
+  self->state.status.state
+    = self->state.settings.interval.count() > 0 ? "idle" : "off";
+  schedule_cycle(self);
+  return {
+    [=](ring_atom, ring_snapshot& next) { self->state.ring = std::move(next); },
+    [=](members_atom, std::vector<node_card>& cards) {
+      self->state.cards = cards_by_id(std::move(cards));
+    },
+    [=](tick_atom) {
+      self->state.tick_pending = false;
+      start_cycle(self);
+    },
+    [=](get_atom, reap_atom) { return self->state.status; },
+  };
+}
+
+} // namespace
+
+tombstone_reaper_node_actor spawn_tombstone_reaper(
+  caf::actor_system& sys, tombstone_reaper_settings settings,
+  std::vector<replica_store_actor> stores) {
+  return sys.spawn(tombstone_reaper, std::move(settings), std::move(stores));
+}
+
+} // namespace kv
