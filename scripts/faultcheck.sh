@@ -27,6 +27,10 @@ Options of run:
   --loopback         do not use namespaces (kill, pause and clock only)
   --timeout-ms=T     per request timeout (3000)
   --converge-timeout=S  how long the checker waits for replicas (60)
+  --reap-timeout=S   then how long every node gets to reap the tombstones of
+                     deleted keys (60; 0: not checked). The nodes reap every
+                     --reap-interval-ms (2000) tombstones older than
+                     --tombstone-grace-ms (2000), during the run as well.
 Environment: KV_BIN (build/apps), KV_NODE_FLAGS (extra kvnode flags).
 EOF
 }
@@ -77,6 +81,7 @@ cmd_cleanup() {
 
 NODES=5 DCS=3 N=3 R=2 W=2 DURATION=60 CONC=1 SEED="" OUT="" LOOPBACK=0
 TIMEOUT_MS=3000 CONVERGE=60 MIX=""
+REAP_TIMEOUT=60 REAP_INTERVAL_MS=2000 GRACE_MS=2000
 parse_run_options() {
   local arg
   for arg in "$@"; do
@@ -94,11 +99,15 @@ parse_run_options() {
       --loopback) LOOPBACK=1 ;;
       --timeout-ms=*) TIMEOUT_MS=${arg#*=} ;;
       --converge-timeout=*) CONVERGE=${arg#*=} ;;
+      --reap-timeout=*) REAP_TIMEOUT=${arg#*=} ;;
+      --reap-interval-ms=*) REAP_INTERVAL_MS=${arg#*=} ;;
+      --tombstone-grace-ms=*) GRACE_MS=${arg#*=} ;;
       *) die "unknown option '$arg' (see --help)" ;;
     esac
   done
   local v
-  for v in NODES DCS N R W DURATION CONC TIMEOUT_MS CONVERGE; do
+  for v in NODES DCS N R W DURATION CONC TIMEOUT_MS CONVERGE REAP_TIMEOUT \
+    REAP_INTERVAL_MS GRACE_MS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "--${v,,} must be a number"
   done
   ((NODES >= 1 && NODES <= 200)) || die "--nodes must be 1..200"
@@ -286,7 +295,8 @@ launch() {
     --dc="${DC[$id]}" --host="${ADDR[$id]}" --port="${PORT[$id]}" \
     --data-dir="$OUT/data/$id" --seeds="$(IFS=,; echo "${seeds[*]}")" \
     ${initial[0]:+--initial-members="$(IFS=,; echo "${initial[*]}")"} \
-    --n="$N" --r="$R" --w="$W" "${extra[@]}" </dev/null >>"$log" 2>&1 &
+    --n="$N" --r="$R" --w="$W" --reap-interval-ms="$REAP_INTERVAL_MS" \
+    --tombstone-grace-ms="$GRACE_MS" "${extra[@]}" </dev/null >>"$log" 2>&1 &
   PID[$id]=$!
   for ((i = 0; i < 600; i++)); do
     tail -c +"$((offset + 1))" "$log" | grep -q "^kvnode $id ready on " \
@@ -809,13 +819,14 @@ cmd_run() {
   ((rc == 0)) || incident "hang workload ended with status $rc (137: killed after its duration + 60 s)"
   check_alive
   scan_logs
-  echo "faultcheck: healed; checking (replicas get up to ${CONVERGE}s to converge)"
+  echo "faultcheck: healed; checking (replicas get up to ${CONVERGE}s to converge, then ${REAP_TIMEOUT}s to reap)"
   rc=0
   local known
   known=$(wc -l <"$OUT/incidents.txt")
-  in_ns "$CNS" timeout -s KILL $((CONVERGE + 600)) "$BIN/kvcheck" check \
+  in_ns "$CNS" timeout -s KILL $((CONVERGE + REAP_TIMEOUT + 600)) "$BIN/kvcheck" check \
     "${common[@]}" --events="$OUT/events.jsonl" \
     --incidents="$OUT/incidents.txt" --converge-timeout-s="$CONVERGE" \
+    --reap-timeout-s="$REAP_TIMEOUT" \
     --out="$OUT/result.json" >"$OUT/check.out" 2>&1 || rc=$?
   dump_final_views
   stop_nodes

@@ -280,7 +280,8 @@ check_result analyse(const std::vector<op_record>& history,
 bool check_result::valid() const {
   return lost.empty() && phantoms.empty() && resurrected.empty()
          && unreadable.empty() && sibling_violations.empty() && hangs.empty()
-         && crashes.empty() && replicas.divergent == 0;
+         && crashes.empty() && replicas.divergent == 0
+         && replicas.tombstones_left == 0;
 }
 
 std::string check_result::summary() const {
@@ -292,7 +293,12 @@ std::string check_result::summary() const {
       << resurrected.size() << ", unreadable " << unreadable.size()
       << ", sibling excess " << sibling_violations.size() << ", divergent "
       << replicas.divergent << "/" << replicas.keys << " (converged in "
-      << replicas.converge_ms << " ms), hangs " << hangs.size()
+      << replicas.converge_ms << " ms)";
+  if (replicas.reap_waited)
+    out << ", tombstones left " << replicas.tombstones_left << "/"
+        << replicas.tombstones_seen << " (reaped in " << replicas.reap_ms
+        << " ms)";
+  out << ", hangs " << hangs.size()
       << ", crashes " << crashes.size();
   for (auto& name : {"fault", "healed"}) {
     auto i = phases.find(name);
@@ -321,7 +327,13 @@ std::string check_result::to_json() const {
       << ",\n  \"convergence\": {\"keys\": " << replicas.keys
       << ", \"divergent\": " << replicas.divergent
       << ", \"converge_ms\": " << replicas.converge_ms
-      << ", \"samples\": " << json_list(replicas.samples) << "}"
+      << ", \"samples\": " << json_list(replicas.samples)
+      << ", \"reap_waited\": " << (replicas.reap_waited ? "true" : "false")
+      << ", \"tombstones_seen\": " << replicas.tombstones_seen
+      << ", \"tombstones_left\": " << replicas.tombstones_left
+      << ", \"reap_ms\": " << replicas.reap_ms
+      << ", \"tombstone_samples\": " << json_list(replicas.tombstone_samples)
+      << "}"
       << ",\n  \"phases\": {";
   bool first = true;
   for (auto& [name, s] : phases) {

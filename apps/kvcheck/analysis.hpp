@@ -29,6 +29,14 @@ struct convergence {
   uint64_t divergent = 0;         // still different at the deadline
   uint64_t converge_ms = 0;       // time until every key agreed (or deadline)
   std::vector<std::string> samples; // some divergent keys, with details
+  // Tombstone reaping, when waited for (reap_waited): keys some node held
+  // tombstones only for after convergence, and how many still do at the
+  // end of the wait (each fails the run).
+  bool reap_waited = false;
+  uint64_t tombstones_seen = 0;
+  uint64_t tombstones_left = 0;
+  uint64_t reap_ms = 0;
+  std::vector<std::string> tombstone_samples;
 };
 
 struct phase_stats {

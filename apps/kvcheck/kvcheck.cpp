@@ -71,7 +71,7 @@ int usage(const std::string& why) {
                "  run:   [--duration-s=60 --unique-workers=4 --set-workers=3 "
                "--hot-keys=3 --delete-percent=20 --seed=1 --prefix=r --pause-ms=20]\n"
                "  check: --events=FILE --out=FILE [--incidents=FILE "
-               "--converge-timeout-s=60]\n";
+               "--converge-timeout-s=60 --reap-timeout-s=0]\n";
   return 2;
 }
 
@@ -145,6 +145,7 @@ int check_mode(caf::actor_system& sys, arguments& args,
   opts.nodes = nodes;
   opts.request = req;
   opts.converge_timeout_s = args.number("converge-timeout-s", 60);
+  opts.reap_timeout_s = args.number("reap-timeout-s", 0);
   auto log_path = args.text("log", "");
   auto events_path = args.text("events", "");
   auto incidents_path = args.text("incidents", "");

@@ -281,7 +281,54 @@ struct share {
   std::map<std::string, key_state> states;
   std::vector<std::string> divergent; // "key: each owner's copy"
   uint64_t converge_ms = 0;
+  uint64_t tombstones_seen = 0;
+  std::vector<std::string> tombstones_left; // "key: node"
+  uint64_t reap_ms = 0;
 };
+
+// Waits until no node holds a record of tombstones only for any of the
+// share's keys, or the deadline: deletes end everywhere (issue 10).
+void await_reaping(std::map<std::string, std::unique_ptr<session>>& nodes,
+                   uint64_t deadline, share& out) {
+  auto begin = now_ms();
+  std::map<std::string, std::string> holding; // key -> a node holding it
+  bool first_pass = true;
+  std::set<std::string> pending{out.keys.begin(), out.keys.end()};
+  for (;;) {
+    holding.clear();
+    for (auto& key : pending) {
+      for (auto& [id, s] : nodes) {
+        std::string error;
+        auto* c = s->client(error);
+        if (!c)
+          continue;
+        auto local = c->local_versions(key);
+        if (!local) {
+          s->after(local.error());
+          continue;
+        }
+        if (!local->empty()
+            && std::all_of(local->begin(), local->end(),
+                           [](auto& v) { return v.tombstone; })) {
+          holding[key] = id;
+          break;
+        }
+      }
+    }
+    if (first_pass)
+      out.tombstones_seen = holding.size();
+    first_pass = false;
+    pending.clear();
+    for (auto& [key, id] : holding)
+      pending.insert(key);
+    if (pending.empty() || now_ms() >= deadline)
+      break;
+    std::this_thread::sleep_for(milliseconds{500});
+  }
+  out.reap_ms = now_ms() - begin;
+  for (auto& [key, id] : holding)
+    out.tombstones_left.push_back(key + ": tombstones on " + id);
+}
 
 void read_share(caf::actor_system& sys, const final_options& opts,
                 uint64_t begin, uint64_t deadline, share& out) {
@@ -347,6 +394,8 @@ void read_share(caf::actor_system& sys, const final_options& opts,
   out.converge_ms = now_ms() - begin;
   for (auto& key : pending)
     out.divergent.push_back(key + ":" + detail[key]);
+  if (opts.reap_timeout_s > 0)
+    await_reaping(nodes, now_ms() + uint64_t{opts.reap_timeout_s} * 1000, out);
   // The final quorum reads, each tried on up to three nodes.
   std::size_t next = 0;
   std::vector<session*> ring;
@@ -396,8 +445,15 @@ convergence read_final_state(caf::actor_system& sys, const final_options& opts,
     t.join();
   convergence conv;
   conv.keys = keys.size();
+  conv.reap_waited = opts.reap_timeout_s > 0;
   for (auto& sh : shares) {
     states.insert(sh.states.begin(), sh.states.end());
+    conv.tombstones_seen += sh.tombstones_seen;
+    conv.tombstones_left += sh.tombstones_left.size();
+    conv.reap_ms = std::max(conv.reap_ms, sh.reap_ms);
+    for (auto& t : sh.tombstones_left)
+      if (conv.tombstone_samples.size() < 20)
+        conv.tombstone_samples.push_back(t);
     conv.divergent += sh.divergent.size();
     conv.converge_ms = std::max(conv.converge_ms, sh.converge_ms);
     for (auto& d : sh.divergent)

@@ -53,6 +53,9 @@ struct final_options {
   std::vector<node_address> nodes;
   request_options request;
   uint32_t converge_timeout_s = 60;
+  // After convergence: how long every node gets to reap the tombstones of
+  // deleted keys (0: not checked).
+  uint32_t reap_timeout_s = 0;
   uint32_t connect_ms = 3000;
 };
 

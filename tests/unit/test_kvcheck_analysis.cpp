@@ -200,3 +200,23 @@ BOOST_AUTO_TEST_CASE(replicas_left_divergent_fail_the_run) {
   BOOST_TEST(!res.valid());
   BOOST_TEST(res.summary().rfind("FAIL", 0) == 0);
 }
+
+BOOST_AUTO_TEST_CASE(tombstones_left_after_the_reap_wait_fail_the_run) {
+  convergence unreaped;
+  unreaped.keys = 1;
+  unreaped.reap_waited = true;
+  unreaped.tombstones_seen = 1;
+  unreaped.tombstones_left = 1;
+  unreaped.tombstone_samples = {"k: tombstones on n1"};
+  std::map<std::string, key_state> final_keys{{"k", read({})}};
+  auto history = std::vector<op_record>{
+    op(op_kind::put, "k", "v", outcome::ok),
+    op(op_kind::remove, "k", "", outcome::ok)};
+  auto res = analyse(history, {}, final_keys, unreaped, {});
+  BOOST_TEST(res.lost.empty());
+  BOOST_TEST(res.resurrected.empty());
+  BOOST_TEST(!res.valid());
+  BOOST_TEST(res.summary().find("tombstones left 1/1") != std::string::npos);
+  unreaped.tombstones_left = 0;
+  BOOST_TEST(analyse(history, {}, final_keys, unreaped, {}).valid());
+}
