@@ -73,7 +73,15 @@ std::optional<std::string> config_problem(const node_config& cfg) {
            + " replicas of a partition (--ring-replicas)";
   if (cfg.aae_interval.count() < 0)
     return std::string{"the anti-entropy interval cannot be negative"};
-  if (cfg.reap_interval.count() < 0 || cfg.tombstone_grace.count() < 0)
+  if (cfg.max_request_timeout.count() <= 0
+      || cfg.max_request_timeout.count() > max_request_timeout_ms
+      || cfg.max_request_timeout.count() < cfg.consistency.timeout_ms)
+    return "the longest request timeout (--max-request-timeout-ms) must be "
+           "between the default timeout ("
+           + std::to_string(cfg.consistency.timeout_ms) + " ms) and "
+           + std::to_string(max_request_timeout_ms) + " ms";
+  if (cfg.reap_interval.count() < 0 || cfg.tombstone_grace.count() < 0
+      || cfg.reap_settle_margin.count() < 0)
     return std::string{"the reaping interval and the tombstone grace period "
                        "cannot be negative"};
   if (cfg.handoff_bytes_per_s == 0)
@@ -183,12 +191,14 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   reaper.node_id = cfg.node_id;
   reaper.interval = cfg.reap_interval;
   reaper.grace = cfg.tombstone_grace;
+  reaper.settle = cfg.max_request_timeout + cfg.reap_settle_margin;
   result->reaper_ = spawn_tombstone_reaper(sys, reaper, result->stores_);
   auto coordinator = spawn_coordinator(
     sys,
     coordinator_settings{cfg.node_id, cfg.max_value_bytes, cfg.consistency,
                          standalone, saved_ring, result->syncer_,
-                         result->reaper_},
+                         result->reaper_,
+                         static_cast<uint32_t>(cfg.max_request_timeout.count())},
     card);
   result->coordinator_ = coordinator;
   card.coordinator = coordinator;

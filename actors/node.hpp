@@ -48,6 +48,11 @@ struct node_config {
   // before it is a candidate.
   std::chrono::milliseconds reap_interval{10'000};
   std::chrono::milliseconds tombstone_grace{60'000};
+  // The longest request timeout a client may ask of this node. Reaping
+  // waits this long plus reap_settle_margin between a tombstone's two
+  // agreements, so every request that read an older version has ended.
+  std::chrono::milliseconds max_request_timeout{max_request_timeout_ms};
+  std::chrono::milliseconds reap_settle_margin{5'000};
   gossiper_settings membership;         // seeds, gossip interval, detection
   hint_buffer_settings hints;           // bounds, expiry, delivery pacing
 };

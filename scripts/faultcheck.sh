@@ -30,7 +30,9 @@ Options of run:
   --reap-timeout=S   then how long every node gets to reap the tombstones of
                      deleted keys (60; 0: not checked). The nodes reap every
                      --reap-interval-ms (2000) tombstones older than
-                     --tombstone-grace-ms (2000), during the run as well.
+                     --tombstone-grace-ms (2000), during the run as well,
+                     with requests of at most 5 s (or --timeout-ms), so a
+                     tombstone's two agreements are 10 s apart.
 Environment: KV_BIN (build/apps), KV_NODE_FLAGS (extra kvnode flags).
 EOF
 }
@@ -296,7 +298,9 @@ launch() {
     --data-dir="$OUT/data/$id" --seeds="$(IFS=,; echo "${seeds[*]}")" \
     ${initial[0]:+--initial-members="$(IFS=,; echo "${initial[*]}")"} \
     --n="$N" --r="$R" --w="$W" --reap-interval-ms="$REAP_INTERVAL_MS" \
-    --tombstone-grace-ms="$GRACE_MS" "${extra[@]}" </dev/null >>"$log" 2>&1 &
+    --tombstone-grace-ms="$GRACE_MS" \
+    --max-request-timeout-ms="$((TIMEOUT_MS > 5000 ? TIMEOUT_MS : 5000))" \
+    "${extra[@]}" </dev/null >>"$log" 2>&1 &
   PID[$id]=$!
   for ((i = 0; i < 600; i++)); do
     tail -c +"$((offset + 1))" "$log" | grep -q "^kvnode $id ready on " \

@@ -12,17 +12,14 @@ bool only_tombstones(const sibling_list& versions) {
                         [](const versioned_value& v) { return v.tombstone; });
 }
 
-uint64_t newest_timestamp(const sibling_list& versions) {
-  uint64_t newest = 0;
-  for (auto& v : versions)
-    newest = std::max(newest, v.timestamp_ms);
-  return newest;
-}
-
 bool superseded_by(const sibling_list& stored, const sibling_list& reaped) {
   // reconcile orders by origin and drops duplicates: both sides compare in
   // the same normal form.
   return reconcile(stored, reaped) == reconcile(reaped, {});
+}
+
+bool gone_for_good(const ring& current, const member_info& m) {
+  return m.status != member_status::up && was_removed(current.state(), m);
 }
 
 std::optional<std::string> reap_blocker(const ring& current,
@@ -42,7 +39,7 @@ std::optional<std::string> reap_blocker(const ring& current,
       return "ring member " + id + " is not known here yet";
   }
   for (auto& m : members) {
-    if (m.node_id == self_id || removed_id(current.state(), m.node_id))
+    if (m.node_id == self_id || gone_for_good(current, m))
       continue;
     if (m.status != member_status::up)
       return m.node_id + " is " + to_string(m.status);

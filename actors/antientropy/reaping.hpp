@@ -19,19 +19,21 @@ namespace kv {
 // must hold to be a reaping candidate.
 bool only_tombstones(const sibling_list& versions);
 
-// The newest timestamp among `versions` (0 for none).
-uint64_t newest_timestamp(const sibling_list& versions);
-
 // Whether a record holding `stored` may be dropped in favour of the
 // tombstones `reaped`: merged with them, it is exactly them, so it holds
 // nothing newer or concurrent (a write the delete did not see survives).
 bool superseded_by(const sibling_list& stored, const sibling_list& reaped);
 
+// A member that can hold nothing the cluster still needs: this process
+// (incarnation) was removed or left the ring, and it is not running. A
+// removed process that runs again still counts (its disk is as it was).
+bool gone_for_good(const ring& current, const member_info& m);
+
 // Why no tombstone may be reaped now, or nothing. A tombstone goes only
 // while the ring is settled (no change in transfer or draining, so no
-// handoff carries an older version) and every member whose incarnation was
-// not removed is up and holds this ring version: a node that cannot be
-// asked may hold an older version, or hints of one.
+// handoff carries an older version) and every member but those gone for
+// good is up and holds this ring version: a node that cannot be asked may
+// hold an older version, or hints of one.
 std::optional<std::string> reap_blocker(const ring& current,
                                         const std::vector<member_info>& members,
                                         const std::string& self_id);

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include <caf/all.hpp>
 
@@ -75,6 +76,8 @@ struct reaper_state {
   // Where the next page of (partition, local store) starts.
   std::map<std::pair<uint32_t, std::size_t>, std::string> cursors;
   uint64_t cycle_ring = 0;
+  std::size_t running = 0;                // jobs in flight
+  std::optional<std::string> stop_reason; // the cycle ends early, blocked
   bool in_cycle = false;
   bool tick_pending = false;
 
@@ -97,11 +100,12 @@ struct reaper_state {
                             : i->second.stores;
   }
 
-  // Every member that may hold a copy or a hint: all but removed ones.
+  // Every member that may hold a copy or a hint: all but those gone for
+  // good.
   std::vector<std::string> holders() const {
     std::vector<std::string> ids;
     for (auto& [id, card] : cards)
-      if (id != settings.node_id && !removed_id(ring->state(), id))
+      if (id != settings.node_id && !gone_for_good(*ring, card.info))
         ids.push_back(id);
     ids.push_back(settings.node_id);
     return ids;
@@ -112,6 +116,10 @@ using reaper_pointer
   = tombstone_reaper_node_actor::stateful_pointer<reaper_state>;
 
 void next_job(reaper_pointer self);
+
+std::chrono::milliseconds settle_time(const tombstone_reaper_settings& s) {
+  return std::max(s.interval, s.settle);
+}
 
 void schedule_cycle(reaper_pointer self) {
   auto& st = self->state;
@@ -145,9 +153,31 @@ void end_cycle(reaper_pointer self, std::optional<std::string> blocked) {
   schedule_cycle(self);
 }
 
+// The batch's keys split by the store that serves each on a node with
+// `count` stores; `indices[s][j]` is the batch index of part s's key j.
+struct store_split {
+  std::vector<partition_chunk> parts;
+  std::vector<std::vector<uint32_t>> indices;
+};
+
+store_split split_by_store(const reap_batch& batch, std::size_t count) {
+  store_split out;
+  out.parts.resize(count);
+  out.indices.resize(count);
+  auto& keys = batch.tombstones.keys;
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    auto s = store_shard_of(keys[i], static_cast<uint32_t>(count));
+    out.parts[s].keys.push_back(keys[i]);
+    out.parts[s].versions.push_back(batch.tombstones.versions[i]);
+    out.indices[s].push_back(i);
+  }
+  return out;
+}
+
 // Asks every replica of the batch's partition for its digests of the keys
-// and every holder's hint buffer whether it holds hints for them; then
-// calls `done` with the indices of the keys still agreed.
+// (each key of the store that serves it, which alone may set an unreadable
+// record aside) and every holder's hint buffer whether it holds hints for
+// them; then calls `done` with the indices of the keys still agreed.
 template <class Done>
 void check(reaper_pointer self, const reap_batch& batch, Done done) {
   auto& st = self->state;
@@ -158,25 +188,61 @@ void check(reaper_pointer self, const reap_batch& batch, Done done) {
       done(agreement->agreed());
   };
   auto timeout = st.settings.request_timeout;
+  auto size = batch.tombstones.keys.size();
   for (auto& id : st.ring->current().replica_ids(batch.partition)) {
     auto stores = st.stores_of(id);
     if (stores.empty()) {
       agreement->no_answer();
       continue;
     }
-    ++*outstanding;
-    self
-      ->request(stores.front(), timeout, digest_atom::value,
-                batch.tombstones.keys)
-      .then(
-        [=](std::vector<uint64_t>& digests, std::vector<uint32_t>& lost) {
-          agreement->replica_answer(digests, lost);
-          answered();
-        },
-        [=](caf::error&) {
-          agreement->no_answer();
-          answered();
-        });
+    // One replica's answer, assembled from its stores'.
+    struct replica_answer {
+      std::vector<uint64_t> digests;
+      std::vector<uint32_t> lost;
+      std::size_t pending = 0;
+      bool failed = false;
+    };
+    auto replica = std::make_shared<replica_answer>();
+    replica->digests.assign(size, 0);
+    auto split = split_by_store(batch, stores.size());
+    auto indices = std::make_shared<std::vector<std::vector<uint32_t>>>(
+      std::move(split.indices));
+    for (std::size_t s = 0; s < stores.size(); ++s) {
+      if (split.parts[s].keys.empty())
+        continue;
+      ++replica->pending;
+      ++*outstanding;
+      auto part_done = [=] {
+        if (--replica->pending == 0) {
+          if (replica->failed)
+            agreement->no_answer();
+          else
+            agreement->replica_answer(replica->digests, replica->lost);
+        }
+        answered();
+      };
+      self
+        ->request(stores[s], timeout, digest_atom::value,
+                  std::move(split.parts[s].keys))
+        .then(
+          [=](std::vector<uint64_t>& digests, std::vector<uint32_t>& lost) {
+            auto& at = (*indices)[s];
+            if (digests.size() != at.size()) {
+              replica->failed = true;
+            } else {
+              for (std::size_t j = 0; j < at.size(); ++j)
+                replica->digests[at[j]] = digests[j];
+              for (auto j : lost)
+                if (j < at.size())
+                  replica->lost.push_back(at[j]);
+            }
+            part_done();
+          },
+          [=](caf::error&) {
+            replica->failed = true;
+            part_done();
+          });
+    }
   }
   for (auto& id : st.holders()) {
     auto i = st.cards.find(id);
@@ -224,13 +290,7 @@ void reap_on(reaper_pointer self, const reap_batch& batch,
       counts->ok = false;
       continue;
     }
-    std::vector<partition_chunk> by_store(stores.size());
-    auto count = static_cast<uint32_t>(stores.size());
-    for (std::size_t i = 0; i < batch.tombstones.keys.size(); ++i) {
-      auto& part = by_store[store_shard_of(batch.tombstones.keys[i], count)];
-      part.keys.push_back(batch.tombstones.keys[i]);
-      part.versions.push_back(batch.tombstones.versions[i]);
-    }
+    auto by_store = split_by_store(batch, stores.size()).parts;
     bool here = id == st.settings.node_id;
     for (std::size_t s = 0; s < stores.size(); ++s) {
       if (by_store[s].keys.empty())
@@ -265,7 +325,9 @@ void reap(reaper_pointer self, reap_batch batch) {
       others.push_back(id);
   auto shared = std::make_shared<reap_batch>(std::move(batch));
   reap_on(self, *shared, others, [=](bool ok, uint64_t) {
-    if (!ok) {
+    // The replicas go last, and only while nothing changed meanwhile.
+    auto& st = self->state;
+    if (!ok || st.blocker() || shared->ring_version != st.ring->epoch()) {
       self->state.status.kept += shared->tombstones.keys.size();
       return next_job(self);
     }
@@ -286,9 +348,14 @@ void reap(reaper_pointer self, reap_batch batch) {
 
 void confirm(reaper_pointer self, reap_batch batch) {
   auto& st = self->state;
-  if (batch.ring_version != st.ring->epoch()
-      || steady::now() - batch.agreed_at < st.settings.interval)
+  if (batch.ring_version != st.ring->epoch())
     return next_job(self);
+  if (steady::now() - batch.agreed_at < settle_time(st.settings)) {
+    // Too soon to ask again: carried over to the next cycle.
+    st.agreed_keys += batch.tombstones.keys.size();
+    st.agreed.push_back(std::move(batch));
+    return next_job(self);
+  }
   auto shared = std::make_shared<reap_batch>(std::move(batch));
   check(self, *shared, [=](std::vector<uint32_t> agreed) {
     auto& st = self->state;
@@ -363,16 +430,7 @@ void ask(reaper_pointer self, reap_batch batch) {
   });
 }
 
-void next_job(reaper_pointer self) {
-  auto& st = self->state;
-  if (auto blocked = st.blocker())
-    return end_cycle(self, blocked);
-  if (st.ring->epoch() != st.cycle_ring)
-    return end_cycle(self, std::string{"the ring changed during the cycle"});
-  if (st.jobs.empty())
-    return end_cycle(self, std::nullopt);
-  auto job = std::move(st.jobs.front());
-  st.jobs.pop_front();
+void launch(reaper_pointer self, reap_job job) {
   switch (job.what) {
     case reap_job::kind::confirm:
       return confirm(self, std::move(job.batch));
@@ -383,6 +441,34 @@ void next_job(reaper_pointer self) {
   }
 }
 
+// Starts jobs up to the bound; ends the cycle once none is left running.
+// Called when a cycle starts and whenever a job ends.
+void pump(reaper_pointer self) {
+  auto& st = self->state;
+  if (!st.stop_reason) {
+    if (auto blocked = st.blocker())
+      st.stop_reason = blocked;
+    else if (st.ring->epoch() != st.cycle_ring)
+      st.stop_reason = std::string{"the ring changed during the cycle"};
+  }
+  if (st.stop_reason)
+    st.jobs.clear();
+  while (st.running < std::max<uint32_t>(st.settings.parallel_jobs, 1)
+         && !st.jobs.empty()) {
+    auto job = std::move(st.jobs.front());
+    st.jobs.pop_front();
+    ++st.running;
+    launch(self, std::move(job));
+  }
+  if (st.running == 0 && st.jobs.empty() && st.in_cycle)
+    end_cycle(self, std::exchange(st.stop_reason, std::nullopt));
+}
+
+void next_job(reaper_pointer self) {
+  --self->state.running;
+  pump(self);
+}
+
 void start_cycle(reaper_pointer self) {
   auto& st = self->state;
   if (st.in_cycle)
@@ -390,6 +476,7 @@ void start_cycle(reaper_pointer self) {
   if (auto blocked = st.blocker())
     return end_cycle(self, blocked);
   st.in_cycle = true;
+  st.stop_reason = std::nullopt;
   st.cycle_ring = st.ring->epoch();
   st.status.state = "checking";
   st.status.candidates = 0;
@@ -411,7 +498,7 @@ void start_cycle(reaper_pointer self) {
       st.jobs.push_back(std::move(job));
     }
   }
-  next_job(self);
+  pump(self);
 }
 
 tombstone_reaper_node_actor::behavior_type

@@ -14,16 +14,21 @@ namespace kv {
 
 struct tombstone_reaper_settings {
   std::string node_id;
-  // Pause between two cycles (0: no reaping). It is also the least time
-  // between the two agreements a tombstone needs: longer than any request
-  // that may still carry an older version of the key (replication, read
-  // repair, an exchange, a hint delivery: each bounded by its timeout).
+  // Pause between two cycles (0: no reaping).
   std::chrono::milliseconds interval{10'000};
+  // The least time between the two agreements a tombstone needs (at least
+  // one interval): longer than any request that may still carry an older
+  // version of the key (a replication, read repair or hint made by a
+  // coordinator, each bounded by the request's deadline; an exchange or a
+  // hint delivery, bounded by their timeouts). The node sets it to its
+  // longest request timeout plus a margin.
+  std::chrono::milliseconds settle{0};
   // A tombstone is a candidate only this long after its delete: the window
   // in which a client may still read it and write on top of it.
   std::chrono::milliseconds grace{60'000};
   std::chrono::milliseconds request_timeout{3'000};
   uint32_t batch = 256;         // keys per question to a node
+  uint32_t parallel_jobs = 4;   // pages read or batches asked about at once
   uint32_t max_pending = 8192;  // keys agreed once, awaiting confirmation
 };
 

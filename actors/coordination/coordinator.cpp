@@ -354,6 +354,9 @@ struct pending_write {
 
 // Holds `versions` for `owner` in this node's hint buffer, outside any
 // quorum: delivered when gossip shows the owner up.
+// How late after a write's deadline a failed replica still gets a hint.
+constexpr auto hint_slack = std::chrono::seconds{1};
+
 void keep_hint_locally(coordinator_pointer self, const std::string& owner,
                        const std::string& key, const sibling_list& versions) {
   hint held{owner, key, versions, wall_clock_ms()};
@@ -381,8 +384,12 @@ void replicate(coordinator_pointer self, std::shared_ptr<pending_write> write,
             [=](caf::error& err) {
               write->record(false, std::move(err));
               // It may be down or cut off: keep the write for it here, so it
-              // does not depend on a later read to get it.
-              keep_hint_locally(self, owner, key, versions);
+              // does not depend on a later read to get it. Not long after
+              // the deadline (this node's own store failing late): reaping
+              // waits out the longest deadline, and anti-entropy brings the
+              // write to the owner anyway.
+              if (clock_type::now() <= deadline + hint_slack)
+                keep_hint_locally(self, owner, key, versions);
             });
   }
   for (auto& target : fallbacks) {
@@ -552,6 +559,12 @@ std::optional<caf::error> request_problem(const coordinator_state& st,
                          *problem);
   if (auto problem = options_problem(opts, st.replica_limit(requested, opts.n)))
     return make_kv_error(kv_errc::invalid_argument, *problem);
+  if (opts.timeout_ms > st.settings.max_timeout_ms)
+    return make_kv_error(kv_errc::invalid_argument,
+                         "timeout=" + std::to_string(opts.timeout_ms)
+                           + " ms is above this node's maximum of "
+                           + std::to_string(st.settings.max_timeout_ms)
+                           + " ms (--max-request-timeout-ms)");
   if (opts.n > st.replicas_per_partition())
     return make_kv_error(kv_errc::invalid_argument,
                          "n=" + std::to_string(opts.n) + " is more than the "
@@ -626,6 +639,7 @@ struct pending_read {
   uint32_t owners_pending = 0;
   uint32_t owners_answered = 0;
   uint32_t timeout_ms;
+  clock_type::time_point deadline;
   std::string key;
   sibling_list merged;
   std::vector<std::pair<replica_store_actor, sibling_list>> owner_answers;
@@ -696,7 +710,11 @@ struct pending_read {
   // Sends the merged versions to every owner that answered with less.
   // Owners that did not answer are left to hints and anti-entropy.
   void repair(coordinator_pointer self) {
-    if (quorum.outstanding() > 0 || merged.empty())
+    // Past the deadline (a store of this node answered late) the versions
+    // read may be older than a delete every replica has since agreed on and
+    // reaped: reaping waits out the longest deadline, not more.
+    if (quorum.outstanding() > 0 || merged.empty()
+        || clock_type::now() > deadline)
       return;
     for (auto& [store, versions] : owner_answers)
       // Stores keep sets in reconcile's canonical order, so equality means
@@ -748,6 +766,7 @@ caf::result<get_result> start_read(coordinator_pointer self,
                             && opts.n >= st.effective({}).n;
   auto timeout = milliseconds{opts.timeout_ms};
   auto deadline = clock_type::now() + timeout;
+  read->deadline = deadline;
   for (auto& owner : where.owners) {
     auto store = owner.store;
     self->request(store, wait_for(st, owner.node_id, deadline), read_atom::value,

@@ -8,6 +8,7 @@
 
 #include "actors/ring/ring_manager.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/limits.hpp"
 #include "messages/request.hpp"
 
 namespace kv {
@@ -28,6 +29,9 @@ struct coordinator_settings {
   merkle_syncer_actor syncer;
   // Serves the tombstone reaping view.
   tombstone_reaper_actor reaper;
+  // The longest deadline a request may ask for: tombstone reaping waits
+  // this long (and a margin) between its two agreements.
+  uint32_t max_timeout_ms = max_request_timeout_ms;
 };
 
 // The coordinator as its own node sees it: the client interface plus the

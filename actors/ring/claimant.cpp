@@ -24,11 +24,6 @@ std::string removal_name(const member_info& m) {
   return m.node_id + "/" + std::to_string(m.incarnation);
 }
 
-bool was_removed(const ring_state& ring, const member_info& m) {
-  return std::find(ring.removed.begin(), ring.removed.end(), removal_name(m))
-         != ring.removed.end();
-}
-
 bool is_up(const member_index& view, const std::string& id,
            const std::string& self_id) {
   if (id == self_id)
@@ -127,6 +122,11 @@ std::optional<ring_state> first_ring(const std::string& self_id,
 
 } // namespace
 
+bool was_removed(const ring_state& ring, const member_info& m) {
+  return std::find(ring.removed.begin(), ring.removed.end(), removal_name(m))
+         != ring.removed.end();
+}
+
 bool removed_id(const ring_state& ring, const std::string& id) {
   auto prefix = id + "/";
   return std::any_of(ring.removed.begin(), ring.removed.end(),
@@ -160,6 +160,22 @@ std::optional<ring_state> plan_ring_change(const std::string& self_id,
     // reads from the old owners any more.
     auto done = successor(held, self_id);
     done.previous = {};
+    // A node that left holds nothing now; this process is never taken back
+    // (like Cassandra's decommissioned nodes: it comes back wiped, as a new
+    // incarnation). Its stale copies then never return to the ring, and
+    // tombstone reaping need not wait for it while it is down.
+    auto stays = map_of(held, held.current);
+    for (auto& id : held.previous.ids) {
+      auto m = view.find(id);
+      if (stays.find(id) == nullptr && m != view.end()
+          && !was_removed(done, *m->second))
+        done.removed.push_back(removal_name(*m->second));
+    }
+    if (done.removed.size() > max_ring_removed)
+      done.removed.erase(done.removed.begin(),
+                         done.removed.begin()
+                           + static_cast<std::ptrdiff_t>(done.removed.size()
+                                                         - max_ring_removed));
     return done;
   }
   if (held.transition != 0) {

@@ -26,6 +26,10 @@ struct claimant_settings {
 // waits for).
 bool removed_id(const ring_state& ring, const std::string& id);
 
+// Whether this very process of the member (id and incarnation) was removed
+// (or left): it is never taken back.
+bool was_removed(const ring_state& ring, const member_info& m);
+
 // Ring changes are made by one node, the claimant: the smallest id among
 // the ring's members that this node sees up (riak_core's claimant). Each
 // node computes it from its own view, so two nodes may both believe they

@@ -30,10 +30,15 @@ const std::string unreadable_record
     "repaired yet): this replica does not count for the key until a "
     "replica's copy repairs it";
 
-// Where the store keeps the last counter floor it handed out, and the floor
-// of keys without a record (raised whenever tombstones are reaped).
+// Where the store keeps the last counter floor it handed out, and (one key
+// per store, "reap_floor/<shard>") the floor of keys without a record.
 const std::string last_floor_key = "counter_floor";
-const std::string absent_floor_key = "reap_floor";
+const std::string absent_floor_prefix = "reap_floor/";
+
+// Index entries a page of reaping candidates visits at most: tombstones
+// still in their grace period or of another store are skipped, not counted
+// as candidates, and must not make one request walk a whole partition.
+constexpr std::size_t max_index_visits = 8 * max_keys_per_reap;
 
 // The dot-counter floor for a key whose record was lost, given the last
 // floor handed out: the lost record held the highest counter issued, and
@@ -82,8 +87,10 @@ struct replica_store_state {
   // drops. Shared by the node's stores; each writes its own keys' entries.
   std::optional<wt_table> tombstones;
   // The dot-counter floor of keys without a record: 0 until this store
-  // first reaps, then above every counter a reaped record had issued.
+  // first reaps, then at least every counter a reaped record had issued
+  // (by induction, every counter ever issued for a key now absent).
   uint64_t absent_floor = 0;
+  uint64_t tombstone_count = 0; // this store's keys with tombstones only
   replica_store_settings settings;
   std::optional<merkle_forest> trees;
   bool build_scheduled = false;
@@ -120,14 +127,34 @@ struct replica_store_state {
     return {key_record{{}, absent_floor}, false};
   }
 
-  // Raises the floor of absent keys above every earlier floor and
-  // `at_least`, remembered first: the next dot of a reaped key is above
-  // every dot issued for it before, which clients' contexts may still hold.
+  // Raises the floor of absent keys to `at_least`, remembered first: the
+  // next dot of a reaped key is above every dot issued for it before, which
+  // clients' contexts may still hold.
   void raise_absent_floor(uint64_t at_least) {
-    auto floor = std::max(take_counter_floor(), at_least);
-    meta->put(last_floor_key, std::to_string(floor));
-    meta->put(absent_floor_key, std::to_string(floor));
-    absent_floor = floor;
+    if (at_least <= absent_floor)
+      return;
+    meta->put(absent_floor_prefix + std::to_string(settings.shard),
+              std::to_string(at_least));
+    absent_floor = at_least;
+  }
+
+  // The highest floor any store of the node saved (a key may have moved to
+  // this store if the number of stores changed), and this store's count of
+  // tombstone-only keys, from the index.
+  void load_reaping_state() {
+    meta->scan(absent_floor_prefix, [&](std::string_view k,
+                                        std::string_view v) {
+      if (k.substr(0, absent_floor_prefix.size()) != absent_floor_prefix)
+        return false;
+      absent_floor = std::max(absent_floor,
+                              parse_number(std::string{v})
+                                .value_or(max_clock_counter >> 2));
+      return true;
+    });
+    tombstones->scan({}, [&](std::string_view stored, std::string_view) {
+      tombstone_count += mine(std::string{key_in(stored)});
+      return true;
+    });
   }
 
   // A counter floor above every one handed out before, remembered first.
@@ -170,6 +197,8 @@ struct replica_store_state {
     auto stored = stored_key(key);
     disk->table.erase(stored);
     tombstones->erase(stored);
+    if (tombstone_count > 0)
+      --tombstone_count;
     trees->on_write(stored, *position_in(stored), key_digest(key, before), 0);
   }
 
@@ -214,12 +243,18 @@ struct replica_store_state {
              const key_record& record) {
     auto stored = stored_key(key);
     bool deleted = only_tombstones(record.siblings);
+    bool was_deleted = only_tombstones(before);
+    // The index holds when this store last wrote the tombstones, on its own
+    // clock: the grace period does not depend on the coordinator's.
     if (deleted)
-      tombstones->put(stored,
-                      std::to_string(newest_timestamp(record.siblings)));
+      tombstones->put(stored, std::to_string(wall_clock_ms()));
     disk->table.put(stored, encode_key_record(record));
-    if (!deleted && only_tombstones(before))
+    if (!deleted && was_deleted)
       tombstones->erase(stored);
+    if (deleted && !was_deleted)
+      ++tombstone_count;
+    else if (!deleted && was_deleted && tombstone_count > 0)
+      --tombstone_count;
     trees->on_write(stored, *position_in(stored), key_digest(key, before),
                     key_digest(key, record.siblings));
     ++stats.keys_written;
@@ -299,14 +334,9 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     self->state.disk->session.open_table(settings.table + "_meta"));
   self->state.tombstones.emplace(
     self->state.disk->session.open_table(tombstones_table(settings.table)));
-  {
-    std::string text;
-    if (self->state.meta->get(absent_floor_key, text))
-      self->state.absent_floor
-        = parse_number(text).value_or(max_clock_counter >> 2);
-  }
   self->state.trees.emplace(settings.trees);
   self->state.settings = std::move(settings);
+  self->state.load_reaping_state();
   auto coordinate = [=](const std::string& key, std::string value,
                         bool tombstone, const vector_clock& context,
                         uint64_t deadline_ms)
@@ -567,9 +597,15 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
       if (keys.size() > max_keys_per_reap)
         return make_kv_error(kv_errc::invalid_argument,
                              "digest: more keys than a reaping batch holds");
-      for (auto& key : keys)
+      for (auto& key : keys) {
         if (auto problem = key_problem(key))
           return make_kv_error(kv_errc::invalid_argument, *problem);
+        // Only the key's own store may set its unreadable record aside.
+        if (!st.mine(key))
+          return make_kv_error(kv_errc::invalid_argument,
+                               "digest: a key another store of this node "
+                               "serves");
+      }
       using reply = caf::result<std::vector<uint64_t>, std::vector<uint32_t>>;
       return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
         std::vector<uint64_t> digests;
@@ -604,10 +640,12 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         partition_chunk page;
         page.done = true;
         std::vector<std::string> candidates;
+        std::size_t visited = 0;
         st.scan_positions(*st.tombstones, first, last, resume_after,
                           [&](std::string_view stored, uint64_t,
                               std::string_view written) {
-          if (candidates.size() >= max_keys_per_reap) {
+          if (candidates.size() >= max_keys_per_reap
+              || ++visited > max_index_visits) {
             page.done = false;
             return false;
           }
@@ -631,10 +669,10 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
           if (!only_tombstones(loaded.record.siblings)) {
             // An entry a crash left behind.
             st.tombstones->erase(stored_key(key));
+            if (st.tombstone_count > 0)
+              --st.tombstone_count;
             continue;
           }
-          if (newest_timestamp(loaded.record.siblings) >= older_than_ms)
-            continue;
           page.keys.push_back(key);
           page.versions.push_back(std::move(loaded.record.siblings));
         }
@@ -727,18 +765,10 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         self->state.build_scheduled = false;
       }
     },
-    [=](stats_atom) -> caf::result<store_stats> {
-      auto& st = self->state;
-      using reply = caf::result<store_stats>;
-      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
-        auto stats = st.stats;
-        st.tombstones->scan({}, [&](std::string_view stored,
-                                    std::string_view) {
-          stats.tombstones += st.mine(std::string{key_in(stored)});
-          return true;
-        });
-        return stats;
-      });
+    [=](stats_atom) {
+      auto stats = self->state.stats;
+      stats.tombstones = self->state.tombstone_count;
+      return stats;
     },
   };
 }
@@ -766,12 +796,14 @@ uint64_t index_tombstones(wt_engine& engine, const std::string& prefix) {
   }
   auto records = session.open_table(records_table(prefix));
   auto index = session.open_table(tombstones_table(prefix));
+  // Their grace period starts now.
+  auto now = std::to_string(wall_clock_ms());
   uint64_t indexed = 0;
   records.scan({}, [&](std::string_view stored, std::string_view value) {
     try {
       auto record = decode_key_record(value);
       if (only_tombstones(record.siblings)) {
-        index.put(stored, std::to_string(newest_timestamp(record.siblings)));
+        index.put(stored, now);
         ++indexed;
       }
     } catch (const corrupt_record_error&) {

@@ -211,8 +211,13 @@ private:
   uint64_t seq_ = 0;
 };
 
-// The versions of one replica in a comparable form (order-free).
+// The versions of one replica in a comparable form (order-free). Tombstones
+// only and no record at all read the same: reaping turns one into the
+// other, one replica at a time.
 std::string canonical(const sibling_list& versions) {
+  if (std::all_of(versions.begin(), versions.end(),
+                  [](auto& v) { return v.tombstone; }))
+    return "deleted";
   std::vector<std::string> parts;
   for (auto& v : versions)
     parts.push_back(v.origin.node + ":" + std::to_string(v.origin.counter)
@@ -298,14 +303,18 @@ void await_reaping(std::map<std::string, std::unique_ptr<session>>& nodes,
     holding.clear();
     for (auto& key : pending) {
       for (auto& [id, s] : nodes) {
+        // A node that cannot be asked may still hold the tombstones.
         std::string error;
         auto* c = s->client(error);
-        if (!c)
-          continue;
+        if (!c) {
+          holding[key] = id + " (unreachable: " + error + ")";
+          break;
+        }
         auto local = c->local_versions(key);
         if (!local) {
+          holding[key] = id + " (" + describe(local.error()) + ")";
           s->after(local.error());
-          continue;
+          break;
         }
         if (!local->empty()
             && std::all_of(local->begin(), local->end(),

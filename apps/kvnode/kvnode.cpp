@@ -37,6 +37,7 @@ public:
   uint32_t aae_rebuild_hours = 7 * 24;
   uint32_t reap_interval_ms = 10'000;
   uint32_t tombstone_grace_ms = 60'000;
+  uint32_t max_request_timeout_ms = kv::max_request_timeout_ms;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -88,6 +89,8 @@ public:
            "pause between two tombstone reaping cycles (0: never reap)")
       .add(tombstone_grace_ms, "tombstone-grace-ms",
            "age a tombstone reaches before reaping considers it")
+      .add(max_request_timeout_ms, "max-request-timeout-ms",
+           "longest timeout a request may ask for (reaping waits it out)")
       .add(gossip_interval_ms, "gossip-interval-ms",
            "milliseconds between gossip rounds")
       .add(suspect_after_ms, "suspect-after-ms",
@@ -163,6 +166,7 @@ public:
     node.aae_rebuild_after_ms = uint64_t{aae_rebuild_hours} * 3600 * 1000;
     node.reap_interval = std::chrono::milliseconds{reap_interval_ms};
     node.tombstone_grace = std::chrono::milliseconds{tombstone_grace_ms};
+    node.max_request_timeout = std::chrono::milliseconds{max_request_timeout_ms};
     if (node.storage.data_dir.empty())
       node.storage.data_dir = "data/" + node.node_id;
     return kv::config_problem(node);

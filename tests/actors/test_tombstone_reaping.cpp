@@ -25,6 +25,11 @@ struct reaping_cluster {
                             nc.aae_interval = std::chrono::milliseconds{2};
                             nc.reap_interval = std::chrono::milliseconds{50};
                             nc.tombstone_grace = std::chrono::milliseconds{0};
+                            // Reaping waits out the longest request (and a
+                            // margin) between a tombstone's two agreements.
+                            nc.consistency.timeout_ms = 2000;
+                            nc.max_request_timeout = std::chrono::milliseconds{2000};
+                            nc.reap_settle_margin = std::chrono::milliseconds{200};
                           }};
   reaping_cluster() { BOOST_REQUIRE(cluster.converged(3)); }
 
@@ -243,6 +248,24 @@ BOOST_FIXTURE_TEST_CASE(malformed_reaping_questions_get_errors,
   empty_key.keys = {""};
   empty_key.versions = {{tomb}};
   BOOST_CHECK(reap_fails(empty_key));
+  // Review finding (regression): the reaper asked one store for every key,
+  // and it set aside another store's unreadable record, invalidating the
+  // wrong tree. A key of another store is refused.
+  bool foreign_digest_failed = false;
+  self
+    ->request(stores[0], std::chrono::seconds{5}, digest_atom::value,
+              std::vector<std::string>{other_key})
+    .receive([](std::vector<uint64_t>&, std::vector<uint32_t>&) {},
+             [&](caf::error&) { foreign_digest_failed = true; });
+  BOOST_CHECK(foreign_digest_failed);
+  // Reaping waits out the longest request a node allows: a longer one is
+  // refused with a clear error.
+  request_options slow = everyone();
+  slow.timeout_ms = 3000;
+  auto refused = cluster.client(0).put("slow", "v", {}, slow);
+  BOOST_REQUIRE(!refused);
+  BOOST_CHECK(describe(refused.error()).find("max-request-timeout-ms")
+              != std::string::npos);
   std::vector<std::string> many(max_keys_per_reap + 1, own_key);
   bool digest_failed = false;
   self->request(stores[0], std::chrono::seconds{5}, digest_atom::value, many)

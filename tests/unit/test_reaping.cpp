@@ -133,3 +133,34 @@ BOOST_AUTO_TEST_CASE(keys_stay_agreed_only_while_every_answer_agrees) {
   silent.no_answer();
   BOOST_TEST(silent.agreed().empty());
 }
+
+// Review finding (regression): a node that left the ring kept a card that
+// turned `down` once it stopped, and `remove` refuses nodes off the ring,
+// so one graceful leave blocked reaping on every node for good. The drain
+// that ends a leave now records the leaver's process as removed.
+BOOST_AUTO_TEST_CASE(a_node_that_left_and_stopped_does_not_block_reaping) {
+  std::vector<member_info> members{member("a"), member("b"), member("c"),
+                                   member("d")};
+  auto r = settled_ring(members);
+  members[3].status = member_status::leaving;
+  auto state = r.state();
+  for (int step = 0; step < 3; ++step) {
+    auto next = plan_ring_change("a", state, members, settings_for({}));
+    BOOST_REQUIRE(next);
+    state = *next;
+    acknowledge(members, state);
+    for (auto& m : members)
+      m.handoff_done = state.transition;
+    if (state.transition == 0 && state.previous.empty())
+      break;
+  }
+  BOOST_REQUIRE(state.previous.empty());
+  BOOST_CHECK(was_removed(state, members[3]));
+  members[3].status = member_status::down;
+  ring settled;
+  BOOST_REQUIRE(!ring::from_state(state, settled));
+  BOOST_TEST(!reap_blocker(settled, members, "a").has_value());
+  // The same process running again (its old disk) is asked again.
+  members[3].status = member_status::up;
+  BOOST_TEST(!gone_for_good(settled, members[3]));
+}
