@@ -132,6 +132,16 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   result->identity_ = load_or_create_identity(cfg.storage.data_dir, cfg.node_id);
   auto remembered = load_membership(cfg.storage.data_dir);
   auto saved_ring = load_ring(cfg.storage.data_dir);
+  // A process that left the ring or was removed is never taken back: its
+  // hints and records predate deletes that were reaped without it.
+  member_info self_info;
+  self_info.node_id = cfg.node_id;
+  self_info.incarnation = result->identity_.incarnation;
+  if (was_removed(saved_ring, self_info))
+    throw std::runtime_error(
+      "node " + cfg.node_id + " left the ring or was removed; it cannot "
+      "come back on this data directory (" + cfg.storage.data_dir
+      + "): start it on an empty one to join as a new node");
   // The file is this node's own, but it is read back from disk: what it
   // holds goes on the ring and is contacted, so it passes the same checks
   // as a member gossiped by a peer.

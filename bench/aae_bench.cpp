@@ -24,6 +24,7 @@
 
 #include <unistd.h>
 
+#include "messages/version.hpp"
 #include "actors/key_hash.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
@@ -159,6 +160,8 @@ round_result repair_round(bench_node& n) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (kv::print_version_if_asked(argc, argv, "aaebench"))
+    return 0;
   auto o = parse(argc, argv);
   auto dir = o.dir.empty() ? std::filesystem::temp_directory_path()
                                / ("aaebench-" + std::to_string(::getpid()))

@@ -13,6 +13,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "messages/version.hpp"
 #include "actors/node.hpp"
 #include "apps/client/kv_client.hpp"
 #include "bench/actor_driver.hpp"
@@ -218,5 +219,7 @@ int run(int argc, char** argv) {
 } // namespace kv
 
 int main(int argc, char** argv) {
+  if (kv::print_version_if_asked(argc, argv, "kvbench"))
+    return 0;
   return kv::run(argc, argv);
 }

@@ -14,6 +14,14 @@ request_options resolve(request_options opts,
     opts.w = defaults.w;
   if (opts.timeout_ms == 0)
     opts.timeout_ms = defaults.timeout_ms;
+  auto level = [&](uint32_t& x) {
+    if (x == level_quorum)
+      x = opts.n / 2 + 1;
+    else if (x == level_all)
+      x = opts.n;
+  };
+  level(opts.r);
+  level(opts.w);
   return opts;
 }
 

@@ -10,6 +10,11 @@
 
 namespace kv {
 
+// Named levels for r and w, resolved against the request's n: a majority
+// of n (n / 2 + 1), or all n. "one" is simply 1.
+constexpr uint32_t level_quorum = 0xFFFFFFFEu;
+constexpr uint32_t level_all = 0xFFFFFFFFu;
+
 // Per-request consistency. Zero means "the cluster default".
 struct request_options {
   uint32_t n = 0;          // replicas
@@ -43,7 +48,8 @@ std::optional<std::string> context_problem(const vector_clock& context);
 std::optional<std::string> options_problem(const request_options& resolved,
                                            std::size_t cluster_size);
 
-// Fills zeros from `defaults`.
+// Fills zeros from `defaults`, then turns level_quorum and level_all into
+// numbers for the resolved n.
 request_options resolve(request_options opts,
                         const consistency_defaults& defaults);
 

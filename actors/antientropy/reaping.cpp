@@ -19,7 +19,7 @@ bool superseded_by(const sibling_list& stored, const sibling_list& reaped) {
 }
 
 bool gone_for_good(const ring& current, const member_info& m) {
-  return m.status != member_status::up && was_removed(current.state(), m);
+  return m.status == member_status::down && was_removed(current.state(), m);
 }
 
 std::optional<std::string> reap_blocker(const ring& current,

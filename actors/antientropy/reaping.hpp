@@ -25,8 +25,9 @@ bool only_tombstones(const sibling_list& versions);
 bool superseded_by(const sibling_list& stored, const sibling_list& reaped);
 
 // A member that can hold nothing the cluster still needs: this process
-// (incarnation) was removed or left the ring, and it is not running. A
-// removed process that runs again still counts (its disk is as it was).
+// (incarnation) was removed or left the ring, and it is down. A leaver that
+// still runs (it may hold hints) and a removed process that runs again
+// still count.
 bool gone_for_good(const ring& current, const member_info& m);
 
 // Why no tombstone may be reaped now, or nothing. A tombstone goes only

@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <unordered_set>
 #include <optional>
 #include <utility>
 
@@ -77,6 +78,11 @@ struct reaper_state {
   std::map<std::pair<uint32_t, std::size_t>, std::string> cursors;
   uint64_t cycle_ring = 0;
   std::size_t running = 0;                // jobs in flight
+  bool pumping = false;                   // pump() is on the stack
+  bool pump_again = false;                // a job ended meanwhile
+  // Keys in `pending` or `agreed`: a later page of the same cycle, or the
+  // next cycle's scan, does not ask about them again.
+  std::unordered_set<std::string> queued;
   std::optional<std::string> stop_reason; // the cycle ends early, blocked
   bool in_cycle = false;
   bool tick_pending = false;
@@ -116,6 +122,7 @@ using reaper_pointer
   = tombstone_reaper_node_actor::stateful_pointer<reaper_state>;
 
 void next_job(reaper_pointer self);
+void pump_once(reaper_pointer self);
 
 std::chrono::milliseconds settle_time(const tombstone_reaper_settings& s) {
   return std::max(s.interval, s.settle);
@@ -139,6 +146,7 @@ void end_cycle(reaper_pointer self, std::optional<std::string> blocked) {
     st.agreed.clear();
     st.pending.clear();
     st.cursors.clear();
+    st.queued.clear();
   } else {
     st.status.state = "idle";
     st.pending = std::move(st.agreed);
@@ -346,10 +354,18 @@ void reap(reaper_pointer self, reap_batch batch) {
   });
 }
 
+// A batch leaves `queued` once asked about for the last time.
+void forget(reaper_state& st, const reap_batch& batch) {
+  for (auto& key : batch.tombstones.keys)
+    st.queued.erase(key);
+}
+
 void confirm(reaper_pointer self, reap_batch batch) {
   auto& st = self->state;
-  if (batch.ring_version != st.ring->epoch())
+  if (batch.ring_version != st.ring->epoch()) {
+    forget(st, batch);
     return next_job(self);
+  }
   if (steady::now() - batch.agreed_at < settle_time(st.settings)) {
     // Too soon to ask again: carried over to the next cycle.
     st.agreed_keys += batch.tombstones.keys.size();
@@ -359,6 +375,7 @@ void confirm(reaper_pointer self, reap_batch batch) {
   auto shared = std::make_shared<reap_batch>(std::move(batch));
   check(self, *shared, [=](std::vector<uint32_t> agreed) {
     auto& st = self->state;
+    forget(st, *shared);
     st.status.kept += shared->tombstones.keys.size() - agreed.size();
     // The world may have changed while the answers came.
     if (agreed.empty() || self->state.blocker()
@@ -395,6 +412,18 @@ void scan(reaper_pointer self, uint32_t partition, std::size_t store) {
         // Batches of the page, asked about next, one after the other.
         std::size_t size = std::max<uint32_t>(st.settings.batch, 1);
         std::vector<reap_job> asks;
+        // Keys agreed already wait for their confirmation.
+        std::size_t fresh = 0;
+        for (std::size_t i = 0; i < page.keys.size(); ++i)
+          if (st.queued.count(page.keys[i]) == 0) {
+            if (i != fresh) { // a self-move would empty the key
+              page.keys[fresh] = std::move(page.keys[i]);
+              page.versions[fresh] = std::move(page.versions[i]);
+            }
+            ++fresh;
+          }
+        page.keys.resize(fresh);
+        page.versions.resize(fresh);
         for (std::size_t from = 0; from < page.keys.size(); from += size) {
           reap_job job;
           job.what = reap_job::kind::ask;
@@ -423,6 +452,8 @@ void ask(reaper_pointer self, reap_batch batch) {
     if (!agreed.empty() && shared->ring_version == st.ring->epoch()) {
       auto kept = shared->only(agreed);
       kept.agreed_at = steady::now();
+      for (auto& key : kept.tombstones.keys)
+        st.queued.insert(key);
       st.agreed_keys += kept.tombstones.keys.size();
       st.agreed.push_back(std::move(kept));
     }
@@ -445,6 +476,24 @@ void launch(reaper_pointer self, reap_job job) {
 // Called when a cycle starts and whenever a job ends.
 void pump(reaper_pointer self) {
   auto& st = self->state;
+  // Iterative: a job that ends at once calls back in here, and thousands of
+  // batches carried over would otherwise nest as deep.
+  if (st.pumping) {
+    st.pump_again = true;
+    return;
+  }
+  st.pumping = true;
+  do {
+    st.pump_again = false;
+    pump_once(self);
+  } while (st.pump_again);
+  st.pumping = false;
+  if (st.running == 0 && st.jobs.empty() && st.in_cycle)
+    end_cycle(self, std::exchange(st.stop_reason, std::nullopt));
+}
+
+void pump_once(reaper_pointer self) {
+  auto& st = self->state;
   if (!st.stop_reason) {
     if (auto blocked = st.blocker())
       st.stop_reason = blocked;
@@ -460,8 +509,6 @@ void pump(reaper_pointer self) {
     ++st.running;
     launch(self, std::move(job));
   }
-  if (st.running == 0 && st.jobs.empty() && st.in_cycle)
-    end_cycle(self, std::exchange(st.stop_reason, std::nullopt));
 }
 
 void next_job(reaper_pointer self) {

@@ -357,8 +357,19 @@ struct pending_write {
 // How late after a write's deadline a failed replica still gets a hint.
 constexpr auto hint_slack = std::chrono::seconds{1};
 
+// Not long after the write's deadline (this node's own store answering
+// late): tombstone reaping waits out the longest deadline, not more, and
+// anti-entropy brings the write to the owner anyway.
 void keep_hint_locally(coordinator_pointer self, const std::string& owner,
-                       const std::string& key, const sibling_list& versions) {
+                       const std::string& key, const sibling_list& versions,
+                       clock_type::time_point deadline) {
+  if (clock_type::now() > deadline + hint_slack) {
+    log_line(log_level::warning,
+             "no hint kept for " + owner
+               + ": the write's deadline passed more than 1 s ago; "
+                 "anti-entropy repairs the owner");
+    return;
+  }
   hint held{owner, key, versions, wall_clock_ms()};
   self->request(self->state.own_hints(), std::chrono::seconds{30},
                 hint_atom::value, std::move(held))
@@ -384,17 +395,13 @@ void replicate(coordinator_pointer self, std::shared_ptr<pending_write> write,
             [=](caf::error& err) {
               write->record(false, std::move(err));
               // It may be down or cut off: keep the write for it here, so it
-              // does not depend on a later read to get it. Not long after
-              // the deadline (this node's own store failing late): reaping
-              // waits out the longest deadline, and anti-entropy brings the
-              // write to the owner anyway.
-              if (clock_type::now() <= deadline + hint_slack)
-                keep_hint_locally(self, owner, key, versions);
+              // does not depend on a later read to get it.
+              keep_hint_locally(self, owner, key, versions, deadline);
             });
   }
   for (auto& target : fallbacks) {
     if (!target.counts) {
-      keep_hint_locally(self, target.intended_owner, key, versions);
+      keep_hint_locally(self, target.intended_owner, key, versions, deadline);
       continue;
     }
     hint held{target.intended_owner, key, versions, wall_clock_ms()};
@@ -489,7 +496,7 @@ void coordinate_at(coordinator_pointer self,
         write->siblings = live_values(versions);
         write->record(true);
         for (auto& owner : write->passed_over)
-          keep_hint_locally(self, owner, job->key, versions);
+          keep_hint_locally(self, owner, job->key, versions, job->deadline);
         std::vector<owner_replica> others(job->where.owners.begin() + index + 1,
                                           job->where.owners.end());
         others.insert(others.end(), write->unreadable.begin(),

@@ -76,8 +76,33 @@ ring_state successor(const ring_state& held, const std::string& self_id) {
 
 // Starts (or restarts) a transition to `target`; commits at once when no
 // node has anything to copy.
+// Nodes of `before` that `after` no longer holds and whose process has
+// stopped or still runs as the leaver (not a new incarnation that is up):
+// recorded as removed, so that process is never taken back (like
+// Cassandra's decommissioned nodes it comes back wiped, as a new
+// incarnation), its stale copies never return to the ring, and tombstone
+// reaping need not wait for it once it is down.
+void record_leavers(ring_state& after, const std::vector<std::string>& before,
+                    const member_index& view) {
+  auto stays = map_of(after, after.current);
+  for (auto& id : before) {
+    auto m = view.find(id);
+    if (stays.find(id) != nullptr || m == view.end()
+        || m->second->status == member_status::up
+        || was_removed(after, *m->second))
+      continue;
+    after.removed.push_back(removal_name(*m->second));
+  }
+  if (after.removed.size() > max_ring_removed)
+    after.removed.erase(after.removed.begin(),
+                        after.removed.begin()
+                          + static_cast<std::ptrdiff_t>(after.removed.size()
+                                                        - max_ring_removed));
+}
+
 ring_state begin_transition(const ring_state& held, const std::string& self_id,
-                            const partition_map& target) {
+                            const partition_map& target,
+                            const member_index& view) {
   auto next = successor(held, self_id);
   // A removal may start while the last change drains: `previous` stays a
   // write target until this change completes (readiness then guarantees
@@ -86,9 +111,11 @@ ring_state begin_transition(const ring_state& held, const std::string& self_id,
   next.transition = next.version;
   ring check;
   if (!ring::from_state(next, check) && check.receivers().empty()) {
+    // Nothing to copy: the change completes at once, with no drain.
     next.current = next.next;
     next.next = {};
     next.transition = 0;
+    record_leavers(next, held.current.ids, view);
   }
   return next;
 }
@@ -160,22 +187,7 @@ std::optional<ring_state> plan_ring_change(const std::string& self_id,
     // reads from the old owners any more.
     auto done = successor(held, self_id);
     done.previous = {};
-    // A node that left holds nothing now; this process is never taken back
-    // (like Cassandra's decommissioned nodes: it comes back wiped, as a new
-    // incarnation). Its stale copies then never return to the ring, and
-    // tombstone reaping need not wait for it while it is down.
-    auto stays = map_of(held, held.current);
-    for (auto& id : held.previous.ids) {
-      auto m = view.find(id);
-      if (stays.find(id) == nullptr && m != view.end()
-          && !was_removed(done, *m->second))
-        done.removed.push_back(removal_name(*m->second));
-    }
-    if (done.removed.size() > max_ring_removed)
-      done.removed.erase(done.removed.begin(),
-                         done.removed.begin()
-                           + static_cast<std::ptrdiff_t>(done.removed.size()
-                                                         - max_ring_removed));
+    record_leavers(done, held.previous.ids, view);
     return done;
   }
   if (held.transition != 0) {
@@ -221,7 +233,7 @@ std::optional<ring_state> plan_ring_change(const std::string& self_id,
                                         return r.rfind(id + "/", 0) == 0;
                                       }),
                        base.removed.end());
-  return begin_transition(base, self_id, target);
+  return begin_transition(base, self_id, target, view);
 }
 
 namespace {
@@ -286,7 +298,7 @@ removal_plan plan_replacement(const std::string& self_id,
   auto dc = running != view.end() ? running->second->dc : old_member->dc;
   target.replace(old_id, new_id, dc);
   result.ring = begin_transition(with_removed(held, view, old_id), self_id,
-                                 target);
+                                 target, view);
   return result;
 }
 
@@ -305,7 +317,7 @@ removal_plan plan_removal(const std::string& self_id, const ring_state& held,
   }
   target.remove(node_id);
   result.ring = begin_transition(with_removed(held, view, node_id), self_id,
-                                 target);
+                                 target, view);
   return result;
 }
 

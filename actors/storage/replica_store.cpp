@@ -142,6 +142,9 @@ struct replica_store_state {
   // this store if the number of stores changed), and this store's count of
   // tombstone-only keys, from the index.
   void load_reaping_state() {
+    std::string legacy; // one key for every store, before per-store keys
+    if (meta->get("reap_floor", legacy))
+      absent_floor = parse_number(legacy).value_or(max_clock_counter >> 2);
     meta->scan(absent_floor_prefix, [&](std::string_view k,
                                         std::string_view v) {
       if (k.substr(0, absent_floor_prefix.size()) != absent_floor_prefix)

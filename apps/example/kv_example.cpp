@@ -18,6 +18,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "messages/version.hpp"
 #include "apps/client/kv_client.hpp"
 
 namespace {
@@ -230,6 +231,8 @@ bool blocking_tour(caf::actor_system& sys, const kv::coordinator_actor& node,
 } // namespace
 
 int main(int argc, char** argv) {
+  if (kv::print_version_if_asked(argc, argv, "kv_example"))
+    return 0;
   example_config cfg;
   if (auto err = cfg.parse(argc, argv)) {
     std::cerr << "kv_example: " << cfg.render(err) << std::endl;

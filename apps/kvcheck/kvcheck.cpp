@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "messages/version.hpp"
 #include "apps/client/kv_client.hpp"
 #include "apps/kvcheck/analysis.hpp"
 #include "apps/kvcheck/workload.hpp"
@@ -169,6 +170,8 @@ int check_mode(caf::actor_system& sys, arguments& args,
 } // namespace
 
 int main(int argc, char** argv) {
+  if (kv::print_version_if_asked(argc, argv, "kvcheck"))
+    return 0;
   if (argc < 2)
     return usage("no mode given");
   std::string mode = argv[1];

@@ -14,6 +14,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "messages/version.hpp"
 #include "actors/log.hpp"
 #include "actors/node.hpp"
 #include "messages/caf_types.hpp"
@@ -187,6 +188,8 @@ int fail(const std::string& reason, int code) {
 } // namespace
 
 int main(int argc, char** argv) {
+  if (kv::print_version_if_asked(argc, argv, "kvnode"))
+    return 0;
   // Block the stop signals before CAF starts its threads, so they stay
   // pending until main waits for them and shutdown runs on this thread.
   sigset_t stop_signals;

@@ -19,8 +19,22 @@ parsed_args parse_shell_args(const std::vector<std::string>& argv) {
       args.help = true;
       continue;
     }
+    if (arg == "--version") {
+      args.version = true;
+      continue;
+    }
+    if (arg == "--stop-on-error" || arg == "-e") {
+      args.stop_on_error = true;
+      continue;
+    }
+    if (arg.compare(0, 1, "-") != 0) {
+      // The command: this word and every one after it.
+      args.command.assign(argv.begin() + static_cast<std::ptrdiff_t>(i),
+                          argv.end());
+      break;
+    }
     if (arg.compare(0, 2, "--") != 0)
-      return fail("unexpected argument '" + arg + "'");
+      return fail("unknown flag '" + arg + "'");
     auto eq = arg.find('=');
     auto name = arg.substr(0, eq);
     if (name != "--host" && name != "--port" && name != "--timeout-ms"
@@ -62,18 +76,25 @@ parsed_args parse_shell_args(const std::vector<std::string>& argv) {
 
 const char* shell_usage_text() {
   return "usage: kvsh [--host=H] [--port=P] [--timeout-ms=T] "
-         "[--max-value-bytes=B]\n"
+         "[--max-value-bytes=B] [-e] [COMMAND [ARG...]]\n"
          "Interactive shell of kvactors: connects to one node's coordinator.\n"
+         "With a COMMAND (kvsh get user:1) it runs that one command and\n"
+         "exits: 0 if it succeeded, 1 if it failed.\n"
          "  --host=H             node address (default 127.0.0.1)\n"
          "  --port=P             node port (default 4000)\n"
          "  --timeout-ms=T       default request timeout; 0 = the node's "
          "(default 0)\n"
          "  --max-value-bytes=B  refuse larger values before sending "
          "(default 1048576)\n"
+         "  -e, --stop-on-error  with commands on stdin: stop at the first\n"
+         "                       that fails (else run them all)\n"
+         "  --version            print the version\n"
          "  --help               this text\n"
          "With a terminal on stdin kvsh edits lines with readline and keeps\n"
          "history in ~/.kvsh_history; otherwise it runs one command per line\n"
-         "of stdin and exits 0 at the end of input. Results go to stdout,\n"
+         "of stdin; the exit status is 1 if any command failed or the node\n"
+         "cannot be reached, 2 for bad arguments, else 0. Ctrl-C\n"
+         "cancels the line being typed; Ctrl-D or quit leaves. Results go to stdout,\n"
          "errors (\"error: ...\") to stderr; both are flushed after every\n"
          "command, so 2>&1 keeps them in order. Type help for the commands.\n";
 }

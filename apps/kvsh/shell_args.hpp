@@ -20,6 +20,13 @@ struct shell_args {
   uint32_t timeout_ms = 0; // per-request default; 0 = the node's default
   std::size_t max_value_bytes = default_max_value_bytes;
   bool help = false;
+  bool version = false;
+  // Scripts: stop at the first command that fails (else every command
+  // runs and the exit status says whether any failed).
+  bool stop_on_error = false;
+  // One command given on the command line (`kvsh get user:1`): run it and
+  // exit with its status instead of reading commands.
+  std::vector<std::string> command;
 };
 
 struct parsed_args {

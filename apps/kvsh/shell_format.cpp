@@ -20,19 +20,66 @@ bool is_blank(char c) {
   return c == ' ' || c == '\t';
 }
 
+// The length of the well-formed UTF-8 sequence starting at text[i] (a byte
+// >= 0x80), or 0: such bytes print escaped, so any value reads back.
+std::size_t utf8_length(std::string_view text, std::size_t i) {
+  auto byte = [&](std::size_t k) {
+    return static_cast<unsigned char>(text[k]);
+  };
+  auto lead = byte(i);
+  std::size_t length = 0;
+  if (lead >= 0xc2 && lead <= 0xdf)
+    length = 2;
+  else if (lead >= 0xe0 && lead <= 0xef)
+    length = 3;
+  else if (lead >= 0xf0 && lead <= 0xf4)
+    length = 4;
+  if (length == 0 || i + length > text.size())
+    return 0;
+  for (std::size_t k = 1; k < length; ++k)
+    if ((byte(i + k) & 0xc0) != 0x80)
+      return 0;
+  auto second = byte(i + 1);
+  // Overlong forms, UTF-16 surrogates, code points above U+10FFFF.
+  if ((lead == 0xe0 && second < 0xa0) || (lead == 0xed && second > 0x9f)
+      || (lead == 0xf0 && second < 0x90) || (lead == 0xf4 && second > 0x8f))
+    return 0;
+  return length;
+}
+
 bool needs_quoting(std::string_view value) {
   if (value.empty() || value.front() == '"' || value.front() == '('
       || is_blank(value.front()) || is_blank(value.back()))
     return true;
-  for (unsigned char c : value)
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
     if (is_control(c))
       return true;
+    if (c >= 0x80) {
+      auto length = utf8_length(value, i);
+      if (length == 0)
+        return true;
+      i += length - 1;
+    }
+  }
   return false;
 }
 
 std::string quote(std::string_view value) {
   std::string out = "\"";
-  for (unsigned char c : value) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x80) {
+      if (auto length = utf8_length(value, i)) {
+        out.append(value.substr(i, length));
+        i += length - 1;
+      } else {
+        char buf[5];
+        std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+        out += buf;
+      }
+      continue;
+    }
     switch (c) {
       case '"':
         out += "\\\"";
@@ -79,6 +126,12 @@ std::string format_timestamp(uint64_t ms_since_epoch) {
 
 std::string format_value(std::string_view value) {
   return needs_quoting(value) ? quote(value) : std::string{value};
+}
+
+std::string shell_word(std::string_view word) {
+  bool plain = !needs_quoting(word) && word.front() != '#'
+               && word.find_first_of(" \t\"") == std::string_view::npos;
+  return plain ? std::string{word} : quote(word);
 }
 
 std::string format_get(const get_result& result) {

@@ -27,9 +27,14 @@ namespace kv {
 std::string format_timestamp(uint64_t ms_since_epoch);
 
 // A value as one output line: verbatim, unless it is empty, starts with '"',
-// '(' or a blank, ends with a blank or holds a control byte; then it is quoted
-// in kvsh's input syntax, so it stays on one line and can be pasted back.
+// '(' or a blank, ends with a blank or holds a control byte or bytes that
+// are not UTF-8; then it is quoted in kvsh's input syntax (\xHH for such
+// bytes), so it stays on one line and can be pasted back.
 std::string format_value(std::string_view value);
+
+// `word` as one token of shell input: as it is, or quoted and escaped when
+// it holds blanks, quotes, control or non-UTF-8 bytes, or starts with #.
+std::string shell_word(std::string_view word);
 
 // The output of get, one '\n' after each line.
 std::string format_get(const get_result& result);

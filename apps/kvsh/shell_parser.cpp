@@ -144,7 +144,13 @@ const std::vector<command_spec>& command_specs() {
      "replace OLD NEW"},
     {"aae", command_kind::aae, {}, opt_none, "aae [all]"},
     {"repair", command_kind::repair, {}, opt_none, "repair [NODE]"},
-    {"help", command_kind::help, {}, opt_none, "help"},
+    {"set", command_kind::put, {"KEY", "VALUE"},
+     opt_ctx | opt_n | opt_r | opt_w | opt_timeout | opt_strict,
+     "set KEY VALUE (the same as put)"},
+    {"del", command_kind::remove, {"KEY"},
+     opt_ctx | opt_n | opt_w | opt_timeout | opt_strict,
+     "del KEY (the same as delete)"},
+    {"help", command_kind::help, {}, opt_none, "help [COMMAND]"},
     {"quit", command_kind::quit, {}, opt_none, "quit"},
     {"exit", command_kind::quit, {}, opt_none, "exit"},
   };
@@ -207,11 +213,25 @@ std::optional<std::string> apply_option(const command_spec& spec,
     cmd.options.strict_quorum = value == "1";
     return std::nullopt;
   }
-  auto number = parse_unsigned(value, std::numeric_limits<uint32_t>::max());
+  if (def->bit == opt_r || def->bit == opt_w) {
+    auto level = lowercase(value);
+    auto& target = def->bit == opt_r ? cmd.options.r : cmd.options.w;
+    if (level == "one") {
+      target = 1;
+      return std::nullopt;
+    }
+    if (level == "quorum" || level == "all") {
+      target = level == "all" ? level_all : level_quorum;
+      return std::nullopt;
+    }
+  }
+  auto number = parse_unsigned(value, level_quorum - 1);
   if (!number)
-    return prefix + std::string{name} + "= wants a number from 0 to "
-           + std::to_string(std::numeric_limits<uint32_t>::max()) + ", got '"
-           + std::string{value} + "'";
+    return prefix + std::string{name} + "= wants a number"
+           + (def->bit == opt_r || def->bit == opt_w
+                ? std::string{" or one, quorum, all"}
+                : std::string{})
+           + ", got '" + std::string{value} + "'";
   auto n = static_cast<uint32_t>(*number);
   switch (def->bit) {
     case opt_n:
@@ -242,6 +262,9 @@ token_list tokenize(std::string_view line) {
   std::size_t pos = 0;
   while (pos < line.size()) {
     auto c = line[pos];
+    // An unquoted # that starts a token starts a comment.
+    if (c == '#' && !in_token)
+      break;
     if (is_blank(c)) {
       if (in_token)
         result.tokens.push_back(std::move(current));
@@ -329,6 +352,12 @@ parsed_command parse_command(std::string_view line) {
   if (spec->kind == command_kind::aae && !cmd.key.empty()
       && lowercase(cmd.key) != "all")
     return fail("aae: the only argument is `all`" + usage);
+  if (spec->kind == command_kind::help && tokens.size() > 1) {
+    if (tokens.size() > 2 || find_spec(tokens[1]) == nullptr)
+      return fail("help: no command '" + tokens[1] + "' (try help)");
+    cmd.key = lowercase(tokens[1]);
+    return result;
+  }
   unsigned seen = 0;
   for (auto i = positionals + 1; i < tokens.size(); ++i)
     if (auto problem = apply_option(*spec, tokens[i], seen, cmd))
@@ -371,6 +400,29 @@ std::optional<uint16_t> parse_port(std::string_view text) {
   return static_cast<uint16_t>(*port);
 }
 
+std::string command_usage(std::string_view name) {
+  auto spec = find_spec(name);
+  return spec == nullptr ? std::string{} : std::string{spec->usage};
+}
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> names;
+  for (auto& spec : command_specs())
+    names.emplace_back(spec.name);
+  return names;
+}
+
+std::vector<std::string> command_options(std::string_view name) {
+  std::vector<std::string> out;
+  auto spec = find_spec(name);
+  if (spec == nullptr)
+    return out;
+  for (auto& def : option_defs)
+    if (spec->options & def.bit)
+      out.push_back(std::string{def.name} + "=");
+  return out;
+}
+
 const char* shell_help_text() {
   return "commands:\n"
          "  put KEY VALUE [ctx=TOKEN|ctx=@] [n=N] [r=R] [w=W] [timeout=MS]\n"
@@ -400,8 +452,11 @@ const char* shell_help_text() {
          "  ctx=@ uses the context of this shell's latest get or put of the key;\n"
          "  without ctx a write is blind: it claims to have seen nothing, so\n"
          "  the versions already stored may stay as siblings.\n"
-         "  n/r/w/timeout of 0 or absent mean the node's defaults.\n"
-         "  Lines starting with # are comments.\n"
+         "  n/r/w/timeout of 0 or absent mean the node's defaults; r and w\n"
+         "  also take one, quorum (a majority of n) or all.\n"
+         "  # starts a comment (unless quoted or inside a word).\n"
+         "  set and del are the same as put and delete.\n"
+         "  help COMMAND shows one command's usage.\n"
          "output:\n"
          "  get prints each value verbatim on its own line; a value that is\n"
          "  empty, has control characters, starts with ( or \" or a blank, or\n"

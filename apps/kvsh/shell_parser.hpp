@@ -42,7 +42,7 @@ enum class context_source {
 
 struct shell_command {
   command_kind kind = command_kind::none;
-  std::string key;   // put, get, delete, replica; ring (optional)
+  std::string key;   // put, get, delete, replica; ring (optional); help
   std::string value; // put
   std::string host;  // connect
   uint16_t port = 0; // connect
@@ -74,5 +74,14 @@ std::optional<uint64_t> parse_unsigned(std::string_view text, uint64_t max);
 
 // The text `help` prints.
 const char* shell_help_text();
+
+// The usage line of a command (`help COMMAND`); empty if there is none.
+std::string command_usage(std::string_view name);
+
+// The command names (aliases included), for completion.
+std::vector<std::string> command_names();
+
+// The options `name=` a command takes ("n=", "ctx=", ...), for completion.
+std::vector<std::string> command_options(std::string_view name);
 
 } // namespace kv

@@ -90,7 +90,10 @@ void shell_session::run(const shell_command& cmd) {
   }
   switch (cmd.kind) {
     case command_kind::help:
-      out_ << shell_help_text();
+      if (cmd.key.empty())
+        out_ << shell_help_text();
+      else
+        out_ << "usage: " << command_usage(cmd.key) << '\n';
       break;
     case command_kind::connect:
       if (auto problem = connect(cmd.host, cmd.port))
@@ -248,6 +251,7 @@ void shell_session::report(const std::string& message) {
   // Results written so far must precede the error when both streams are
   // merged.
   out_.flush();
+  ++failures_;
   err_ << "error: " << message << '\n';
 }
 

@@ -35,6 +35,14 @@ public:
   // connect first.
   bool execute(std::string_view line);
 
+  // Commands that failed so far (an error line was reported).
+  std::size_t failures() const { return failures_; }
+
+  // "host:port" of the node the shell talks to.
+  std::string address() const {
+    return host_ + ":" + std::to_string(port_);
+  }
+
 private:
   // Whether requests can go out; reconnects (once per call) to the same
   // address after the node went away, e.g. restarted.
@@ -62,6 +70,7 @@ private:
   std::unordered_map<std::string, vector_clock> read_contexts_;
   std::ostream& out_;
   std::ostream& err_;
+  std::size_t failures_ = 0;
 };
 
 } // namespace kv

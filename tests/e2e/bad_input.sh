@@ -97,7 +97,7 @@ ok
 error: unknown command 'frobnicate' (try help)
 error: put: missing VALUE (usage: put KEY VALUE *)
 error: get: missing KEY (usage: get KEY *)
-error: put: n= wants a number from 0 to 4294967295, got 'abc' (usage: *)
+error: put: n= wants a number, got 'abc' (usage: *)
 error: get: unknown option 'w=' (usage: *)
 error: unterminated quote opened at column 7
 error: ctx=@: this shell has not read or written the key yet (get it first)
@@ -121,7 +121,7 @@ $value_at_limit
   context X
 (not found)
 WANT
-shell "$WORK/bad.in" "$WORK/bad.out" --max-value-bytes=100000
+SHELL_FAILS=1 shell "$WORK/bad.in" "$WORK/bad.out" --max-value-bytes=100000
 expect_matching "$WORK/bad.out" "$WORK/bad.want"
 
 step "kvsh's own value limit applies before sending"
@@ -136,8 +136,33 @@ error: value_too_large: the value has 6 bytes, the maximum is 5 (kvsh --max-valu
   clock C written T
   context X
 WANT
-shell "$WORK/client-limit.in" "$WORK/client-limit.out" --max-value-bytes=5
+SHELL_FAILS=1 shell "$WORK/client-limit.in" "$WORK/client-limit.out" --max-value-bytes=5
 expect_matching "$WORK/client-limit.out" "$WORK/client-limit.want"
+
+step "one-shot commands and exit status (issue 12)"
+one_shot() { timeout 30 "$KVSH" --port="$NODE_PORT" "$@" 2>&1; }
+out=$(one_shot put "spaced key" "a value # not a comment") \
+  || fail "one-shot put failed: $out"
+[[ $out == ok* ]] || fail "one-shot put printed: $out"
+out=$(one_shot get "spaced key") || fail "one-shot get failed: $out"
+[[ $out == "a value # not a comment"* ]] || fail "one-shot get printed: $out"
+rc=0
+out=$(one_shot frobnicate) || rc=$?
+((rc == 1)) || fail "a failing one-shot command exited $rc, expected 1: $out"
+# -e stops a script at the first failing command; without it all run.
+printf '%s\n' "put a 1" "frobnicate" "put b 2  # trailing comment" \
+  >"$WORK/stop.in"
+rc=0
+timeout 30 "$KVSH" --port="$NODE_PORT" -e <"$WORK/stop.in" >"$WORK/stop.out" 2>&1 \
+  || rc=$?
+((rc == 1)) || fail "kvsh -e exited $rc"
+grep -c '^ok' "$WORK/stop.out" | grep -qx 1 || fail "kvsh -e went on: $(cat "$WORK/stop.out")"
+rc=0
+timeout 30 "$KVSH" --port="$NODE_PORT" <"$WORK/stop.in" >"$WORK/stop.out" 2>&1 \
+  || rc=$?
+((rc == 1)) || fail "kvsh exited $rc after a failing command"
+grep -c '^ok' "$WORK/stop.out" | grep -qx 2 || fail "kvsh stopped early: $(cat "$WORK/stop.out")"
+"$KVSH" --version | grep -q '^kvsh (kvactors) ' || fail "kvsh --version"
 
 stop_node limited
 echo "PASS"

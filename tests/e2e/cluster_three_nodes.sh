@@ -99,7 +99,7 @@ expect_transcript "$WORK/get-n2-down.out" "$WORK/get.want"
 step "w=3 through n1 fails (quorum) while n3 is down"
 printf 'put never-written x w=3\n' >"$WORK/w3.in"
 printf 'error: *quorum*\n' >"$WORK/w3.want"
-on n1 "$WORK/w3.in" "$WORK/w3.out"
+SHELL_FAILS=1 on n1 "$WORK/w3.in" "$WORK/w3.out"
 expect_matching "$WORK/w3.out" "$WORK/w3.want"
 cat "$WORK/w3.out"
 

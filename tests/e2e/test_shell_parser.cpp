@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE shell_parser
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 #include <ostream>
 #include <string>
 #include <vector>
@@ -101,10 +103,65 @@ BOOST_AUTO_TEST_CASE(backslash_is_plain_outside_quotes) {
              boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(hash_starts_a_comment_only_at_line_start) {
+// Issue 12: the README's own session had trailing comments, which were
+// taken as arguments. An unquoted # at the start of a token starts a
+// comment; inside a word or quoted it is a character.
+BOOST_AUTO_TEST_CASE(hash_starts_a_comment_at_the_start_of_a_token) {
   BOOST_TEST(tokens_of("   # put k v").empty());
-  BOOST_TEST(tokens_of("put k #v") == (strings{"put", "k", "#v"}),
+  BOOST_TEST(tokens_of("put k v   # the first key") == (strings{"put", "k", "v"}),
              boost::test_tools::per_element());
+  BOOST_TEST(tokens_of("put k a#b \"#c\"") == (strings{"put", "k", "a#b", "#c"}),
+             boost::test_tools::per_element());
+  auto cmd = parse_command("get user:1 r=2 # read it back");
+  BOOST_TEST_REQUIRE(!cmd.error.has_value());
+  BOOST_TEST(cmd.command.key == "user:1");
+  BOOST_TEST(cmd.command.options.r == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(set_and_del_are_put_and_delete) {
+  auto set = parse_command("SET k v w=1");
+  BOOST_TEST_REQUIRE(!set.error.has_value());
+  BOOST_TEST(set.command.kind == command_kind::put);
+  BOOST_TEST(set.command.value == "v");
+  auto del = parse_command("del k ctx=@");
+  BOOST_TEST_REQUIRE(!del.error.has_value());
+  BOOST_TEST(del.command.kind == command_kind::remove);
+}
+
+BOOST_AUTO_TEST_CASE(consistency_levels_by_name) {
+  auto cmd = parse_command("put k v r=one w=QUORUM");
+  BOOST_TEST_REQUIRE(!cmd.error.has_value());
+  BOOST_TEST(cmd.command.options.r == 1u);
+  BOOST_TEST(cmd.command.options.w == level_quorum);
+  auto all = parse_command("get k r=all n=5");
+  BOOST_TEST_REQUIRE(!all.error.has_value());
+  BOOST_TEST(all.command.options.r == level_all);
+  // The node resolves the names against the request's n.
+  consistency_defaults defaults;
+  auto resolved = resolve(all.command.options, defaults);
+  BOOST_TEST(resolved.r == 5u);
+  request_options majority;
+  majority.w = level_quorum;
+  BOOST_TEST(resolve(majority, defaults).w == 2u); // n = 3
+  majority.n = 5;
+  BOOST_TEST(resolve(majority, defaults).w == 3u);
+  auto bad = parse_command("get k r=most");
+  BOOST_TEST_REQUIRE(bad.error.has_value());
+  BOOST_TEST(bad.error->find("one, quorum, all") != std::string::npos);
+  BOOST_TEST(parse_command("get k timeout=quorum").error.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(help_for_one_command) {
+  auto cmd = parse_command("help put");
+  BOOST_TEST_REQUIRE(!cmd.error.has_value());
+  BOOST_TEST(cmd.command.kind == command_kind::help);
+  BOOST_TEST(command_usage(cmd.command.key).rfind("put KEY VALUE", 0) == 0);
+  BOOST_TEST(parse_command("help nosuch").error.has_value());
+  auto names = command_names();
+  BOOST_TEST((std::find(names.begin(), names.end(), "del") != names.end()));
+  auto options = command_options("get");
+  BOOST_TEST((std::find(options.begin(), options.end(), "r=") != options.end()));
+  BOOST_TEST((std::find(options.begin(), options.end(), "w=") == options.end()));
 }
 
 BOOST_AUTO_TEST_CASE(malformed_quoting_is_an_error) {
@@ -223,7 +280,7 @@ BOOST_AUTO_TEST_CASE(bad_options) {
   BOOST_TEST(
     contains(error_of("put k v extra"), "unexpected argument 'extra'"));
   BOOST_TEST(contains(error_of("put k v =1"), "unexpected argument '=1'"));
-  BOOST_TEST(contains(error_of("help me"), "help: unexpected argument 'me'"));
+  BOOST_TEST(contains(error_of("help me"), "help: no command 'me'"));
   BOOST_TEST(contains(error_of("connect h 0"), "PORT must be a number"));
   BOOST_TEST(contains(error_of("connect h 65536"), "PORT must be a number"));
 }
@@ -286,10 +343,22 @@ BOOST_AUTO_TEST_CASE(bad_flags) {
   for (auto argv : {strings{"--bogus=1"}, strings{"--port=0"},
                     strings{"--port=99999"}, strings{"--port"},
                     strings{"--timeout-ms=x"}, strings{"--host="},
-                    strings{"stray"}, strings{"--max-value-bytes=-5"}}) {
+                    strings{"-x"}, strings{"--max-value-bytes=-5"}}) {
     auto parsed = parse_shell_args(argv);
     BOOST_TEST(parsed.error.has_value(), "accepted " << argv.front());
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_command_on_the_command_line) {
+  auto parsed = parse_shell_args(
+    {"--port=4001", "-e", "put", "k", "a value", "--not-a-flag"});
+  BOOST_TEST_REQUIRE(!parsed.error.has_value());
+  BOOST_TEST(parsed.args.port == 4001u);
+  BOOST_TEST(parsed.args.stop_on_error);
+  BOOST_TEST(parsed.args.command
+               == (strings{"put", "k", "a value", "--not-a-flag"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(parse_shell_args({"--version"}).args.version);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -318,6 +387,30 @@ BOOST_AUTO_TEST_CASE(ambiguous_values_print_quoted_and_parse_back) {
     auto back = tokens_of("put k " + shown);
     BOOST_TEST_REQUIRE(back.size() == 3u);
     BOOST_TEST(back[2] == value);
+  }
+}
+
+// Issue 12: bytes that are not UTF-8 printed raw, so a value could not be
+// copied back. They print as \xHH inside quotes; UTF-8 text stays as it is.
+BOOST_AUTO_TEST_CASE(binary_values_print_escaped_and_parse_back) {
+  BOOST_TEST(format_value("caf\xc3\xa9 \xe2\x82\xac") == "caf\xc3\xa9 \xe2\x82\xac");
+  for (std::string value :
+       {std::string{"\xff\xfe"}, std::string{"ok\xc3"}, std::string{"\xc0\xaf"},
+        std::string{"\xed\xa0\x80"}, std::string{"a\xf5\x80\x80\x80"}}) {
+    auto shown = format_value(value);
+    BOOST_TEST(shown.front() == '"');
+    BOOST_TEST(shown.find("\\x") != std::string::npos);
+    auto back = tokens_of("put k " + shown);
+    BOOST_TEST_REQUIRE(back.size() == 3u);
+    BOOST_TEST(back[2] == value);
+  }
+  // One-shot commands rebuild a line from argv words.
+  for (std::string word : {std::string{"plain"}, std::string{"two words"},
+                           std::string{"#tag"}, std::string{"say \"hi\""},
+                           std::string{}, std::string{"\xff"}}) {
+    auto back = tokens_of("put k " + shell_word(word));
+    BOOST_TEST_REQUIRE(back.size() == 3u);
+    BOOST_TEST(back[2] == word);
   }
 }
 

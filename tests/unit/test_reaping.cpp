@@ -156,11 +156,29 @@ BOOST_AUTO_TEST_CASE(a_node_that_left_and_stopped_does_not_block_reaping) {
   }
   BOOST_REQUIRE(state.previous.empty());
   BOOST_CHECK(was_removed(state, members[3]));
-  members[3].status = member_status::down;
   ring settled;
   BOOST_REQUIRE(!ring::from_state(state, settled));
+  // Still running, it may hold hints: it is asked, and blocks until up or
+  // stopped (second review).
+  BOOST_TEST(!gone_for_good(settled, members[3]));
+  BOOST_TEST(reap_blocker(settled, members, "a").has_value());
+  members[3].status = member_status::down;
   BOOST_TEST(!reap_blocker(settled, members, "a").has_value());
   // The same process running again (its old disk) is asked again.
   members[3].status = member_status::up;
   BOOST_TEST(!gone_for_good(settled, members[3]));
+}
+
+// Second review (regression): a leave that needs no copying completes at
+// once, with no drain, and did not record the leaver: once stopped it
+// blocked reaping for good. Three nodes with three replicas each hold every
+// partition, so when one leaves the other two copy nothing.
+BOOST_AUTO_TEST_CASE(a_leave_with_nothing_to_copy_records_the_leaver) {
+  std::vector<member_info> members{member("a"), member("b"), member("c")};
+  auto r = settled_ring(members);
+  members[2].status = member_status::leaving;
+  auto next = plan_ring_change("a", r.state(), members, settings_for({}));
+  BOOST_REQUIRE(next);
+  BOOST_REQUIRE_EQUAL(next->transition, 0u);
+  BOOST_CHECK(was_removed(*next, members[2]));
 }
