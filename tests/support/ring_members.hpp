@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/test/unit_test.hpp>
+
 #include "actors/ring/claimant.hpp"
 #include "messages/membership.hpp"
 
@@ -37,6 +39,18 @@ inline void acknowledge(std::vector<member_info>& members,
                         const ring_state& ring) {
   for (auto& m : members)
     m.ring_epoch = ring.version;
+}
+
+// The first ring of `members` (all of them create it), acknowledged by
+// every one.
+inline ring_state first_ring_of(std::vector<member_info>& members) {
+  std::vector<std::string> ids;
+  for (auto& m : members)
+    ids.push_back(m.node_id);
+  auto first = plan_ring_change(ids.front(), {}, members, settings_for(ids));
+  BOOST_REQUIRE(first);
+  acknowledge(members, *first);
+  return *first;
 }
 
 } // namespace kv::testing

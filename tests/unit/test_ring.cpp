@@ -24,16 +24,6 @@ ring routing(const ring_state& state) {
   return r;
 }
 
-ring_state first_ring_of(std::vector<member_info>& members) {
-  std::vector<std::string> ids;
-  for (auto& m : members)
-    ids.push_back(m.node_id);
-  auto first = plan_ring_change(ids.front(), {}, members, settings_for(ids));
-  BOOST_REQUIRE(first);
-  acknowledge(members, *first);
-  return *first;
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(no_ring_routes_nowhere) {
