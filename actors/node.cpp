@@ -11,6 +11,7 @@
 #include "actors/storage/hint_buffer.hpp"
 #include "actors/log.hpp"
 #include "actors/membership/peer_connector.hpp"
+#include "actors/membership/tcp_probe.hpp"
 #include "actors/storage/replica_store.hpp"
 #include "messages/validation.hpp"
 #include "messages/vector_clock.hpp"
@@ -216,10 +217,13 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     auto port = sys.middleman().publish(result->coordinator_, cfg.port,
                                         cfg.host.c_str(), true);
     if (!port) {
-      auto reason = sys.render(port.error());
+      auto reason = tcp_listen_problem(cfg.host, cfg.port);
+      if (reason.empty()) // free again: say what CAF saw
+        reason = "cannot listen on " + cfg.host + ":"
+                 + std::to_string(cfg.port) + ": "
+                 + sys.render(port.error());
       result->stop();
-      throw std::runtime_error("cannot listen on " + cfg.host + ":"
-                               + std::to_string(cfg.port) + ": " + reason);
+      throw std::runtime_error(reason);
     }
     result->port_ = *port;
   }

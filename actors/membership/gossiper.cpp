@@ -128,6 +128,13 @@ struct gossiper_state {
   std::map<std::string, int64_t> published_offsets;
   std::minstd_rand rng{std::random_device{}()};
   bool seeded = false; // a seed or peer has answered
+  // Why each configured seed could not be reached (by host:port), for the
+  // warning an operator needs when none answers: a node without a seed
+  // serves alone and looks healthy.
+  std::map<std::string, std::string> seed_failures;
+  unsigned unseeded_rounds = 0;
+  steady::time_point next_seed_warning{};
+  bool warned_unseeded = false;
   failure_detector::clock::time_point last_round;
   // Members known from the saved membership that have not gossiped since
   // this start: on the ring, down, no handles.
@@ -622,10 +629,43 @@ void contact_seed(gossiper_pointer self, const seed_address& seed) {
       self->state.dialing_seeds.erase(address);
       exchange_with(self, peer, std::string{});
     },
-    [=](const caf::error&) {
+    [=](const caf::error& err) {
       // The seed is not up (yet): retried next round.
       self->state.dialing_seeds.erase(address);
+      auto why = describe(err); // "unavailable: cannot reach ADDRESS: ..."
+      if (why.find(address) == std::string::npos)
+        why = address + ": " + why;
+      else if (auto at = why.find("cannot reach"); at != std::string::npos)
+        why.erase(0, at);
+      self->state.seed_failures[address] = std::move(why);
     });
+}
+
+// Warns (every 30 s) while no configured seed has answered for a few
+// rounds, naming each seed and why it failed; says so once one answers.
+void watch_seeds(gossiper_pointer self) {
+  auto& st = self->state;
+  if (st.seeded) {
+    if (st.warned_unseeded)
+      log_line(log_level::info, "a seed answered: this node is in the "
+                                "cluster now");
+    st.warned_unseeded = false;
+    st.unseeded_rounds = 0;
+    return;
+  }
+  constexpr unsigned rounds_before_warning = 5;
+  if (st.seed_failures.empty() || ++st.unseeded_rounds < rounds_before_warning
+      || steady::now() < st.next_seed_warning)
+    return;
+  std::string tried;
+  for (auto& [address, why] : st.seed_failures)
+    tried += (tried.empty() ? "" : "; ") + why;
+  log_line(log_level::warning,
+           "no seed reachable after " + std::to_string(st.unseeded_rounds)
+             + " gossip rounds (" + tried
+             + "); this node keeps trying and until then serves alone");
+  st.warned_unseeded = true;
+  st.next_seed_warning = steady::now() + std::chrono::seconds{30};
 }
 
 // The coordinator converts deadlines with these; sent when they change.
@@ -681,6 +721,7 @@ void gossip_round(gossiper_pointer self) {
     if (link.broken && link.attempt == 0 && steady::now() >= link.next_try)
       reconnect(self, id);
   auto peers = st.live_peers();
+  watch_seeds(self);
   if (!st.seeded || peers.empty()) {
     for (auto& seed : st.settings.seeds)
       if (!names_node(seed, st.own().info.host, st.own().info.port))

@@ -77,4 +77,48 @@ std::string tcp_connect_problem(const std::string& host, uint16_t port,
   return result;
 }
 
+std::string tcp_listen_problem(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  auto service = std::to_string(port);
+  auto where = "port " + service + " on " + host;
+  if (auto rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found))
+    return "cannot resolve --host " + host + ": " + ::gai_strerror(rc);
+  int last = 0;
+  bool opened = false;
+  for (auto* a = found; a != nullptr && !opened; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      last = errno;
+      continue;
+    }
+    int on = 1; // as the middleman does: a port in TIME_WAIT is free
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 1) == 0)
+      opened = true;
+    else
+      last = errno;
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  if (opened)
+    return {};
+  switch (last) {
+    case EADDRINUSE:
+      return where + " is already in use (another kvnode, or another "
+                     "program); choose a free one with --port";
+    case EADDRNOTAVAIL:
+      return host + " is not an address of this machine; choose one of its "
+                    "own with --host";
+    case EACCES:
+      return where + " needs privileges (ports below 1024); choose a port "
+                     "above 1023 with --port";
+    default:
+      return "cannot listen on " + where + ": " + reason(last);
+  }
+}
+
 } // namespace kv

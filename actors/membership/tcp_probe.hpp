@@ -18,6 +18,11 @@ namespace kv {
 std::string tcp_connect_problem(const std::string& host, uint16_t port,
                                 std::chrono::milliseconds limit);
 
+// Why this process cannot listen on host:port, in a sentence that names
+// the fix ("port 4000 on 127.0.0.1 is already in use ..."); empty if a
+// listening socket can be opened there. CAF only says "cannot_open_port".
+std::string tcp_listen_problem(const std::string& host, uint16_t port);
+
 // Starts a non-blocking connect to host:port: the socket, to be polled for
 // writing and then closed by the caller, or -1 with `error` set. (Name
 // resolution itself can block; nodes use numeric addresses.)

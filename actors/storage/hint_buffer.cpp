@@ -86,6 +86,12 @@ struct owner_entry {
   bool in_flight = false;
   milliseconds backoff{0};
   steady::time_point next_attempt{};
+  // The batches (retries included) since the buffer started delivering to
+  // this owner: logged once when they start and once when the owner has
+  // everything, not per batch.
+  bool delivering = false;
+  uint64_t delivered_in_run = 0;
+  steady::time_point run_started{};
 };
 
 using owner_map = std::map<std::string, owner_entry>; // sorted by owner
@@ -267,6 +273,7 @@ void finish_batch(buffer_pointer self, const std::string& owner,
     return;
   auto& e = i->second;
   e.in_flight = false;
+  e.delivered_in_run += progress->delivered;
   if (progress->failed) {
     auto& s = st.settings;
     e.backoff = e.backoff.count() == 0
@@ -276,7 +283,9 @@ void finish_batch(buffer_pointer self, const std::string& owner,
     log_line(log_level::warning,
              "hint buffer: delivering hints to " + owner
                + " failed: " + describe(progress->first_error) + "; "
-               + std::to_string(e.count) + " held, next try in "
+               + std::to_string(e.delivered_in_run)
+               + " delivered so far, " + std::to_string(e.count)
+               + " held, next try in "
                + std::to_string(e.backoff.count()) + " ms");
     return;
   }
@@ -286,6 +295,17 @@ void finish_batch(buffer_pointer self, const std::string& owner,
                + std::to_string(e.count) + " held");
   e.backoff = milliseconds{0};
   e.next_attempt = steady::time_point{};
+  if (e.count == 0 && e.delivering) {
+    e.delivering = false;
+    log_line(log_level::info,
+             "hint buffer: delivered "
+               + std::to_string(std::exchange(e.delivered_in_run, 0))
+               + " hint(s) to " + owner + " in "
+               + std::to_string(std::chrono::duration_cast<milliseconds>(
+                                  steady::now() - e.run_started)
+                                  .count())
+               + " ms");
+  }
   // More to do: go on at once instead of waiting for a tick.
   deliver(self, owner);
 }
@@ -429,6 +449,16 @@ void deliver(buffer_pointer self, const std::string& owner) {
   auto progress = std::make_shared<batch_progress>();
   progress->outstanding = items.size();
   e.in_flight = true;
+  if (!e.delivering) {
+    e.delivering = true;
+    e.run_started = steady::now();
+    log_line(log_level::info,
+             "hint buffer: delivering " + std::to_string(e.count)
+               + " hint(s) to "
+               + (redirected ? "the current owners of the keys of " + owner
+                                 + " (it left the ring)"
+                             : owner));
+  }
   auto timeout = st.settings.delivery_timeout;
   for (auto& x : items) {
     // Copied handles: a card arriving while the batch runs replaces them.

@@ -2,20 +2,25 @@
 // node's actors, publishes its coordinator and runs until SIGINT/SIGTERM.
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <iostream>
 #include <pthread.h>
 #include <unistd.h>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
-#include "messages/version.hpp"
 #include "actors/log.hpp"
+#include "apps/kvnode/config_file.hpp"
+#include "messages/version.hpp"
 #include "actors/node.hpp"
 #include "messages/caf_types.hpp"
 
@@ -120,6 +125,61 @@ public:
     return std::nullopt;
   }
 
+  // The first problem of a config file's text ("line N: ..."), judged by
+  // the options this program knows (kvnode's and CAF's own sections).
+  std::optional<std::string> config_problem(std::string_view text) const {
+    return kv::config_text_problem(
+      text, [this](std::string_view section, std::string_view key) {
+        auto option = custom_options_.qualified_name_lookup(
+          caf::string_view{section.data(), section.size()},
+          caf::string_view{key.data(), key.size()});
+        if (option == nullptr)
+          return kv::option_kind::unknown;
+        return kind_of(*option);
+      });
+  }
+
+  static kv::option_kind kind_of(const caf::config_option& option) {
+    auto type = text(option.type_name());
+    if (type == "string")
+      return kv::option_kind::text;
+    if (type.find("int") != std::string::npos)
+      return kv::option_kind::number;
+    return kv::option_kind::other;
+  }
+
+  // What went wrong with "--name=value" whose value CAF could not read.
+  std::string bad_flag_value(const std::string& argument) const {
+    auto name = argument.substr(2, argument.find('=') - 2);
+    auto option = custom_options_.cli_long_name_lookup(
+      caf::string_view{name.data(), name.size()});
+    std::string expected;
+    if (option != nullptr && kind_of(*option) == kv::option_kind::number)
+      expected = ": expected a whole number";
+    return "invalid value in " + argument + expected + " (see --help)";
+  }
+
+  static std::string text(caf::string_view x) {
+    return std::string(x.begin(), x.end());
+  }
+
+  // kvnode's own options with their values now, as a config file.
+  std::string dump() const {
+    std::vector<kv::documented_option> options;
+    for (auto& option : custom_options_) {
+      auto name = option.long_name();
+      if (option.category() != "global" || name == "help"
+          || name == "long-help" || name == "dump-config"
+          || name == "config-file")
+        continue;
+      auto value = option.get();
+      options.push_back(kv::documented_option{
+        text(name), text(option.description()),
+        value ? caf::to_string(*value) : std::string{"\"\""}});
+    }
+    return kv::render_config(options);
+  }
+
   // Completes node settings from the flags; an error text if they are bad.
   std::optional<std::string> finish() {
     if (port > 65535)
@@ -201,11 +261,53 @@ int main(int argc, char** argv) {
   kvnode_config cfg;
   if (auto unknown = cfg.unknown_flag(argc, argv))
     return fail("unknown option '" + *unknown + "' (see --help)", 2);
-  if (auto err = cfg.parse(argc, argv))
-    return fail("invalid option value: " + cfg.render(err) + " (see --help)",
-                2);
+  // kvnode reads a config file only when given one, and checks it before
+  // CAF does (see config_file.hpp).
+  caf::actor_system_config::string_list args;
+  std::optional<std::string> config_path;
+  bool dump_config = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--dump-config")
+      dump_config = true;
+    else if (arg == "--config-file")
+      return fail("give the file as --config-file=FILE", 2);
+    else if (arg.rfind("--config-file=", 0) == 0)
+      config_path = arg.substr(std::strlen("--config-file="));
+    else
+      args.push_back(std::move(arg));
+  }
+  std::string config_text;
+  if (config_path) {
+    std::ifstream file{*config_path};
+    std::ostringstream content;
+    content << file.rdbuf();
+    if (!file)
+      return fail("cannot read config file " + *config_path + ": "
+                    + std::strerror(errno),
+                  2);
+    config_text = content.str();
+    if (auto problem = cfg.config_problem(config_text))
+      return fail("config file " + *config_path + ", " + *problem, 2);
+  }
+  std::istringstream config_stream{config_text};
+  if (auto err = cfg.parse(args, config_stream)) {
+    auto rendered = cfg.render(err);
+    auto place = kv::parser_error_place(rendered);
+    if (config_path && place)
+      return fail("config file " + *config_path + ", " + *place
+                    + ": cannot read the value there",
+                  2);
+    if (auto argument = kv::parser_error_argument(rendered))
+      return fail(cfg.bad_flag_value(*argument), 2);
+    return fail("invalid option value: " + rendered + " (see --help)", 2);
+  }
   if (cfg.cli_helptext_printed)
     return 0;
+  if (dump_config) {
+    std::cout << cfg.dump();
+    return 0;
+  }
   if (!cfg.remainder.empty())
     return fail("unknown argument '" + cfg.remainder.front()
                   + "' (see --help)",

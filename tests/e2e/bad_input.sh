@@ -63,8 +63,46 @@ unreachable="error: cannot reach node at 127.0.0.1:$closed_port"
 [[ $REFUSAL == "$unreachable: connection refused" ]] \
   || fail "unclear unreachable-node message: $REFUSAL"
 
-step "bad commands against a node with --max-value-bytes=1000"
-start_node limited "$WORK/limited" --max-value-bytes=1000
+step "kvnode names the problem with a taken port, a config file or a seed"
+# Regression (issue 12): a taken port got CAF's error dump, an unknown name
+# in a config file was ignored, and no log line said a seed was unreachable.
+start_node busy "$WORK/busy"
+refused port-taken "$KVNODE" --node-id=n2 --dc=dc1 --host=127.0.0.1 \
+  --port="$NODE_PORT" --data-dir="$WORK/d6"
+[[ $REFUSAL == "kvnode: port $NODE_PORT on 127.0.0.1 is already in use"* ]] \
+  || fail "unclear taken-port message: $REFUSAL"
+stop_node busy
+example=$(dirname "${BASH_SOURCE[0]}")/../../apps/kvnode/kvnode.example.ini
+diff <("$KVNODE" --dump-config) "$example" >"$WORK/dump.diff" \
+  || fail "apps/kvnode/kvnode.example.ini differs from kvnode --dump-config:" \
+          "$(head -n 20 "$WORK/dump.diff")"
+printf '[global]\nmax-value-byte = 1000\n' >"$WORK/typo.ini"
+refused config-typo "$KVNODE" "${node_flags[@]}" --data-dir="$WORK/d7" \
+  --config-file="$WORK/typo.ini"
+[[ $REFUSAL == *"typo.ini, line 2: unknown option 'max-value-byte' in [global]"* ]] \
+  || fail "unclear unknown-option message: $REFUSAL"
+printf '[global]\n# a comment\n' >"$WORK/hash.ini"
+refused config-hash-comment "$KVNODE" "${node_flags[@]}" \
+  --data-dir="$WORK/d8" --config-file="$WORK/hash.ini"
+printf '[global]\ndc = east\n' >"$WORK/unquoted.ini"
+refused config-unquoted "$KVNODE" "${node_flags[@]}" --data-dir="$WORK/d9" \
+  --config-file="$WORK/unquoted.ini"
+[[ $REFUSAL == *"line 2: the value of 'dc' is text: put it in double quotes"* ]] \
+  || fail "unclear unquoted-text message: $REFUSAL"
+refused config-missing "$KVNODE" "${node_flags[@]}" --data-dir="$WORK/d10" \
+  --config-file="$WORK/no-such.ini"
+start_node lonely "$WORK/lonely" --gossip-interval-ms=100 \
+  --seeds=127.0.0.1:"$closed_port"
+seed_warning="no seed reachable after [0-9]+ gossip rounds \\(cannot reach 127\\.0\\.0\\.1:$closed_port: connection refused\\)"
+wait_for 30 grep -qE "$seed_warning" "$WORK/lonely.err" \
+  || fail "no warning about the unreachable seed: $(tail -n 5 "$WORK/lonely.err")"
+stop_node lonely
+
+step "bad commands against a node with max-value-bytes = 1000 (config file)"
+# The example file with one value changed: flags override the rest.
+sed 's/^max-value-bytes = .*/max-value-bytes = 1000/' "$example" \
+  >"$WORK/limited.ini"
+start_node limited "$WORK/limited" --config-file="$WORK/limited.ini"
 key_at_limit=$(printf 'k%.0s' $(seq 10240))
 key_over=${key_at_limit}x
 value_at_limit=$(printf 'v%.0s' $(seq 1000))

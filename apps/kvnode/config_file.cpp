@@ -1,0 +1,149 @@
+#include "apps/kvnode/config_file.hpp"
+
+#include <cctype>
+#include <regex>
+
+namespace kv {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  while (!s.empty() && blank(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && blank(s.back()))
+    s.remove_suffix(1);
+  return s;
+}
+
+// `value` without a trailing "; comment" that is outside double quotes.
+std::string_view strip_comment(std::string_view value) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value[i] == '\\' && quoted)
+      ++i;
+    else if (value[i] == '"')
+      quoted = !quoted;
+    else if (value[i] == ';' && !quoted)
+      return trim(value.substr(0, i));
+  }
+  return value;
+}
+
+bool is_name(std::string_view s) {
+  if (s.empty())
+    return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'
+          || c == '.'))
+      return false;
+  return true;
+}
+
+bool is_quoted(std::string_view value) {
+  return value.size() >= 2 && value.front() == '"' && value.back() == '"';
+}
+
+} // namespace
+
+std::optional<std::string> config_text_problem(std::string_view text,
+                                               const option_lookup& lookup) {
+  std::string section;
+  bool in_list = false; // inside a [ ... ] value that spans lines
+  std::size_t number = 0;
+  for (std::size_t pos = 0; pos <= text.size();) {
+    auto end = text.find('\n', pos);
+    if (end == std::string_view::npos)
+      end = text.size();
+    auto line = trim(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++number;
+    auto at = "line " + std::to_string(number) + ": ";
+    if (in_list) {
+      in_list = strip_comment(line).find(']') == std::string_view::npos;
+      continue;
+    }
+    if (line.empty() || line.front() == ';')
+      continue;
+    if (line.front() == '#')
+      return at + "comments start with ';' in kvnode's config format, not '#'";
+    if (line.front() == '[') {
+      auto close = line.find(']');
+      auto name = close == std::string_view::npos
+                    ? std::string_view{}
+                    : trim(line.substr(1, close - 1));
+      if (!is_name(name) || !strip_comment(line.substr(close + 1)).empty())
+        return at + "a section header is one name in brackets, like [global]";
+      section = std::string{name};
+      continue;
+    }
+    auto equals = line.find('=');
+    if (equals == std::string_view::npos)
+      return at + "expected 'name = value', a [section] or a '; comment'";
+    auto key = trim(line.substr(0, equals));
+    auto value = strip_comment(trim(line.substr(equals + 1)));
+    if (!is_name(key))
+      return at + "'" + std::string{key} + "' is not an option name";
+    if (section.empty())
+      return at + "options come after a section header such as [global]";
+    auto kind = lookup(section, key);
+    if (kind == option_kind::unknown)
+      return at + "unknown option '" + std::string{key} + "' in ["
+             + section + "]"
+             + (section == "global" ? " (kvnode --dump-config lists them)"
+                                    : "");
+    if (value.empty())
+      return at + "option '" + std::string{key} + "' has no value";
+    if (kind == option_kind::text && !is_quoted(value))
+      return at + "the value of '" + std::string{key}
+             + "' is text: put it in double quotes (" + std::string{key}
+             + " = \"" + std::string{value} + "\")";
+    if (kind == option_kind::number
+        && value.find_first_not_of("0123456789") != std::string_view::npos)
+      return at + "the value of '" + std::string{key}
+             + "' is a whole number, not '" + std::string{value} + "'";
+    in_list = value.front() == '[' && value.find(']') == std::string_view::npos;
+  }
+  if (in_list)
+    return std::string{"the file ends inside a list ([ without ])"};
+  return std::nullopt;
+}
+
+std::string render_config(const std::vector<documented_option>& options) {
+  std::string out
+    = "; kvnode configuration, as `kvnode --dump-config` writes it.\n"
+      "; Use: kvnode --config-file=FILE; flags given on the command line\n"
+      "; override the file. Format (CAF's INI dialect): comments start\n"
+      "; with ';', text values are in double quotes, numbers are bare.\n"
+      "; An unknown name is an error, so a typo never goes unnoticed.\n"
+      "\n[global]\n";
+  for (auto& option : options) {
+    out += "\n; " + option.description + "\n";
+    out += option.name + " = " + option.value + "\n";
+  }
+  return out;
+}
+
+std::optional<std::string> parser_error_place(std::string_view caf_error) {
+  static const std::regex column{R"re("column" = ([0-9]+))re"};
+  static const std::regex line{R"re("line" = ([0-9]+))re"};
+  std::string text{caf_error};
+  std::smatch c, l;
+  if (!std::regex_search(text, l, line))
+    return std::nullopt;
+  std::string place = "line " + l[1].str();
+  if (std::regex_search(text, c, column))
+    place += ", column " + c[1].str();
+  return place;
+}
+
+std::optional<std::string> parser_error_argument(std::string_view caf_error) {
+  static const std::regex argument{R"re("argument" = "((?:[^"\\]|\\.)*)")re"};
+  std::string text{caf_error};
+  std::smatch m;
+  if (!std::regex_search(text, m, argument))
+    return std::nullopt;
+  return m[1].str();
+}
+
+} // namespace kv
