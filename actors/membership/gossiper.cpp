@@ -17,35 +17,6 @@
 
 namespace kv {
 
-std::optional<std::vector<seed_address>>
-parse_seeds(const std::string& text, std::string& error) {
-  std::vector<seed_address> result;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto comma = text.find(',', pos);
-    auto item = text.substr(pos, comma == std::string::npos ? std::string::npos
-                                                            : comma - pos);
-    pos = comma == std::string::npos ? text.size() : comma + 1;
-    if (item.empty())
-      continue;
-    auto colon = item.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == item.size()) {
-      error = "seed '" + item + "' is not host:port";
-      return std::nullopt;
-    }
-    auto port_text = item.substr(colon + 1);
-    if (!std::all_of(port_text.begin(), port_text.end(), ::isdigit)
-        || port_text.size() > 5 || std::stoul(port_text) == 0
-        || std::stoul(port_text) > 65535) {
-      error = "seed '" + item + "' has an invalid port";
-      return std::nullopt;
-    }
-    result.push_back(seed_address{item.substr(0, colon),
-                                  static_cast<uint16_t>(std::stoul(port_text))});
-  }
-  return result;
-}
-
 bool names_node(const seed_address& seed, const std::string& host,
                 uint16_t port) {
   return port != 0 && seed.port == port && seed.host == host;

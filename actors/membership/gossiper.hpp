@@ -10,22 +10,22 @@
 
 #include "actors/membership/failure_detector.hpp"
 #include "actors/membership/peer_connector.hpp"
+#include "messages/endpoint.hpp"
 #include "messages/interfaces.hpp"
 
 namespace kv {
 
-struct seed_address {
-  std::string host;
-  uint16_t port = 0;
-};
+using seed_address = endpoint;
 
 // Does `seed` name the node listening on host:port (as spelled there)?
 bool names_node(const seed_address& seed, const std::string& host,
                 uint16_t port);
 
 // Parses "host:port,host:port"; nullopt (and `error` set) if malformed.
-std::optional<std::vector<seed_address>>
-parse_seeds(const std::string& text, std::string& error);
+inline std::optional<std::vector<seed_address>>
+parse_seeds(const std::string& text, std::string& error) {
+  return parse_endpoints(text, "seed", error);
+}
 
 struct gossiper_settings {
   std::vector<seed_address> seeds;            // contacted until one answers

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <caf/expected.hpp>
 
 #include "messages/caf_types.hpp"
+#include "messages/endpoint.hpp"
 #include "messages/interfaces.hpp"
 
 namespace kv {
@@ -36,11 +38,46 @@ caf::expected<coordinator_actor>
 connect_to_node(caf::actor_system& sys, const std::string& host, uint16_t port,
                 std::chrono::milliseconds limit = std::chrono::seconds{10});
 
-// Sequential requests against one coordinator; each call waits for its reply
-// for at most the request's timeout plus a margin.
+// How a blocking_client given several nodes finds one.
+struct failover_options {
+  // Per address tried: a connect that takes longer counts as unreachable.
+  std::chrono::milliseconds connect_limit{5000};
+};
+
+// Sequential requests against a coordinator; each call waits for its reply
+// for at most the request's timeout plus a margin. Not for concurrent use:
+// give each thread its own client.
+//
+// Node loss. The client watches its node: when the connection drops, a
+// request in flight fails at once instead of at its timeout, and the next
+// request connects again. A client built from several addresses (connect)
+// then moves on to the next address that answers:
+//  - reads and views (get, members, ring, ...) are sent again to the next
+//    node, so they fail only when no node answers;
+//  - a put or delete already sent when its node was lost is NOT sent again:
+//    a replica may have applied it. It fails with `unavailable` and a
+//    message that says the outcome is unknown; read the key to learn it.
+//    One that could not be sent goes to the next node.
+// A node that does not answer within the request's limit (hung, or cut off
+// by a partition) counts as lost as well.
 class blocking_client {
 public:
+  // A client of one node (the handle's): no other node to move to.
   blocking_client(caf::actor_system& sys, coordinator_actor node);
+
+  // A client of the node at `address`, already connected (`node`): after
+  // losing the node it connects to that address again.
+  blocking_client(caf::actor_system& sys, coordinator_actor node,
+                  endpoint address, failover_options opts = {});
+
+  // A client of whichever of `nodes` answers first, in the order given;
+  // the error lists why each one could not be reached.
+  static caf::expected<blocking_client>
+  connect(caf::actor_system& sys, std::vector<endpoint> nodes,
+          failover_options opts = {});
+
+  blocking_client(blocking_client&&) noexcept;
+  ~blocking_client();
 
   caf::expected<put_result> put(const std::string& key,
                                 const std::string& value,
@@ -85,13 +122,49 @@ public:
   // Every version this node's own replica stores for `key` (no quorum).
   caf::expected<sibling_list> local_versions(const std::string& key);
 
+  // The node requests go to now (invalid after it was lost, until the next
+  // request connects again), and its address when the client was built
+  // from addresses ("" otherwise).
   const coordinator_actor& node() const { return node_; }
+  std::string node_address() const;
 
 private:
+  struct watcher;
+
+  blocking_client(caf::actor_system& sys, std::vector<endpoint> nodes,
+                  failover_options opts);
+
   std::chrono::milliseconds wait_limit(const request_options& opts) const;
+
+  // Connects to the current address or, failing that, the next ones in
+  // turn; an error naming each failure if none answers.
+  caf::error ensure_node();
+  // Forgets the node (lost or hung); the next request tries the next
+  // address.
+  void lose_node();
+
+  // What a request does when its node is lost after it was sent.
+  enum class on_loss {
+    resend,         // reads and views: the next node answers instead
+    write_in_doubt, // put, delete: fail, saying the outcome is unknown
+    fail,           // ring changes, repairs, this node's own replica
+  };
+
+  // Sends `xs` to the node and hands the reply to `on_reply`; on node loss
+  // moves on to the next node and acts as `policy` says.
+  template <class OnReply, class... Ts>
+  caf::error exchange(on_loss policy, std::chrono::milliseconds limit,
+                      OnReply on_reply, const Ts&... xs);
+  template <class Result, class... Ts>
+  caf::expected<Result> ask(on_loss policy, std::chrono::milliseconds limit,
+                            const Ts&... xs);
 
   caf::actor_system& sys_;
   coordinator_actor node_;
+  std::vector<endpoint> nodes_; // empty: only the handle given
+  std::size_t current_ = 0;     // index into nodes_
+  failover_options opts_;
+  std::unique_ptr<watcher> watcher_;
 };
 
 } // namespace kv

@@ -27,6 +27,10 @@ parsed_args parse_shell_args(const std::vector<std::string>& argv) {
       args.stop_on_error = true;
       continue;
     }
+    if (arg == "--raw") {
+      args.raw = true;
+      continue;
+    }
     if (arg.compare(0, 1, "-") != 0) {
       // The command: this word and every one after it.
       args.command.assign(argv.begin() + static_cast<std::ptrdiff_t>(i),
@@ -76,7 +80,7 @@ parsed_args parse_shell_args(const std::vector<std::string>& argv) {
 
 const char* shell_usage_text() {
   return "usage: kvsh [--host=H] [--port=P] [--timeout-ms=T] "
-         "[--max-value-bytes=B] [-e] [COMMAND [ARG...]]\n"
+         "[--max-value-bytes=B] [-e] [--raw] [COMMAND [ARG...]]\n"
          "Interactive shell of kvactors: connects to one node's coordinator.\n"
          "With a COMMAND (kvsh get user:1) it runs that one command and\n"
          "exits: 0 if it succeeded, 1 if it failed.\n"
@@ -88,6 +92,9 @@ const char* shell_usage_text() {
          "(default 1048576)\n"
          "  -e, --stop-on-error  with commands on stdin: stop at the first\n"
          "                       that fails (else run them all)\n"
+         "  --raw                for scripts: get prints each value as it is\n"
+         "                       stored and nothing else (a missing key:\n"
+         "                       nothing); put and del print nothing\n"
          "  --version            print the version\n"
          "  --help               this text\n"
          "With a terminal on stdin kvsh edits lines with readline and keeps\n"

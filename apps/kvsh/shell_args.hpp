@@ -24,6 +24,8 @@ struct shell_args {
   // Scripts: stop at the first command that fails (else every command
   // runs and the exit status says whether any failed).
   bool stop_on_error = false;
+  // Scripts: get prints only the values, verbatim; writes print nothing.
+  bool raw = false;
   // One command given on the command line (`kvsh get user:1`): run it and
   // exit with its status instead of reading commands.
   std::vector<std::string> command;

@@ -134,6 +134,26 @@ std::string shell_word(std::string_view word) {
   return plain ? std::string{word} : quote(word);
 }
 
+namespace {
+
+// A version's clock. Siblings show what the writer had seen plus its own
+// dot ("{n1:1}+n1:3"): as plain histories ({n1:2} and {n1:3}) two
+// concurrent writes through one node would look ordered.
+std::string clock_of(const versioned_value& v, bool among_siblings) {
+  if (!among_siblings)
+    return v.history().to_string();
+  return v.context.to_string() + "+" + v.origin.node + ":"
+         + std::to_string(v.origin.counter);
+}
+
+std::string siblings_header(std::size_t count) {
+  return "(" + std::to_string(count)
+         + " siblings: concurrent writes, in no order; each clock is what "
+           "its writer had seen + its own write)\n";
+}
+
+} // namespace
+
 std::string format_get(const get_result& result) {
   // The node returns live values only; filtering again keeps a tombstone
   // from ever printing as an empty value.
@@ -141,12 +161,13 @@ std::string format_get(const get_result& result) {
   if (live.empty())
     return "(not found)\n";
   std::string out;
-  if (live.size() > 1)
-    out += "(" + std::to_string(live.size()) + " siblings)\n";
+  bool siblings = live.size() > 1;
+  if (siblings)
+    out += siblings_header(live.size());
   for (auto& v : live) {
     out += format_value(v.value);
     out += "\n  clock ";
-    out += v.history().to_string();
+    out += clock_of(v, siblings);
     out += " written ";
     out += format_timestamp(v.timestamp_ms);
     out += '\n';
@@ -165,8 +186,8 @@ std::string format_write(const put_result& result) {
     out += "  (" + std::to_string(result.siblings.size())
            + " siblings now: a concurrent write exists)\n";
     for (auto& v : result.siblings)
-      out += "  " + format_value(v.value) + " clock "
-             + v.history().to_string() + "\n";
+      out += "  " + format_value(v.value) + " clock " + clock_of(v, true)
+             + "\n";
   }
   return out;
 }
@@ -373,9 +394,12 @@ std::string format_replica(const sibling_list& versions) {
   if (versions.empty())
     return "(not stored here)\n";
   std::string out;
+  bool siblings = versions.size() > 1;
+  if (siblings)
+    out += siblings_header(versions.size());
   for (auto& v : versions) {
     out += v.tombstone ? std::string{"(tombstone)"} : format_value(v.value);
-    out += "\n  clock " + v.history().to_string() + " written "
+    out += "\n  clock " + clock_of(v, siblings) + " written "
            + format_timestamp(v.timestamp_ms) + "\n";
   }
   return out;

@@ -33,6 +33,7 @@ shell_session::shell_session(caf::actor_system& sys, const shell_args& args,
   : sys_(sys),
     default_timeout_ms_(args.timeout_ms),
     max_value_bytes_(args.max_value_bytes),
+    raw_(args.raw),
     out_(out),
     err_(err) {
   // nop
@@ -44,31 +45,15 @@ std::optional<std::string> shell_session::connect(const std::string& host,
   if (!node)
     return "cannot reach node at " + host + ":" + std::to_string(port) + ": "
            + connect_failure(node.error(), host, port);
-  // A fresh watcher, so a down_msg of the previous node cannot count.
-  watcher_ = std::make_unique<caf::scoped_actor>(sys_);
-  (*watcher_)->monitor(*node);
-  client_.emplace(sys_, std::move(*node));
-  node_lost_ = false;
+  // The client connects to this address again after losing the node (it
+  // restarted, or hung and recovered).
+  client_.emplace(sys_, std::move(*node), endpoint{host, port});
   host_ = host;
   port_ = port;
   // Contexts name versions, not nodes, so they stay valid on the new node.
   return std::nullopt;
 }
 
-bool shell_session::ensure_connected() {
-  if (!node_lost_)
-    (*watcher_)->receive([&](const caf::down_msg&) { node_lost_ = true; },
-                         caf::after(std::chrono::seconds{0}) >> [] {
-                           // nop
-                         });
-  if (!node_lost_)
-    return true;
-  if (auto problem = connect(host_, port_)) {
-    report("lost the node; " + *problem);
-    return false;
-  }
-  return true;
-}
 
 bool shell_session::execute(std::string_view line) {
   auto parsed = parse_command(line);
@@ -102,31 +87,26 @@ void shell_session::run(const shell_command& cmd) {
         out_ << "connected to " << cmd.host << ':' << cmd.port << '\n';
       break;
     case command_kind::get:
-      if (ensure_connected())
-        run_get(cmd);
+      run_get(cmd);
       break;
     case command_kind::nodes:
     case command_kind::ring:
     case command_kind::hints:
     case command_kind::replica:
-      if (ensure_connected())
-        run_cluster_view(cmd);
+      run_cluster_view(cmd);
       break;
     case command_kind::leave:
     case command_kind::remove_node:
     case command_kind::replace_node:
-      if (ensure_connected())
-        run_ring_change(cmd);
+      run_ring_change(cmd);
       break;
     case command_kind::aae:
     case command_kind::repair:
-      if (ensure_connected())
-        run_anti_entropy(cmd);
+      run_anti_entropy(cmd);
       break;
     case command_kind::put:
     case command_kind::remove:
-      if (ensure_connected())
-        run_write(cmd);
+      run_write(cmd);
       break;
     default:
       break;
@@ -219,7 +199,12 @@ void shell_session::run_get(const shell_command& cmd) {
   // Remembered even for a deleted key: writing with the tombstone's context
   // supersedes the tombstone instead of racing it.
   read_contexts_[cmd.key] = result->context;
-  out_ << format_get(*result);
+  if (!raw_) {
+    out_ << format_get(*result);
+    return;
+  }
+  for (auto& v : live_values(result->siblings))
+    out_ << v.value << '\n';
 }
 
 void shell_session::run_write(const shell_command& cmd) {
@@ -244,7 +229,8 @@ void shell_session::run_write(const shell_command& cmd) {
   }
   // Safe to chain: the context covers only what the reply shows.
   read_contexts_[cmd.key] = result->context;
-  out_ << format_write(*result);
+  if (!raw_)
+    out_ << format_write(*result);
 }
 
 void shell_session::report(const std::string& message) {

@@ -44,9 +44,6 @@ public:
   }
 
 private:
-  // Whether requests can go out; reconnects (once per call) to the same
-  // address after the node went away, e.g. restarted.
-  bool ensure_connected();
   void run(const shell_command& cmd);
   void run_get(const shell_command& cmd);
   void run_ring_change(const shell_command& cmd);
@@ -57,15 +54,13 @@ private:
   request_options with_defaults(request_options opts) const;
 
   caf::actor_system& sys_;
+  // Watches the node and connects to its address again after losing it.
   std::optional<blocking_client> client_;
-  // Monitors the node. CAF does not fail requests to a node whose
-  // connection dropped, they only time out; the down_msg tells at once.
-  std::unique_ptr<caf::scoped_actor> watcher_;
-  bool node_lost_ = false;
   std::string host_;
   uint16_t port_ = 0;
   uint32_t default_timeout_ms_;
   std::size_t max_value_bytes_;
+  bool raw_; // --raw
   // Context of the latest get per key, for ctx=@.
   std::unordered_map<std::string, vector_clock> read_contexts_;
   std::ostream& out_;

@@ -201,6 +201,15 @@ timeout 30 "$KVSH" --port="$NODE_PORT" <"$WORK/stop.in" >"$WORK/stop.out" 2>&1 \
 ((rc == 1)) || fail "kvsh exited $rc after a failing command"
 grep -c '^ok' "$WORK/stop.out" | grep -qx 2 || fail "kvsh stopped early: $(cat "$WORK/stop.out")"
 "$KVSH" --version | grep -q '^kvsh (kvactors) ' || fail "kvsh --version"
+# --raw: get prints the stored bytes alone (no quoting, no clock), writes
+# and a missing key print nothing.
+out=$(one_shot --raw put raw-key $'tab\there \xff') || fail "raw put: $out"
+[[ -z $out ]] || fail "a raw put printed: $out"
+one_shot --raw get raw-key >"$WORK/raw.out" || fail "raw get failed"
+printf 'tab\there \xff\n' | cmp -s - "$WORK/raw.out" \
+  || fail "raw get printed: $(od -c "$WORK/raw.out" | head -n 3)"
+out=$(one_shot --raw get no-such-key) || fail "raw get of a missing key: $out"
+[[ -z $out ]] || fail "a raw get of a missing key printed: $out"
 
 stop_node limited
 echo "PASS"

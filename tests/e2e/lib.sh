@@ -122,7 +122,7 @@ shell() {
 normalize() {
   local iso='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z'
   sed -E \
-    -e "s/^  clock \\{[^}]*\\} written $iso\$/  clock C written T/" \
+    -e "s/^  clock \\{[^}]*\\}(\\+[^ ]+)? written $iso\$/  clock C written T/" \
     -e 's/^  clock \{[^}]*\}$/  clock C/' \
     -e 's/^  context [^ ]+$/  context X/' \
     "$1"

@@ -359,6 +359,8 @@ BOOST_AUTO_TEST_CASE(a_command_on_the_command_line) {
                == (strings{"put", "k", "a value", "--not-a-flag"}),
              boost::test_tools::per_element());
   BOOST_TEST(parse_shell_args({"--version"}).args.version);
+  BOOST_TEST(parse_shell_args({"--raw", "get", "k"}).args.raw);
+  BOOST_TEST(!parse_shell_args({"get", "k"}).args.raw);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -441,12 +443,29 @@ BOOST_AUTO_TEST_CASE(get_of_siblings) {
   two.siblings.push_back(version("b b", 2, 1000));
   two.context = two.siblings[1].history();
   BOOST_TEST(format_get(two)
-             == "(2 siblings)\n"
+             == "(2 siblings: concurrent writes, in no order; each clock is "
+                "what its writer had seen + its own write)\n"
                 "a\n"
-                "  clock {n1:1} written 1970-01-01T00:00:00.000Z\n"
+                "  clock {}+n1:1 written 1970-01-01T00:00:00.000Z\n"
                 "b b\n"
-                "  clock {n1:2} written 1970-01-01T00:00:01.000Z\n"
+                "  clock {n1:1}+n1:2 written 1970-01-01T00:00:01.000Z\n"
                 "  context n1:2@1000\n");
+}
+
+// Regression (issue 12): two writes through one node that neither saw
+// printed as {n1:2} and {n1:3}, which read as ordered.
+BOOST_AUTO_TEST_CASE(concurrent_siblings_do_not_look_ordered) {
+  get_result two;
+  auto seen = vector_clock{{clock_entry{"n1", 1, 0}}};
+  two.siblings.push_back(version("milk", 2, 0));
+  two.siblings.push_back(version("eggs", 3, 0));
+  for (auto& v : two.siblings)
+    v.context = seen;
+  two.context = two.siblings[1].history();
+  auto out = format_get(two);
+  BOOST_TEST(out.find("  clock {n1:1}+n1:2 written") != std::string::npos);
+  BOOST_TEST(out.find("  clock {n1:1}+n1:3 written") != std::string::npos);
+  BOOST_TEST(out.find("{n1:3} written") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(write_acknowledgement) {
