@@ -17,6 +17,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$BUILD/apps/kvnode" \
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PREFIX=$WORK/prefix
 
+step "without tests and benchmarks the build needs no Boost.Test"
+cmake -S "$SRC" -B "$WORK/minimal" -DKV_BUILD_TESTS=OFF -DKV_BUILD_BENCH=OFF \
+  -DCMAKE_DISABLE_FIND_PACKAGE_Boost=TRUE >"$WORK/minimal.out" 2>&1 \
+  || fail "configure without tests failed: $(tail -n 20 "$WORK/minimal.out")"
+cmake --build "$WORK/minimal" --target help >"$WORK/targets.out"
+grep -q 'kv_client' "$WORK/targets.out" || fail "no kv_client target"
+! grep -qE 'test_|kvbench' "$WORK/targets.out" \
+  || fail "tests or benchmarks configured although switched off"
+
 step "cmake --install into $PREFIX"
 cmake --install "$BUILD" --prefix "$PREFIX" >"$WORK/install.out" \
   || fail "install failed: $(tail -n 20 "$WORK/install.out")"
