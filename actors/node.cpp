@@ -12,6 +12,8 @@
 #include "actors/log.hpp"
 #include "actors/membership/peer_connector.hpp"
 #include "actors/membership/tcp_probe.hpp"
+#include "actors/metrics/node_monitor.hpp"
+#include "actors/metrics/status_server.hpp"
 #include "actors/storage/replica_store.hpp"
 #include "messages/validation.hpp"
 #include "messages/vector_clock.hpp"
@@ -248,6 +250,39 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
                                      {result->handoff_, result->syncer_,
                                       result->reaper_},
                                      result->connector_);
+  node_monitor_settings monitoring;
+  monitoring.node_id = cfg.node_id;
+  monitoring.dc = cfg.dc;
+  monitoring.data_dir = cfg.storage.data_dir;
+  monitoring.coordinator = coordinator;
+  monitoring.stores = result->stores_;
+  monitoring.hints = result->hint_buffer_;
+  monitoring.handoff = result->handoff_;
+  monitoring.syncer = result->syncer_;
+  monitoring.reaper = result->reaper_;
+  monitoring.gossiper = result->gossiper_;
+  result->monitor_ = spawn_node_monitor(sys, std::move(monitoring));
+  caf::anon_send(coordinator, monitor_atom::value, result->monitor_);
+  if (cfg.http_port) {
+    status_server_settings http;
+    http.host = cfg.host;
+    http.port = *cfg.http_port;
+    http.coordinator = coordinator;
+    http.monitor = result->monitor_;
+    auto server = spawn_status_server(sys, std::move(http));
+    if (!server) {
+      auto reason = tcp_listen_problem(cfg.host, *cfg.http_port);
+      result->stop(false);
+      throw std::runtime_error(
+        "cannot serve HTTP (--http-port): "
+        + (reason.empty() ? sys.render(server.error()) : reason));
+    }
+    result->status_server_ = server->broker;
+    result->http_port_ = server->port;
+    log_line(log_level::info, "status page and metrics on http://"
+                                + cfg.host + ":"
+                                + std::to_string(server->port) + "/");
+  }
   return result;
 }
 
@@ -266,6 +301,10 @@ void node::stop(bool announce) {
     self->request(gossiper_, std::chrono::seconds{2}, stopping_atom::value)
       .receive([](ok_atom) {}, [](caf::error&) {});
   }
+  if (status_server_)
+    caf::anon_send_exit(status_server_, caf::exit_reason::user_shutdown);
+  if (monitor_)
+    caf::anon_send_exit(monitor_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gossiper_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(connector_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);

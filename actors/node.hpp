@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct node_config {
   std::string host = "127.0.0.1";
   uint16_t port = 4000;       // 0 picks a free port (see node::port())
   bool publish = true;        // publish the coordinator over CAF remoting
+  // The HTTP port of /metrics and the status page (on `host`); off when
+  // not set. 0 picks a free one (see node::http_port()).
+  std::optional<uint16_t> http_port;
   engine_options storage;     // data directory, cache, durability, compressor
   uint32_t store_shards = 2;  // replica store actors, each with its own session
   std::size_t max_value_bytes = default_max_value_bytes;
@@ -88,6 +92,8 @@ public:
 
   // The port the coordinator is published on (0 when not published).
   uint16_t port() const { return port_; }
+  // The status server's port; 0 when it is off.
+  uint16_t http_port() const { return http_port_; }
 
   // Stops the node's actors and waits until every store has closed its
   // WiredTiger session; the engine closes when the last store is gone.
@@ -110,7 +116,10 @@ private:
   merkle_syncer_node_actor syncer_;
   tombstone_reaper_node_actor reaper_;
   peer_connector_actor connector_;
+  node_monitor_actor monitor_;
+  caf::actor status_server_;
   uint16_t port_ = 0;
+  uint16_t http_port_ = 0;
   bool stopped_ = false;
   node_identity identity_;
 };

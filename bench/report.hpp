@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "bench/bench_options.hpp"
-#include "bench/latency_histogram.hpp"
+#include "messages/latency_histogram.hpp"
 
 namespace kv {
 

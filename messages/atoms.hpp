@@ -26,6 +26,8 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using hint_atom = caf::atom_constant<caf::atom("hint")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using monitor_atom = caf::atom_constant<caf::atom("monitor")>;
 using offsets_atom = caf::atom_constant<caf::atom("offsets")>;
 
 // Anti-entropy and handoff.

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "messages/interfaces.hpp"
+#include "messages/request_stats.hpp"
 
 namespace kv {
 
@@ -68,6 +69,10 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<put_result>("kv_put_result");
   cfg.add_message_type<get_result>("kv_get_result");
   cfg.add_message_type<store_stats>("kv_store_stats");
+  cfg.add_message_type<request_stats>("kv_request_stats");
+  cfg.add_message_type<hint_stats>("kv_hint_stats");
+  cfg.add_message_type<node_load>("kv_node_load");
+  cfg.add_message_type<node_stats>("kv_node_stats");
   cfg.add_message_type<member_info>("kv_member_info");
   cfg.add_message_type<hint>("kv_hint");
   cfg.add_message_type<partition_chunk>("kv_partition_chunk");

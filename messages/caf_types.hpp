@@ -84,10 +84,17 @@ typename Inspector::result_type inspect(Inspector& f, get_result& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_load& x) {
+  return f(caf::meta::type_name("node_load"), x.measured_ms, x.ops_per_s,
+           x.p99_us, x.keys, x.keys_complete, x.disk_bytes, x.hints,
+           x.transfers);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.node_id, x.dc, x.host,
            x.port, x.tokens, x.heartbeat, x.status, x.ring_epoch,
-           x.handoff_done, x.incarnation);
+           x.handoff_done, x.incarnation, x.load);
 }
 
 template <class Inspector>

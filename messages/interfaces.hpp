@@ -15,6 +15,7 @@
 #include "messages/atoms.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/membership.hpp"
+#include "messages/node_stats.hpp"
 #include "messages/partition_chunk.hpp"
 #include "messages/request.hpp"
 #include "messages/ring_state.hpp"
@@ -22,21 +23,6 @@
 #include "messages/versioned_value.hpp"
 
 namespace kv {
-
-// Counters a replica store reports (for the shell, the autoscaler, benches).
-struct store_stats {
-  uint64_t keys_written = 0;    // coordinate + apply operations that changed data
-  uint64_t reads = 0;
-  uint64_t sibling_warnings = 0; // writes that left a key above the warning level
-  uint64_t corrupt_records = 0;  // records that failed their checksum on read
-  uint64_t tombstones = 0;       // keys whose record holds tombstones only
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, store_stats& x) {
-  return f(caf::meta::type_name("store_stats"), x.keys_written, x.reads,
-           x.sibling_warnings, x.corrupt_records, x.tombstones);
-}
 
 // One node's replica stores, in shard order (see store_shard_of).
 using replica_store_actor = caf::typed_actor<
@@ -129,7 +115,8 @@ using hint_buffer_actor = caf::typed_actor<
   // The indices of the keys for which a hint is held, for any owner: a
   // tombstone is never reaped while an older version may still arrive.
   caf::replies_to<hint_atom, std::vector<std::string>>::with<
-    std::vector<uint32_t>>>;
+    std::vector<uint32_t>>,
+  caf::replies_to<stats_atom>::with<hint_stats>>;
 
 // Membership: exchanges node cards with peers (a card with a higher
 // heartbeat replaces an older one) together with the sender's id and the ids
@@ -160,7 +147,9 @@ using gossiper_actor = caf::typed_actor<
   // every live peer, which mark it down at once. Replies when they have
   // all answered or a round has passed.
   caf::replies_to<stopping_atom>::with<ok_atom>,
-  caf::reacts_to<leave_atom>>;
+  caf::reacts_to<leave_atom>,
+  // This node's load, measured by its monitor: goes into its own card.
+  caf::reacts_to<load_atom, node_load>>;
 
 // What clients talk to: any node's coordinator serves any key.
 using coordinator_actor = caf::typed_actor<
@@ -201,6 +190,9 @@ using coordinator_actor = caf::typed_actor<
   caf::replies_to<repair_atom, std::string>::with<std::string>,
   // Tombstone reaping as this node's reaper sees it.
   caf::replies_to<get_atom, reap_atom>::with<reap_status>,
+  // This node's figures (requests, latency, hints, storage, transfers) as
+  // its monitor last gathered them: kvsh `stats`.
+  caf::replies_to<get_atom, stats_atom>::with<node_stats>,
   // What this node's own replica stores for a key (all versions), for
   // operators and tests: no quorum, no repair.
   caf::replies_to<read_atom, std::string>::with<sibling_list>>;
@@ -277,6 +269,13 @@ using handoff_actor = caf::typed_actor<
   caf::reacts_to<members_atom, std::vector<node_card>>,
   caf::replies_to<get_atom, handoff_atom>::with<uint64_t, uint64_t, uint64_t,
                                                 uint64_t>>;
+
+// A node's monitor: gathers the node's figures every second from its
+// coordinator, stores, hint buffer, handoff, syncer and reaper, publishes
+// its load in the node's gossip card and answers for the whole picture.
+using node_monitor_actor = caf::typed_actor<
+  caf::replies_to<get_atom, stats_atom>::with<node_stats>,
+  caf::reacts_to<tick_atom>>;
 
 // Autoscaler (declared, not built yet): watches the members' load and asks a
 // provisioner for more or fewer nodes; reports per-node ops/s it last saw.

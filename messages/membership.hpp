@@ -12,6 +12,20 @@ enum class member_status : uint8_t { up, suspect, down, leaving };
 
 const char* to_string(member_status x);
 
+// A node's load as its own monitor measured it (actors/metrics), published
+// in its member record so every node sees the cluster's load without
+// asking: kvsh `nodes`, and what an autoscaler decides on.
+struct node_load {
+  uint64_t measured_ms = 0;  // wall clock of the measurement; 0: none yet
+  uint32_t ops_per_s = 0;    // client requests it coordinated, smoothed
+  uint32_t p99_us = 0;       // their 99th percentile latency, last minute
+  uint64_t keys = 0;         // keys of the partitions it holds
+  bool keys_complete = false; // false while its trees are still counting
+  uint64_t disk_bytes = 0;   // its data directory
+  uint64_t hints = 0;        // hints it holds for other nodes
+  uint32_t transfers = 0;    // partitions it still has to copy in
+};
+
 // One node as the membership list knows it. The gossiper owns these; the
 // ring manager derives the ring from the tokens of the members.
 struct member_info {
@@ -32,6 +46,7 @@ struct member_info {
   // Drawn when the node's data directory was created (node_identity): tells
   // a wiped or duplicate node from the one that had the id before.
   uint64_t incarnation = 0;
+  node_load load;
 };
 
 // A write held for a replica that was unreachable (sloppy quorum).

@@ -136,7 +136,8 @@ void prepare_data_dir(const std::string& dir) {
 
 std::string open_config(const engine_options& opts) {
   std::string ext = KV_WT_EXTENSION_DIR;
-  std::string cfg = "create,session_max=256";
+  // statistics=(fast): the counters operators watch, cheap to keep.
+  std::string cfg = "create,session_max=256,statistics=(fast)";
   cfg += ",cache_size=" + std::to_string(opts.cache_size_mb) + "M";
   // archive=true removes log files a checkpoint made unnecessary (the
   // default in 3.2, spelt out because the bound on disk use depends on it).
@@ -321,6 +322,35 @@ wt_table wt_session::open_table(const std::string& name) {
     throw storage_error("no table " + name + " (create_table first)", ret);
   check(ret, "cannot open table " + name);
   return wt_table{cursor};
+}
+
+engine_figures wt_session::figures() {
+  WT_CURSOR* cursor = nullptr;
+  check(session_->open_cursor(session_, "statistics:", nullptr, nullptr,
+                              &cursor),
+        "cannot open the statistics cursor");
+  auto value_of = [cursor](int key) -> uint64_t {
+    cursor->set_key(cursor, key);
+    if (cursor->search(cursor) != 0)
+      return 0;
+    const char* description = nullptr;
+    const char* printable = nullptr;
+    int64_t value = 0;
+    if (cursor->get_value(cursor, &description, &printable, &value) != 0)
+      return 0;
+    return value > 0 ? static_cast<uint64_t>(value) : 0;
+  };
+  engine_figures f;
+  f.cache_bytes = value_of(WT_STAT_CONN_CACHE_BYTES_INUSE);
+  f.cache_max_bytes = value_of(WT_STAT_CONN_CACHE_BYTES_MAX);
+  f.cache_dirty_bytes = value_of(WT_STAT_CONN_CACHE_BYTES_DIRTY);
+  f.pages_read = value_of(WT_STAT_CONN_CACHE_READ);
+  f.pages_written = value_of(WT_STAT_CONN_CACHE_WRITE);
+  f.bytes_read = value_of(WT_STAT_CONN_BLOCK_BYTE_READ);
+  f.bytes_written = value_of(WT_STAT_CONN_BLOCK_BYTE_WRITE);
+  f.checkpoints = value_of(WT_STAT_CONN_TXN_CHECKPOINT);
+  cursor->close(cursor);
+  return f;
 }
 
 // -- wt_table -----------------------------------------------------------------

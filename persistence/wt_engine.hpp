@@ -87,6 +87,18 @@ private:
 
 class wt_table;
 
+// What operators watch of the engine as a whole (connection statistics).
+struct engine_figures {
+  uint64_t cache_bytes = 0;      // in the cache now
+  uint64_t cache_max_bytes = 0;  // the configured cache size
+  uint64_t cache_dirty_bytes = 0;
+  uint64_t pages_read = 0;       // into the cache since the start
+  uint64_t pages_written = 0;    // from the cache since the start
+  uint64_t bytes_read = 0;       // by the block manager, likewise
+  uint64_t bytes_written = 0;
+  uint64_t checkpoints = 0;
+};
+
 // A WiredTiger session: not thread-safe, owned by one actor. Movable.
 class wt_session {
 public:
@@ -99,6 +111,9 @@ public:
 
   // Opens a cursor on a table; keep the wt_table and reuse it.
   wt_table open_table(const std::string& name);
+
+  // The engine's figures now (the connection's "fast" statistics).
+  engine_figures figures();
 
 private:
   __wt_session* session_;

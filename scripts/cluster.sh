@@ -39,6 +39,9 @@ the other commands read):
   KV_RUN_DIR     pid files and cluster.env (default var/run)
   KV_HOST        address the nodes listen on (default 127.0.0.1)
   KV_NODE_FLAGS  extra kvnode flags, e.g. "--gossip-interval-ms=200"
+  KV_HTTP_BASE_PORT  node i serves /metrics and its status page on this
+                 port + i - 1 (default: the base port + 100; 0: each picks
+                 a free one, named in its log; off: none)
   KV_START_TIMEOUT, KV_STOP_TIMEOUT  seconds to wait (default 60, 30)
 EOF
 }
@@ -62,6 +65,7 @@ BIN=${KV_BIN:-$KV_ROOT/build/apps}
 DATA_DIR=${KV_DATA_DIR:-$KV_ROOT/data}
 LOG_DIR=${KV_LOG_DIR:-$KV_ROOT/var/log}
 NODE_FLAGS=${KV_NODE_FLAGS:-}
+HTTP_BASE=${KV_HTTP_BASE_PORT:-}
 load_layout() {
   # shellcheck source=/dev/null
   [[ -f $ENV_FILE ]] && source "$ENV_FILE"
@@ -72,8 +76,8 @@ save_layout() {
   mkdir -p "$RUN_DIR"
   {
     local var
-    for var in NODES INITIAL DCS BASE_PORT HOST BIN DATA_DIR LOG_DIR NODE_FLAGS \
-      GONE DC_OF; do
+    for var in NODES INITIAL DCS BASE_PORT HTTP_BASE HOST BIN DATA_DIR LOG_DIR \
+      NODE_FLAGS GONE DC_OF; do
       printf '%s=%q\n' "$var" "${!var}"
     done
   } >"$ENV_FILE"
@@ -90,6 +94,14 @@ node_dc() {
   fi
 }
 node_port() { echo "$((BASE_PORT + $(node_index "$1") - 1))"; }
+# The node's HTTP port (0: a free one), or nothing when HTTP is off.
+node_http_port() {
+  case $HTTP_BASE in
+    "" | off) ;;
+    0) echo 0 ;;
+    *) echo "$((HTTP_BASE + $(node_index "$1") - 1))" ;;
+  esac
+}
 node_ids() {
   local i
   for ((i = 1; i <= NODES; i++)); do
@@ -148,6 +160,9 @@ node_args() {
   done < <(node_ids)
   NODE_ARGS=(--node-id="$id" --dc="$(node_dc "$id")" --host="$HOST"
     --port="$(node_port "$id")" --data-dir="$DATA_DIR/$id")
+  local http
+  http=$(node_http_port "$id")
+  [[ -z $http ]] || NODE_ARGS+=(--http-port="$http")
   if (($(node_index "$id") <= INITIAL)); then
     local i initial=()
     for ((i = 1; i <= INITIAL; i++)); do initial+=("n$i"); done
@@ -355,6 +370,11 @@ cmd_start() {
   fi
   [[ -x $BIN/kvnode && -x $BIN/kvsh ]] \
     || die "no kvnode/kvsh in $BIN (build first, or set KV_BIN)"
+  [[ -n $HTTP_BASE ]] || HTTP_BASE=$((BASE_PORT + 100))
+  if ! [[ $HTTP_BASE == off || $HTTP_BASE =~ ^[0-9]+$ ]] \
+    || { [[ $HTTP_BASE != off ]] && ((HTTP_BASE + NODES - 1 > 65535)); }; then
+    die "start: KV_HTTP_BASE_PORT must be a port, 0 or off"
+  fi
   # Nothing of this cluster, nor of the one recorded before, may be running.
   local file id pid
   for file in "$RUN_DIR"/n*.pid; do

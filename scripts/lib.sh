@@ -7,10 +7,11 @@ KV_BUILD="$KV_ROOT/build"
 # Debian packages the project needs to build, test and run. clang and
 # libclang-rt-dev build the libFuzzer targets (tests/fuzz); nftables (the
 # partitions), faketime (clock skew) and python3-matplotlib (the timeline
-# plot) serve the fault checker, scripts/faultcheck.sh.
+# plot) serve the fault checker, scripts/faultcheck.sh; curl and chromium
+# scrape and render the metrics and status page (e2e_metrics).
 KV_PACKAGES=(cmake ninja-build g++ pkg-config libcaf-dev libcereal-dev
   libwiredtiger-dev libboost-test-dev libreadline-dev iproute2 procps
-  clang libclang-rt-dev nftables faketime python3-matplotlib)
+  clang libclang-rt-dev nftables faketime python3-matplotlib curl chromium)
 
 kv_install_packages() {
   local missing=()

@@ -144,6 +144,24 @@ void merkle_forest::start(entry& e) {
   e.cursor.clear();
 }
 
+merkle_forest::key_count merkle_forest::keys() const {
+  key_count result;
+  if (!pinned_)
+    return result;
+  std::size_t ready = 0;
+  for (auto& group : groups_) {
+    if (group.bits != *pinned_)
+      continue;
+    for (auto& [index, e] : group.trees)
+      if (e.ready && held_.count(e.tree.first()) > 0) {
+        result.keys += e.tree.keys();
+        ++ready;
+      }
+  }
+  result.complete = ready == held_.size();
+  return result;
+}
+
 std::size_t merkle_forest::size() const {
   std::size_t n = 0;
   for (auto& group : groups_)
@@ -227,6 +245,7 @@ void merkle_forest::on_write(std::string_view stored_key, uint64_t position,
         || (!e->ready && (e->cursor.empty() || stored_key > e->cursor)))
       continue;
     e->tree.toggle(position, before ^ after);
+    e->tree.count_change(before, after);
   }
 }
 
@@ -279,8 +298,10 @@ void merkle_forest::built_up_to(
   auto* e = find_tree(first, last);
   if (e == nullptr || e->ready)
     return;
-  for (auto& [position, digest] : digests)
+  for (auto& [position, digest] : digests) {
     e->tree.toggle(position, digest);
+    e->tree.count_change(0, digest);
+  }
   e->cursor.assign(stored_key);
 }
 

@@ -58,11 +58,25 @@ public:
   // The hash of node `index` at `level`; nullopt when it does not exist.
   std::optional<uint64_t> node(uint32_t level, uint32_t index) const;
 
-  void clear() { leaves_.fill(0); }
+  void clear() {
+    leaves_.fill(0);
+    keys_ = 0;
+  }
+
+  // The keys below the tree: the digests it holds, counted as they come
+  // and go (a digest of 0 is no key).
+  uint64_t keys() const { return keys_; }
+  void count_change(uint64_t before, uint64_t after) {
+    if (before == 0 && after != 0)
+      ++keys_;
+    else if (before != 0 && after == 0 && keys_ > 0)
+      --keys_;
+  }
 
 private:
   uint64_t first_;
   uint64_t last_;
+  uint64_t keys_ = 0;
   unsigned segment_shift_;
   std::array<uint64_t, merkle_segments> leaves_{};
 };
@@ -126,6 +140,15 @@ public:
 
   std::size_t size() const;
   std::size_t building() const;
+
+  // The keys of this shard in the partitions this node holds (once
+  // pinned), and whether the count is complete: every held partition has a
+  // built tree. Trees are what counts them, so nothing is scanned for it.
+  struct key_count {
+    uint64_t keys = 0;
+    bool complete = false;
+  };
+  key_count keys() const;
 
 private:
   struct entry {

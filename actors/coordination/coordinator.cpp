@@ -101,6 +101,10 @@ struct coordinator_state {
   std::map<std::string, node_card> cards;
   // Each peer's wall clock minus this node's, as the gossiper measured it.
   std::map<std::string, int64_t> clock_offsets;
+  // Shared with the requests in flight, which count themselves when
+  // answered.
+  std::shared_ptr<request_stats> stats = std::make_shared<request_stats>();
+  node_monitor_actor monitor; // set once the node has spawned it
 
   static inline const char* name = "coordinator";
 
@@ -287,9 +291,57 @@ std::string reach_detail(const placement& where, uint32_t n, bool strict,
   return out;
 }
 
+// A client's response promise that counts the request in the node's
+// request stats when it is answered: every reply of a put, get or delete
+// goes through one, whichever path answers it.
+template <class T>
+class counted_promise {
+public:
+  counted_promise(caf::typed_response_promise<T> promise,
+                  std::shared_ptr<request_stats> stats, request_kind kind)
+    : promise_(std::move(promise)), stats_(std::move(stats)), kind_(kind),
+      started_(clock_type::now()) {
+    // nop
+  }
+
+  bool pending() const { return promise_.pending(); }
+
+  void deliver(T reply) {
+    if constexpr (std::is_same_v<T, get_result>)
+      if (reply.siblings.size() > 1)
+        ++stats_->sibling_reads;
+    count(operation_stats::outcome::ok);
+    promise_.deliver(std::move(reply));
+  }
+
+  void deliver(caf::error err) {
+    count(outcome_of(err.category() == error_category,
+                     static_cast<kv_errc>(err.code())));
+    promise_.deliver(std::move(err));
+  }
+
+  request_stats& stats() { return *stats_; }
+
+  // What the request handler returns.
+  const caf::typed_response_promise<T>& promise() const { return promise_; }
+
+private:
+  void count(operation_stats::outcome how) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                clock_type::now() - started_)
+                .count();
+    stats_->of(kind_).record(how, static_cast<uint64_t>(std::max<int64_t>(ns, 0)));
+  }
+
+  caf::typed_response_promise<T> promise_;
+  std::shared_ptr<request_stats> stats_;
+  request_kind kind_;
+  clock_type::time_point started_;
+};
+
 // One client write while replicas acknowledge it.
 struct pending_write {
-  caf::typed_response_promise<put_result> promise;
+  counted_promise<put_result> promise;
   quorum_tracker quorum;
   uint32_t timeout_ms;
   bool hints_count; // sloppy quorum: acknowledged hints count toward W
@@ -305,7 +357,7 @@ struct pending_write {
   bool coordinated_from_nothing = false;
   std::unique_ptr<epoch_guard> placed_with; // the ring version it was placed with
 
-  pending_write(caf::typed_response_promise<put_result> rp, uint32_t w,
+  pending_write(counted_promise<put_result> rp, uint32_t w,
                 uint32_t contacted, uint32_t timeout, bool sloppy)
     : promise(std::move(rp)), quorum(w, contacted), timeout_ms(timeout),
       hints_count(sloppy) {
@@ -621,7 +673,11 @@ caf::result<put_result> start_write(coordinator_pointer self,
                                       required)
                            + "; nothing was written");
   auto write = std::make_shared<pending_write>(
-    self->make_response_promise<put_result>(), required,
+    counted_promise<put_result>{self->make_response_promise<put_result>(),
+                                st.stats,
+                                tombstone ? request_kind::del
+                                          : request_kind::put},
+    required,
     static_cast<uint32_t>(counted), opts.timeout_ms, sloppy);
   write->placed_with = std::make_unique<epoch_guard>(
     st.writes_in_flight, st.current_ring->epoch(),
@@ -632,13 +688,13 @@ caf::result<put_result> start_write(coordinator_pointer self,
               st.cluster_size() == 1 || st.effective({}).n == 1,
               opts.n >= st.effective({}).n});
   coordinate_at(self, write, job, 0);
-  return write->promise;
+  return write->promise.promise();
 }
 
 // One client read while replicas answer; repairs stale owners once all have
 // answered or timed out.
 struct pending_read {
-  caf::typed_response_promise<get_result> promise;
+  counted_promise<get_result> promise;
   quorum_tracker quorum;
   // Stand-ins only hold what was hinted to them, so an answer is given only
   // once an owner has answered too (unless every owner failed): empty
@@ -659,7 +715,7 @@ struct pending_read {
   caf::error last_error;
   std::size_t owners_asked = 0;
 
-  pending_read(caf::typed_response_promise<get_result> rp, uint32_t r,
+  pending_read(counted_promise<get_result> rp, uint32_t r,
                uint32_t contacted, uint32_t timeout, std::string k)
     : promise(std::move(rp)), quorum(r, contacted), timeout_ms(timeout),
       key(std::move(k)) {
@@ -726,10 +782,12 @@ struct pending_read {
     for (auto& [store, versions] : owner_answers)
       // Stores keep sets in reconcile's canonical order, so equality means
       // "nothing to repair".
-      if (versions != merged)
+      if (versions != merged) {
+        ++promise.stats().read_repairs;
         self->request(store, milliseconds{timeout_ms}, apply_atom::value, key,
                       merged)
           .then([](ok_atom) {}, [](caf::error&) {});
+      }
     bool covers_the_others
       = whole_replica_set && !owner_answers.empty()
         && owner_answers.size() + unreadable_owners.size() == owners_asked;
@@ -764,7 +822,9 @@ caf::result<get_result> start_read(coordinator_pointer self,
                          reach_detail(where, opts.n, opts.strict_quorum, "r",
                                       opts.r));
   auto read = std::make_shared<pending_read>(
-    self->make_response_promise<get_result>(), opts.r,
+    counted_promise<get_result>{self->make_response_promise<get_result>(),
+                                st.stats, request_kind::get},
+    opts.r,
     static_cast<uint32_t>(counted), opts.timeout_ms, key);
   read->owners_pending = static_cast<uint32_t>(where.owners.size());
   read->owners_asked = where.owners.size();
@@ -807,7 +867,7 @@ caf::result<get_result> start_read(coordinator_pointer self,
           read->failed(std::move(err), false);
           read->repair(self);
         });
-  return read->promise;
+  return read->promise.promise();
 }
 
 std::vector<member_info> members_of(const coordinator_state& st) {
@@ -884,6 +944,20 @@ caf::result<std::string> change_ring(coordinator_pointer self,
          + " copies its partitions from the surviving replicas once it runs";
 }
 
+// A request refused before any replica was asked (bad options, no ring, too
+// few replicas reachable) is counted here; the others count themselves when
+// answered (counted_promise).
+template <class T>
+caf::result<T> count_refusal(coordinator_pointer self, request_kind kind,
+                             caf::result<T> result) {
+  if (result.flag == caf::rt_error)
+    self->state.stats->of(kind).record(
+      outcome_of(result.err.category() == error_category,
+                 static_cast<kv_errc>(result.err.code())),
+      0);
+  return result;
+}
+
 coordinator_node_actor::behavior_type
 coordinator(coordinator_pointer self, coordinator_settings settings,
             node_card self_card) {
@@ -897,14 +971,30 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
   return {
     [=](put_atom, const std::string& key, std::string& value,
         const vector_clock& context, const request_options& opts) {
-      return start_write(self, key, std::move(value), false, context, opts);
+      return count_refusal(self, request_kind::put,
+                           start_write(self, key, std::move(value), false,
+                                       context, opts));
     },
     [=](get_atom, const std::string& key, const request_options& opts) {
-      return start_read(self, key, opts);
+      return count_refusal(self, request_kind::get,
+                           start_read(self, key, opts));
     },
     [=](delete_atom, const std::string& key, const vector_clock& context,
         const request_options& opts) {
-      return start_write(self, key, std::string{}, true, context, opts);
+      return count_refusal(self, request_kind::del,
+                           start_write(self, key, std::string{}, true, context,
+                                       opts));
+    },
+    [=](stats_atom) { return *self->state.stats; },
+    [=](monitor_atom, node_monitor_actor& monitor) {
+      self->state.monitor = std::move(monitor);
+    },
+    [=](get_atom, stats_atom) -> caf::result<node_stats> {
+      if (!self->state.monitor)
+        return make_kv_error(kv_errc::unavailable,
+                             "this node's monitor is not running yet");
+      return self->delegate(self->state.monitor, get_atom::value,
+                            stats_atom::value);
     },
     [=](join_atom) -> caf::result<gossiper_actor> {
       auto& own = self->state.cards.at(self->state.settings.node_id);

@@ -8,6 +8,7 @@
 
 #include "actors/ring/ring_manager.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/request_stats.hpp"
 #include "messages/limits.hpp"
 #include "messages/request.hpp"
 
@@ -44,7 +45,11 @@ using coordinator_node_actor = coordinator_actor::extend<
   caf::reacts_to<drained_atom>,
   // Each peer's wall clock minus this node's (ms), by node id: deadlines
   // sent to a replica are on its own clock.
-  caf::reacts_to<offsets_atom, std::vector<std::string>, std::vector<int64_t>>>;
+  caf::reacts_to<offsets_atom, std::vector<std::string>, std::vector<int64_t>>,
+  // What this coordinator served since it started (the node monitor's).
+  caf::replies_to<stats_atom>::with<request_stats>,
+  // The node's monitor, which answers clients' get_atom, stats_atom.
+  caf::reacts_to<monitor_atom, node_monitor_actor>>;
 
 // Spawns the node's coordinator: it serves client put/get/delete for any key
 // by sending each to the key's replicas (from the ring) and answering once W

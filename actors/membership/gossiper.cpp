@@ -817,6 +817,11 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       if (from_this_node(self, "ring"))
         adopt_ring(self, planned);
     },
+    [=](load_atom, const node_load& load) {
+      // Travels with the card's next heartbeat; not worth a round of its own.
+      if (from_this_node(self, "load"))
+        self->state.own().info.load = load;
+    },
     [=](stopping_atom) -> caf::result<ok_atom> {
       if (!from_this_node(self, "stopping"))
         return make_kv_error(kv_errc::invalid_argument,

@@ -115,6 +115,9 @@ struct hint_buffer_state {
   uint64_t total_count = 0;
   uint64_t total_bytes = 0;
   uint64_t expired_total = 0; // hints dropped by expiry since the start
+  uint64_t stored_total = 0;    // hints accepted since the start
+  uint64_t delivered_total = 0; // hints their targets acknowledged
+  uint64_t rejected_total = 0;  // hints set aside as invalid
   std::string buffer;         // reused for reads
   ring_snapshot ring = std::make_shared<const kv::ring>();
 
@@ -340,6 +343,7 @@ void delivered_one(buffer_pointer self, const std::string& owner,
         && st.buffer == sent) {
       st.erase_record(i->second, record_key, record_key.size() + sent.size());
       ++progress->delivered;
+      ++st.delivered_total;
     } else {
       ++progress->kept; // merged with a newer hint, or expired meanwhile
     }
@@ -367,6 +371,7 @@ void rejected_one(buffer_pointer self, const std::string& owner,
         && st.buffer == sent) {
       st.rejected->put(record_key, sent);
       st.erase_record(i->second, record_key, record_key.size() + sent.size());
+      ++st.rejected_total;
       log_line(log_level::error,
                "hint buffer: " + owner + " refused a hint as invalid ("
                  + describe(err) + "); it is set aside in table "
@@ -567,6 +572,7 @@ caf::result<ok_atom> add_hint(buffer_pointer self, hint& h) {
     e.oldest_ms = std::min(e.oldest_ms, merged.created_ms);
     st.total_count = count_after;
     st.total_bytes = bytes_after;
+    ++st.stored_total;
     return ok_atom::value;
   });
 }
@@ -640,6 +646,12 @@ hint_buffer(buffer_pointer self, std::shared_ptr<owned_table> disk,
           e.next_attempt = steady::time_point{};
           deliver(self, owner);
         }
+    },
+    [=](stats_atom) {
+      auto& st = self->state;
+      return hint_stats{st.total_count, st.total_bytes, st.stored_total,
+                        st.delivered_total, st.expired_total,
+                        st.rejected_total};
     },
     [=](get_atom, hint_atom)
       -> caf::result<std::vector<std::string>, std::vector<uint64_t>> {

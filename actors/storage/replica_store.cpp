@@ -769,8 +769,29 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
       }
     },
     [=](stats_atom) {
-      auto stats = self->state.stats;
-      stats.tombstones = self->state.tombstone_count;
+      auto& st = self->state;
+      auto stats = st.stats;
+      stats.tombstones = st.tombstone_count;
+      if (st.trees) {
+        auto counted = st.trees->keys();
+        stats.keys = counted.keys;
+        stats.keys_complete = counted.complete;
+      }
+      try {
+        auto engine = st.disk->session.figures();
+        stats.cache_bytes = engine.cache_bytes;
+        stats.cache_max_bytes = engine.cache_max_bytes;
+        stats.cache_dirty_bytes = engine.cache_dirty_bytes;
+        stats.pages_read = engine.pages_read;
+        stats.pages_written = engine.pages_written;
+        stats.bytes_read = engine.bytes_read;
+        stats.bytes_written = engine.bytes_written;
+        stats.checkpoints = engine.checkpoints;
+      } catch (const storage_error& e) {
+        log_line(log_level::warning,
+                 std::string{"replica store: no engine figures: "}
+                   + e.what());
+      }
       return stats;
     },
   };

@@ -244,6 +244,12 @@ caf::expected<reap_status> blocking_client::reaping() {
                           reap_atom::value);
 }
 
+caf::expected<node_stats> blocking_client::stats() {
+  // The node's own figures: another node's would be another answer.
+  return ask<node_stats>(on_loss::fail, wait_limit({}), get_atom::value,
+                         stats_atom::value);
+}
+
 caf::expected<std::vector<aae_partition>> blocking_client::anti_entropy() {
   return ask<std::vector<aae_partition>>(on_loss::resend, wait_limit({}),
                                          get_atom::value, aae_atom::value);

@@ -118,6 +118,8 @@ public:
   caf::expected<std::string> repair(const std::string& node_id);
   // Tombstone reaping as this node's reaper sees it.
   caf::expected<reap_status> reaping();
+  // This node's figures: requests, latency, hints, storage, transfers.
+  caf::expected<node_stats> stats();
 
   // Every version this node's own replica stores for `key` (no quorum).
   caf::expected<sibling_list> local_versions(const std::string& key);

@@ -98,8 +98,11 @@ std::optional<std::string> config_text_problem(std::string_view text,
       return at + "the value of '" + std::string{key}
              + "' is text: put it in double quotes (" + std::string{key}
              + " = \"" + std::string{value} + "\")";
+    auto digits = value.substr(value.front() == '-' ? 1 : 0);
     if (kind == option_kind::number
-        && value.find_first_not_of("0123456789") != std::string_view::npos)
+        && (digits.empty()
+            || digits.find_first_not_of("0123456789")
+                 != std::string_view::npos))
       return at + "the value of '" + std::string{key}
              + "' is a whole number, not '" + std::string{value} + "'";
     in_list = value.front() == '[' && value.find(']') == std::string_view::npos;

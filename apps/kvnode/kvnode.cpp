@@ -31,6 +31,7 @@ public:
   kv::node_config node;
   std::string durability = "write";
   uint32_t port = 4000;
+  int32_t http_port = -1;
   uint32_t cache_size_mb = 256;
   std::string seeds;
   uint32_t gossip_interval_ms = 1000;
@@ -56,6 +57,9 @@ public:
       .add(node.dc, "dc", "data centre of this node")
       .add(node.host, "host", "address to listen on")
       .add(port, "port", "port to listen on (0: pick a free one)")
+      .add(http_port, "http-port",
+           "port of /metrics (Prometheus) and the status page (-1: off, "
+           "0: pick a free one)")
       .add(node.storage.data_dir, "data-dir",
            "data directory (default: ./data/<node-id>)")
       .add(cache_size_mb, "cache-size-mb",
@@ -185,6 +189,11 @@ public:
     if (port > 65535)
       return "port " + std::to_string(port) + " is out of range";
     node.port = static_cast<uint16_t>(port);
+    if (http_port > 65535 || http_port < -1)
+      return "--http-port " + std::to_string(http_port)
+             + " is out of range (-1: off)";
+    if (http_port >= 0)
+      node.http_port = static_cast<uint16_t>(http_port);
     auto mode = kv::parse_durability(durability);
     if (!mode)
       return "durability '" + durability + "' is invalid: use write or fsync";

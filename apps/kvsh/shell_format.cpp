@@ -210,18 +210,157 @@ std::string padded(std::string text, std::size_t width) {
 
 } // namespace
 
-std::string format_members(std::vector<member_info> members) {
+std::string format_bytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0)
+    std::snprintf(buf, sizeof(buf), "%llu B",
+                  static_cast<unsigned long long>(bytes));
+  else
+    std::snprintf(buf, sizeof(buf), "%.1f %s", value, units[unit]);
+  return buf;
+}
+
+std::string format_micros(uint64_t us) {
+  char buf[32];
+  if (us < 1000)
+    std::snprintf(buf, sizeof(buf), "%llu us",
+                  static_cast<unsigned long long>(us));
+  else if (us < 1000 * 1000)
+    std::snprintf(buf, sizeof(buf), "%.1f ms", static_cast<double>(us) / 1e3);
+  else
+    std::snprintf(buf, sizeof(buf), "%.2f s", static_cast<double>(us) / 1e6);
+  return buf;
+}
+
+std::string format_members(std::vector<member_info> members, uint64_t now_ms) {
   std::sort(members.begin(), members.end(),
             [](const member_info& x, const member_info& y) {
               return x.node_id < y.node_id;
             });
-  std::string out;
-  for (auto& m : members)
+  std::string out = "node     dc     address                status   ops/s  "
+                    "p99       keys       disk        hints    transfers ring\n";
+  uint64_t oldest_ms = 0;
+  for (auto& m : members) {
+    auto& load = m.load;
+    bool measured = load.measured_ms != 0;
+    auto keys = !measured ? std::string{"?"}
+                          : (load.keys_complete ? "" : "~")
+                              + std::to_string(load.keys);
     out += padded(m.node_id, 8) + " " + padded(m.dc, 6) + " "
            + padded(m.host + ":" + std::to_string(m.port), 22) + " "
-           + padded(to_string(m.status), 8) + " heartbeat "
-           + std::to_string(m.heartbeat) + " ring v"
+           + padded(to_string(m.status), 8) + " "
+           + padded(measured ? std::to_string(load.ops_per_s) : "?", 6) + " "
+           + padded(measured && load.p99_us > 0 ? format_micros(load.p99_us)
+                                                : "-",
+                    9)
+           + " " + padded(keys, 10) + " "
+           + padded(measured ? format_bytes(load.disk_bytes) : "?", 11) + " "
+           + padded(measured ? std::to_string(load.hints) : "?", 8) + " "
+           + padded(measured ? std::to_string(load.transfers) : "?", 9) + " v"
            + std::to_string(m.ring_epoch) + "\n";
+    if (measured && now_ms > load.measured_ms)
+      oldest_ms = std::max(oldest_ms, now_ms - load.measured_ms);
+  }
+  out += "(load as each node last gossiped it, at most "
+         + std::to_string(oldest_ms / 1000) + " s ago; keys: ~ while its "
+         "anti-entropy trees still count them)\n";
+  return out;
+}
+
+namespace {
+
+std::string operation_line(const char* name, const operation_figures& f) {
+  char rate[32];
+  std::snprintf(rate, sizeof(rate), "%.1f", f.per_s);
+  auto latency = [&](uint64_t us) {
+    return f.window_requests == 0 ? std::string{"-"} : format_micros(us);
+  };
+  return padded(name, 8) + " " + padded(std::to_string(f.requests), 10) + " "
+         + padded(std::to_string(f.errors), 7) + " "
+         + padded(std::to_string(f.quorum_failures), 7) + " "
+         + padded(std::to_string(f.unavailable), 8) + " " + padded(rate, 8)
+         + " " + padded(latency(f.p50_us), 9) + " "
+         + padded(latency(f.p99_us), 9) + " " + padded(latency(f.p999_us), 9)
+         + " " + latency(f.max_us) + "\n";
+}
+
+} // namespace
+
+std::string format_stats(const node_stats& s) {
+  std::string out = "node " + s.node_id + " (" + s.dc + "), up "
+                    + std::to_string(s.uptime_s) + " s; figures of "
+                    + format_timestamp(s.measured_ms) + "\n";
+  out += "request  total      errors  quorum  unavail  per s    p50       "
+         "p99       p99.9     max (last minute)\n";
+  out += operation_line("get", s.get);
+  out += operation_line("put", s.put);
+  out += operation_line("delete", s.del);
+  out += "read repairs " + std::to_string(s.read_repairs)
+         + ", gets that found siblings " + std::to_string(s.sibling_reads)
+         + "\n";
+  out += "hints: " + std::to_string(s.hints.held) + " held ("
+         + format_bytes(s.hints.held_bytes) + "), "
+         + std::to_string(s.hints.stored) + " stored, "
+         + std::to_string(s.hints.delivered) + " delivered, "
+         + std::to_string(s.hints.expired) + " expired, "
+         + std::to_string(s.hints.rejected) + " set aside as invalid\n";
+  auto& st = s.store;
+  out += "storage: " + std::string{st.keys_complete ? "" : "~"}
+         + std::to_string(st.keys) + " keys, " + std::to_string(st.tombstones)
+         + " deleted (tombstones), " + format_bytes(s.disk_bytes)
+         + " on disk; cache " + format_bytes(st.cache_bytes) + " of "
+         + format_bytes(st.cache_max_bytes) + " ("
+         + format_bytes(st.cache_dirty_bytes) + " dirty); "
+         + std::to_string(st.pages_read) + " pages read, "
+         + std::to_string(st.pages_written) + " written; "
+         + std::to_string(st.checkpoints) + " checkpoints; "
+         + std::to_string(st.corrupt_records) + " corrupt records\n";
+  if (s.handoff_partitions > s.handoff_copied)
+    out += "transfers: ring transition " + std::to_string(s.handoff_transition)
+           + ", " + std::to_string(s.handoff_copied) + " of "
+           + std::to_string(s.handoff_partitions) + " partitions copied ("
+           + format_bytes(s.handoff_bytes) + ")\n";
+  else
+    out += "transfers: none in progress\n";
+  out += "anti-entropy: " + std::to_string(s.aae_partitions)
+         + " partitions held, " + std::to_string(s.aae_compared)
+         + " compared, " + std::to_string(s.aae_keys_repaired)
+         + " keys repaired, " + format_bytes(s.aae_bytes) + " moved\n";
+  out += format_reaping(s.reaping, s.measured_ms);
+  return out;
+}
+
+std::string format_cluster_hints(const std::vector<held_hints>& holders) {
+  std::string out;
+  uint64_t total = 0;
+  std::size_t answered = 0;
+  for (auto& h : holders) {
+    if (!h.problem.empty()) {
+      out += padded(h.holder, 8) + " ?        " + std::to_string(h.gossiped)
+             + " as last gossiped (" + h.problem + ")\n";
+      total += h.gossiped;
+      continue;
+    }
+    ++answered;
+    for (auto& [owner, count] : h.by_owner) {
+      out += padded(h.holder, 8) + " " + padded(owner, 8) + " "
+             + std::to_string(count) + "\n";
+      total += count;
+    }
+  }
+  if (!out.empty())
+    out = "holder   owner    hints\n" + out;
+  out += (total == 0 ? std::string{"no hints pending"}
+                     : std::to_string(total) + " hint(s) pending")
+         + " in the cluster (" + std::to_string(answered) + " of "
+         + std::to_string(holders.size()) + " nodes answered)\n";
   return out;
 }
 
@@ -302,19 +441,6 @@ std::string format_preference_list(const std::vector<std::string>& owners,
   for (std::size_t i = 0; i < owners.size(); ++i)
     out += padded(owners[i], 8) + " " + padded(dc_of(members, owners[i]), 6)
            + (i == 0 ? " primary" : " replica") + "\n";
-  return out;
-}
-
-std::string format_hints(
-  const std::vector<std::pair<std::string, uint64_t>>& pending) {
-  std::string out;
-  uint64_t total = 0;
-  for (auto& [owner, count] : pending) {
-    out += padded(owner, 8) + " " + std::to_string(count) + "\n";
-    total += count;
-  }
-  out += total == 0 ? std::string{"no hints pending\n"}
-                    : std::to_string(total) + " hint(s) pending\n";
   return out;
 }
 

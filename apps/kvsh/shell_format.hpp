@@ -18,6 +18,7 @@
 
 #include "messages/anti_entropy.hpp"
 #include "messages/membership.hpp"
+#include "messages/node_stats.hpp"
 #include "messages/ring_state.hpp"
 #include "messages/request.hpp"
 
@@ -42,8 +43,31 @@ std::string format_get(const get_result& result);
 // The output of a successful put or delete.
 std::string format_write(const put_result& result);
 
-// `nodes`: one line per member: id, dc, address, status, heartbeat, tokens.
-std::string format_members(std::vector<member_info> members);
+// `nodes`, like `nodetool status`: a header, then one line per member (by
+// id): id, dc, address, status as the connected node sees it, then the load
+// the member last gossiped: ops/s, p99 latency, keys ("~" while still
+// counting), disk used, hints held, partitions still to copy in, and the
+// ring version it holds. Scripts read the first four columns.
+std::string format_members(std::vector<member_info> members, uint64_t now_ms);
+
+// `stats`: one node's figures, several lines.
+std::string format_stats(const node_stats& stats);
+
+// One holder's answer for the cluster-wide `hints`.
+struct held_hints {
+  std::string holder;
+  std::vector<std::pair<std::string, uint64_t>> by_owner; // owner, count
+  std::string problem; // why the holder did not answer ("" if it did)
+  uint64_t gossiped = 0; // its count as last gossiped (when it did not)
+};
+
+// `hints`: "holder owner count" lines, then the cluster's total and how
+// many holders answered.
+std::string format_cluster_hints(const std::vector<held_hints>& holders);
+
+// Sizes and durations for people: "12.3 MiB", "1.2 ms".
+std::string format_bytes(uint64_t bytes);
+std::string format_micros(uint64_t us);
 
 // `ring`: one line per member: id, dc, tokens and its share of the key
 // space as primary owner.
@@ -60,11 +84,6 @@ std::string format_reaping(const reap_status& status, uint64_t now_ms);
 std::string format_anti_entropy(const std::vector<aae_partition>& rows,
                                 bool all, uint64_t now_ms,
                                 std::size_t limit = 20);
-
-// `hints`: "owner count" lines, then "N hint(s) pending" (or "no hints
-// pending").
-std::string format_hints(
-  const std::vector<std::pair<std::string, uint64_t>>& pending);
 
 // `replica KEY`: every stored version, tombstones shown as "(tombstone)",
 // each with its clock; "(not stored here)" when the replica has nothing.

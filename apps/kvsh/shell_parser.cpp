@@ -136,6 +136,7 @@ const std::vector<command_spec>& command_specs() {
      "connect HOST PORT"},
     {"nodes", command_kind::nodes, {}, opt_none, "nodes"},
     {"hints", command_kind::hints, {}, opt_none, "hints"},
+    {"stats", command_kind::stats, {}, opt_none, "stats"},
     {"replica", command_kind::replica, {"KEY"}, opt_none, "replica KEY"},
     {"ring", command_kind::ring, {}, opt_n, "ring [KEY [n=N]]"},
     {"leave", command_kind::leave, {}, opt_none, "leave"},
@@ -430,8 +431,12 @@ const char* shell_help_text() {
          "  get KEY [n=N] [r=R] [timeout=MS] [strict=1]\n"
          "  delete KEY [ctx=TOKEN|ctx=@] [n=N] [w=W] [timeout=MS] [strict=1]\n"
          "  connect HOST PORT    switch to another node\n"
-         "  nodes                the members this node knows, with status\n"
-         "  hints                writes this node holds for unreachable nodes\n"
+         "  nodes                every member: status, load, keys, disk,\n"
+         "                       hints and transfers (as gossiped)\n"
+         "  stats                this node's requests, latency, hints,\n"
+         "                       storage and transfers\n"
+         "  hints                writes held for unreachable nodes, by\n"
+         "                       holder and owner, over the whole cluster\n"
          "  replica KEY          what this node's own replica stores for KEY\n"
          "  ring                 partitions per node, the change in transfer\n"
          "  ring KEY [n=N]       the preference list of KEY (default n: 3)\n"

@@ -30,7 +30,7 @@ token_list tokenize(std::string_view line);
 
 enum class command_kind {
   none, put, get, remove, help, quit, connect, nodes, ring, hints, replica,
-  leave, remove_node, replace_node, aae, repair
+  leave, remove_node, replace_node, aae, repair, stats
 };
 
 // Where a put or delete takes its causal context from.

@@ -93,6 +93,7 @@ void shell_session::run(const shell_command& cmd) {
     case command_kind::ring:
     case command_kind::hints:
     case command_kind::replica:
+    case command_kind::stats:
       run_cluster_view(cmd);
       break;
     case command_kind::leave:
@@ -114,12 +115,12 @@ void shell_session::run(const shell_command& cmd) {
 }
 
 void shell_session::run_cluster_view(const shell_command& cmd) {
-  if (cmd.kind == command_kind::hints) {
-    auto hints = client_->pending_hints();
-    if (hints)
-      out_ << format_hints(*hints);
+  if (cmd.kind == command_kind::stats) {
+    auto stats = client_->stats();
+    if (stats)
+      out_ << format_stats(*stats);
     else
-      report(describe(hints.error()));
+      report(describe(stats.error()));
     return;
   }
   if (cmd.kind == command_kind::replica) {
@@ -136,7 +137,11 @@ void shell_session::run_cluster_view(const shell_command& cmd) {
     return;
   }
   if (cmd.kind == command_kind::nodes) {
-    out_ << format_members(*members);
+    out_ << format_members(*members, wall_clock_ms());
+    return;
+  }
+  if (cmd.kind == command_kind::hints) {
+    out_ << format_cluster_hints(cluster_hints(*members));
     return;
   }
   if (cmd.key.empty()) {
@@ -155,6 +160,46 @@ void shell_session::run_cluster_view(const shell_command& cmd) {
     return;
   }
   out_ << format_preference_list(*owners, *members);
+}
+
+std::vector<held_hints>
+shell_session::cluster_hints(const std::vector<member_info>& members) {
+  std::vector<held_hints> holders;
+  for (auto& m : members) {
+    held_hints h;
+    h.holder = m.node_id;
+    h.gossiped = m.load.hints;
+    caf::expected<std::vector<std::pair<std::string, uint64_t>>> held{
+      caf::sec::request_timeout};
+    if (m.host == host_ && m.port == port_) {
+      held = client_->pending_hints();
+    } else if (m.status == member_status::down) {
+      h.problem = "down";
+      holders.push_back(std::move(h));
+      continue;
+    } else {
+      // Each holder asked directly: hints are per node, not gossiped. A
+      // plain probe first: CAF's connect would block on a black hole.
+      auto problem = tcp_connect_problem(m.host, m.port, std::chrono::seconds{1});
+      if (!problem.empty()) {
+        h.problem = "cannot reach " + m.host + ":" + std::to_string(m.port)
+                    + ": " + problem;
+        holders.push_back(std::move(h));
+        continue;
+      }
+      auto node = connect_to_node(sys_, m.host, m.port, std::chrono::seconds{3});
+      if (node)
+        held = blocking_client{sys_, std::move(*node)}.pending_hints();
+      else
+        held = node.error();
+    }
+    if (held)
+      h.by_owner = std::move(*held);
+    else
+      h.problem = describe(held.error());
+    holders.push_back(std::move(h));
+  }
+  return holders;
 }
 
 void shell_session::run_ring_change(const shell_command& cmd) {

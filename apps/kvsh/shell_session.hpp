@@ -18,6 +18,7 @@
 
 #include "apps/client/kv_client.hpp"
 #include "apps/kvsh/shell_args.hpp"
+#include "apps/kvsh/shell_format.hpp"
 #include "apps/kvsh/shell_parser.hpp"
 
 namespace kv {
@@ -49,6 +50,8 @@ private:
   void run_ring_change(const shell_command& cmd);
   void run_anti_entropy(const shell_command& cmd);
   void run_cluster_view(const shell_command& cmd);
+  // Every member's hints, asked of each member directly.
+  std::vector<held_hints> cluster_hints(const std::vector<member_info>& members);
   void run_write(const shell_command& cmd);
   void report(const std::string& message);
   request_options with_defaults(request_options opts) const;

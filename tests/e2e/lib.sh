@@ -205,8 +205,9 @@ cluster_on_exit() {
 # directory and binaries, installs the exit trap, and sets BASE to a base
 # port with K free ports.
 cluster_env() {
+  # Free HTTP ports: a fixed offset from a random base could be taken.
   export KV_BIN KV_DATA_DIR=$WORK/data KV_LOG_DIR=$WORK/log \
-    KV_RUN_DIR=$WORK/run KV_NODE_FLAGS=$2
+    KV_RUN_DIR=$WORK/run KV_NODE_FLAGS=$2 KV_HTTP_BASE_PORT=0
   KV_BIN=$(dirname "$KVNODE")
   trap cluster_on_exit EXIT
   BASE=$(pick_base "$1") || fail "no $1 free ports found"

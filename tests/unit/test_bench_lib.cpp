@@ -9,7 +9,7 @@
 
 #include "bench/bench_options.hpp"
 #include "bench/key_generator.hpp"
-#include "bench/latency_histogram.hpp"
+#include "messages/latency_histogram.hpp"
 #include "bench/report.hpp"
 #include "bench/workload.hpp"
 

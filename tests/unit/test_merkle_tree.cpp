@@ -209,3 +209,28 @@ BOOST_AUTO_TEST_CASE(only_the_partitions_held_have_trees_once_pinned) {
   forest.pin(partition_width - 1, {0});
   BOOST_CHECK_EQUAL(forest.size(), 1u);
 }
+
+// The trees count the keys of the partitions a node holds (kvsh `nodes`),
+// as the build reads them and as writes add or delete them.
+BOOST_AUTO_TEST_CASE(trees_count_the_keys_of_held_partitions) {
+  merkle_forest forest{{}};
+  BOOST_CHECK(!forest.keys().complete); // not pinned: nothing known
+  forest.pin(partition_width - 1, {0, partition_width});
+  forest.ask(0, partition_width - 1, 0);
+  forest.built_up_to(0, partition_width - 1, "k", {{1, 11}, {2, 12}});
+  forest.build_done(0, partition_width - 1, 0);
+  auto counted = forest.keys();
+  BOOST_CHECK_EQUAL(counted.keys, 2u);
+  BOOST_CHECK(!counted.complete); // the second partition has no tree yet
+  forest.ask(partition_width, 2 * partition_width - 1, 0);
+  forest.build_done(partition_width, 2 * partition_width - 1, 0);
+  BOOST_CHECK(forest.keys().complete);
+  forest.on_write("z", partition_width + 5, 0, 7); // a new key
+  forest.on_write("k", 1, 11, 13);                 // a change: same count
+  BOOST_CHECK_EQUAL(forest.keys().keys, 3u);
+  forest.on_write("k", 2, 12, 0); // dropped (reaped)
+  BOOST_CHECK_EQUAL(forest.keys().keys, 2u);
+  forest.invalidate(1); // rebuilt from the data: not counted until read
+  BOOST_CHECK_EQUAL(forest.keys().keys, 1u);
+  BOOST_CHECK(!forest.keys().complete);
+}

@@ -19,6 +19,22 @@ public:
   // Adds every sample of `other` (per-client histograms into one report).
   void merge(const latency_histogram& other);
 
+  // Removes the samples of `earlier`, a previous state of this same
+  // histogram (it only grew since): what was recorded in between. min()
+  // and max() become the edges of the lowest and highest bucket left.
+  void subtract(const latency_histogram& earlier);
+
+  // Samples at or below `ns` (a bucket's upper edge counts whole), for
+  // cumulative buckets such as Prometheus's.
+  uint64_t count_at_or_below(uint64_t ns) const;
+  long double sum() const { return sum_; }
+
+  template <class Inspector>
+  friend typename Inspector::result_type inspect(Inspector& f,
+                                                 latency_histogram& x) {
+    return f(x.counts_, x.count_, x.min_, x.max_, x.sum_);
+  }
+
   uint64_t count() const { return count_; }
   uint64_t min() const { return count_ == 0 ? 0 : min_; }
   uint64_t max() const { return max_; }

@@ -1,4 +1,4 @@
-#include "bench/latency_histogram.hpp"
+#include "messages/latency_histogram.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -82,6 +82,35 @@ uint64_t latency_histogram::percentile(double p) const {
       return std::clamp(bucket_high(i), min(), max_);
   }
   return max_;
+}
+
+void latency_histogram::subtract(const latency_histogram& earlier) {
+  std::size_t lowest = counts_.size(), highest = 0;
+  for (std::size_t i = 0; i < counts_.size(); ++i) {
+    counts_[i] -= std::min(counts_[i], earlier.counts_[i]);
+    if (counts_[i] > 0) {
+      lowest = std::min(lowest, i);
+      highest = i;
+    }
+  }
+  count_ -= std::min(count_, earlier.count_);
+  sum_ = std::max<long double>(0, sum_ - earlier.sum_);
+  if (count_ == 0 || lowest == counts_.size()) {
+    count_ = 0;
+    min_ = UINT64_MAX;
+    max_ = 0;
+    return;
+  }
+  min_ = bucket_low(lowest);
+  max_ = bucket_high(highest);
+}
+
+uint64_t latency_histogram::count_at_or_below(uint64_t ns) const {
+  uint64_t n = 0;
+  auto last = bucket_of(ns);
+  for (std::size_t i = 0; i <= last && i < counts_.size(); ++i)
+    n += counts_[i];
+  return n;
 }
 
 } // namespace kv

@@ -1,0 +1,195 @@
+#include "actors/metrics/status_server.hpp"
+
+#include <map>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/metrics/exposition.hpp"
+#include "actors/metrics/http_request.hpp"
+#include "messages/caf_types.hpp"
+
+namespace kv {
+
+namespace {
+
+using open_atom = caf::atom_constant<caf::atom("open")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+
+// How long the server waits for the node's own actors.
+constexpr auto answer_limit = std::chrono::seconds{3};
+
+struct connection {
+  uint64_t serial = 0; // handle ids are socket numbers, reused
+  std::string received;
+  bool answered = false; // a response is written or on its way
+};
+
+struct server_state {
+  status_server_settings settings;
+  std::map<int64_t, connection> connections; // by connection handle id
+  uint64_t accepted = 0;
+  static inline const char* name = "status_server";
+};
+
+using server_pointer = caf::io::stateful_broker<server_state>*;
+
+// Writes the response; the connection closes once it is sent.
+void respond(server_pointer self, caf::io::connection_handle hdl,
+             const std::string& response) {
+  auto i = self->state.connections.find(hdl.id());
+  if (i == self->state.connections.end())
+    return; // the client left meanwhile
+  i->second.answered = true;
+  self->configure_read(hdl, caf::io::receive_policy::at_most(0));
+  self->ack_writes(hdl, true);
+  self->write(hdl, response.size(), response.data());
+  self->flush(hdl);
+}
+
+void serve(server_pointer self, caf::io::connection_handle hdl,
+           const request_head& head) {
+  bool head_only = head.method == "HEAD";
+  if (head.method != "GET" && !head_only) {
+    respond(self, hdl,
+            http_response(405, "text/plain; charset=utf-8",
+                          "only GET and HEAD are served\n"));
+    return;
+  }
+  if (head.path != "/metrics" && head.path != "/") {
+    respond(self, hdl,
+            http_response(404, "text/plain; charset=utf-8",
+                          "not found: try / or /metrics\n", head_only));
+    return;
+  }
+  auto& s = self->state.settings;
+  auto unavailable = [self, hdl, head_only](caf::error& err) {
+    respond(self, hdl,
+            http_response(503, "text/plain; charset=utf-8",
+                          "the node did not answer: " + describe(err) + "\n",
+                          head_only));
+  };
+  bool metrics = head.path == "/metrics";
+  self->request(s.monitor, answer_limit, get_atom::value, stats_atom::value)
+    .then(
+      [=](node_stats& stats) {
+        self
+          ->request(self->state.settings.coordinator, answer_limit,
+                    get_atom::value, members_atom::value)
+          .then(
+            [=](std::vector<member_info>& members) {
+              if (metrics) {
+                respond(self, hdl,
+                        http_response(200,
+                                      "text/plain; version=0.0.4; "
+                                      "charset=utf-8",
+                                      prometheus_text(stats, members),
+                                      head_only));
+                return;
+              }
+              self
+                ->request(self->state.settings.coordinator, answer_limit,
+                          get_atom::value, ring_atom::value)
+                .then(
+                  [=](const ring_state& ring) {
+                    respond(self, hdl,
+                            http_response(200, "text/html; charset=utf-8",
+                                          status_page(stats, members, ring),
+                                          head_only));
+                  },
+                  unavailable);
+            },
+            unavailable);
+      },
+      unavailable);
+}
+
+caf::behavior status_server_actor(server_pointer self,
+                                  status_server_settings settings) {
+  self->state.settings = std::move(settings);
+  return {
+    [=](open_atom) -> caf::result<uint16_t> {
+      auto& s = self->state.settings;
+      auto opened = self->add_tcp_doorman(s.port, s.host.c_str(), true);
+      if (!opened)
+        return std::move(opened.error());
+      return opened->second;
+    },
+    [=](const caf::io::new_connection_msg& msg) {
+      auto& st = self->state;
+      if (st.connections.size() >= st.settings.max_connections) {
+        // Refused without a word: answering would cost what the bound saves.
+        self->close(msg.handle);
+        return;
+      }
+      auto serial = ++st.accepted;
+      st.connections.emplace(msg.handle.id(), connection{serial, {}, false});
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(4096));
+      self->delayed_send(self, st.settings.request_timeout, expire_atom::value,
+                         msg.handle.id(), serial);
+    },
+    [=](const caf::io::new_data_msg& msg) {
+      auto i = self->state.connections.find(msg.handle.id());
+      if (i == self->state.connections.end() || i->second.answered)
+        return;
+      auto& c = i->second;
+      c.received.append(msg.buf.begin(), msg.buf.end());
+      auto head = read_request_head(c.received);
+      switch (head.status) {
+        case request_head::state::incomplete:
+          return;
+        case request_head::state::bad:
+          respond(self, msg.handle,
+                  http_response(head.error_code, "text/plain; charset=utf-8",
+                                head.error + "\n"));
+          return;
+        case request_head::state::complete:
+          c.answered = true;
+          c.received.clear();
+          serve(self, msg.handle, head);
+          return;
+      }
+    },
+    [=](const caf::io::data_transferred_msg& msg) {
+      if (msg.remaining == 0) {
+        self->state.connections.erase(msg.handle.id());
+        self->close(msg.handle);
+      }
+    },
+    [=](const caf::io::connection_closed_msg& msg) {
+      self->state.connections.erase(msg.handle.id());
+    },
+    [=](expire_atom, int64_t id, uint64_t serial) {
+      auto i = self->state.connections.find(id);
+      if (i == self->state.connections.end() || i->second.serial != serial
+          || i->second.answered)
+        return;
+      respond(self, caf::io::connection_handle::from_int(id),
+              http_response(408, "text/plain; charset=utf-8",
+                            "no complete request within the time limit\n"));
+    },
+    [=](const caf::io::acceptor_closed_msg&) {
+      // nop: the node stops the server
+    },
+  };
+}
+
+} // namespace
+
+caf::expected<status_server>
+spawn_status_server(caf::actor_system& sys, status_server_settings settings) {
+  auto broker = sys.middleman().spawn_broker(status_server_actor,
+                                             std::move(settings));
+  caf::expected<status_server> result{caf::sec::request_timeout};
+  caf::scoped_actor self{sys};
+  self->request(broker, std::chrono::seconds{5}, open_atom::value)
+    .receive(
+      [&](uint16_t port) { result = status_server{broker, port}; },
+      [&](caf::error& err) {
+        caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
+        result = std::move(err);
+      });
+  return result;
+}
+
+} // namespace kv
