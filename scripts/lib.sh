@@ -2,7 +2,7 @@
 # Sourced, not run.
 
 KV_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-KV_BUILD="$KV_ROOT/build"
+KV_BUILD="${KV_BUILD:-$KV_ROOT/build}"
 
 # Debian packages the project needs to build, test and run. clang and
 # libclang-rt-dev build the libFuzzer targets (tests/fuzz); nftables (the
