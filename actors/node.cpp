@@ -262,7 +262,12 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   monitoring.reaper = result->reaper_;
   monitoring.gossiper = result->gossiper_;
   result->monitor_ = spawn_node_monitor(sys, std::move(monitoring));
-  caf::anon_send(coordinator, monitor_atom::value, result->monitor_);
+  {
+    // Not anonymous: the coordinator takes node-internal messages from
+    // senders of this node only.
+    caf::scoped_actor self{sys};
+    self->send(coordinator, monitor_atom::value, result->monitor_);
+  }
   if (cfg.http_port) {
     status_server_settings http;
     http.host = cfg.host;

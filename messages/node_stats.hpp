@@ -10,6 +10,7 @@
 
 #include "messages/anti_entropy.hpp"
 #include "messages/caf_types.hpp"
+#include "messages/engine_stats.hpp"
 #include "messages/request_stats.hpp"
 
 namespace kv {
@@ -26,24 +27,15 @@ struct store_stats {
   uint64_t keys = 0;
   bool keys_complete = false;
   // The storage engine as a whole (every store of a node reports the
-  // same): WiredTiger's connection statistics.
-  uint64_t cache_bytes = 0;
-  uint64_t cache_max_bytes = 0;
-  uint64_t cache_dirty_bytes = 0;
-  uint64_t pages_read = 0;
-  uint64_t pages_written = 0;
-  uint64_t bytes_read = 0;
-  uint64_t bytes_written = 0;
-  uint64_t checkpoints = 0;
+  // same).
+  engine_stats engine;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, store_stats& x) {
   return f(caf::meta::type_name("store_stats"), x.keys_written, x.reads,
            x.sibling_warnings, x.corrupt_records, x.tombstones, x.keys,
-           x.keys_complete, x.cache_bytes, x.cache_max_bytes,
-           x.cache_dirty_bytes, x.pages_read, x.pages_written, x.bytes_read,
-           x.bytes_written, x.checkpoints);
+           x.keys_complete, x.engine);
 }
 
 // What a node's hint buffer holds and has done since it started.

@@ -324,7 +324,7 @@ wt_table wt_session::open_table(const std::string& name) {
   return wt_table{cursor};
 }
 
-engine_figures wt_session::figures() {
+engine_stats wt_session::figures() {
   WT_CURSOR* cursor = nullptr;
   check(session_->open_cursor(session_, "statistics:", nullptr, nullptr,
                               &cursor),
@@ -340,7 +340,7 @@ engine_figures wt_session::figures() {
       return 0;
     return value > 0 ? static_cast<uint64_t>(value) : 0;
   };
-  engine_figures f;
+  engine_stats f;
   f.cache_bytes = value_of(WT_STAT_CONN_CACHE_BYTES_INUSE);
   f.cache_max_bytes = value_of(WT_STAT_CONN_CACHE_BYTES_MAX);
   f.cache_dirty_bytes = value_of(WT_STAT_CONN_CACHE_BYTES_DIRTY);

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "messages/engine_stats.hpp"
+
 struct __wt_connection;
 struct __wt_session;
 struct __wt_cursor;
@@ -87,18 +89,6 @@ private:
 
 class wt_table;
 
-// What operators watch of the engine as a whole (connection statistics).
-struct engine_figures {
-  uint64_t cache_bytes = 0;      // in the cache now
-  uint64_t cache_max_bytes = 0;  // the configured cache size
-  uint64_t cache_dirty_bytes = 0;
-  uint64_t pages_read = 0;       // into the cache since the start
-  uint64_t pages_written = 0;    // from the cache since the start
-  uint64_t bytes_read = 0;       // by the block manager, likewise
-  uint64_t bytes_written = 0;
-  uint64_t checkpoints = 0;
-};
-
 // A WiredTiger session: not thread-safe, owned by one actor. Movable.
 class wt_session {
 public:
@@ -113,7 +103,7 @@ public:
   wt_table open_table(const std::string& name);
 
   // The engine's figures now (the connection's "fast" statistics).
-  engine_figures figures();
+  engine_stats figures();
 
 private:
   __wt_session* session_;

@@ -944,6 +944,14 @@ caf::result<std::string> change_ring(coordinator_pointer self,
          + " copies its partitions from the surviving replicas once it runs";
 }
 
+// The coordinator is published: node-internal messages from anywhere else
+// are ignored (the typed client interface does not have them, but a
+// dynamically typed peer can send anything).
+bool from_own_node(coordinator_pointer self) {
+  auto& sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
 // A request refused before any replica was asked (bad options, no ring, too
 // few replicas reachable) is counted here; the others count themselves when
 // answered (counted_promise).
@@ -985,9 +993,15 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
                            start_write(self, key, std::string{}, true, context,
                                        opts));
     },
-    [=](stats_atom) { return *self->state.stats; },
+    [=](stats_atom) -> caf::result<request_stats> {
+      if (!from_own_node(self))
+        return make_kv_error(kv_errc::invalid_argument,
+                             "request stats are for this node's monitor");
+      return *self->state.stats;
+    },
     [=](monitor_atom, node_monitor_actor& monitor) {
-      self->state.monitor = std::move(monitor);
+      if (from_own_node(self))
+        self->state.monitor = std::move(monitor);
     },
     [=](get_atom, stats_atom) -> caf::result<node_stats> {
       if (!self->state.monitor)

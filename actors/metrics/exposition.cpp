@@ -162,90 +162,106 @@ std::string prometheus_text(const node_stats& s,
     w.sample("kv_request_duration_seconds_count", base,
              static_cast<double>(f.requests));
   }
-  w.single("kv_read_repairs_total", "counter",
-           "Replicas sent newer versions after a read.",
-           static_cast<double>(s.read_repairs));
-  w.single("kv_sibling_reads_total", "counter",
-           "Gets that returned more than one sibling.",
-           static_cast<double>(s.sibling_reads));
-  w.single("kv_hints_held", "gauge",
-           "Hints this node holds for unreachable owners.",
-           static_cast<double>(s.hints.held));
-  w.single("kv_hints_held_bytes", "gauge", "Bytes of the hints held.",
-           static_cast<double>(s.hints.held_bytes));
-  w.single("kv_hints_stored_total", "counter", "Hints accepted.",
-           static_cast<double>(s.hints.stored));
-  w.single("kv_hints_delivered_total", "counter",
-           "Hints delivered to their owners.",
-           static_cast<double>(s.hints.delivered));
-  w.single("kv_hints_expired_total", "counter",
-           "Hints dropped because they outlived the hint window.",
-           static_cast<double>(s.hints.expired));
-  w.single("kv_hints_rejected_total", "counter",
-           "Hints their owner refused as invalid (set aside).",
-           static_cast<double>(s.hints.rejected));
+  // Metrics of one sample, without labels.
+  struct plain_metric {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t value;
+  };
   auto& st = s.store;
-  w.single("kv_keys", "gauge",
-           "Keys of the partitions this node holds, deleted ones included "
-           "until reaped (see kv_keys_counted).",
-           static_cast<double>(st.keys));
-  w.single("kv_keys_counted", "gauge",
-           "1 once every held partition's keys are counted, else 0.",
-           st.keys_complete ? 1 : 0);
-  w.single("kv_tombstones", "gauge",
-           "Keys whose versions are all deletes, waiting to be reaped.",
-           static_cast<double>(st.tombstones));
-  w.single("kv_sibling_warnings_total", "counter",
-           "Writes that left a key above the sibling warning level.",
-           static_cast<double>(st.sibling_warnings));
-  w.single("kv_corrupt_records_total", "counter",
-           "Stored records that failed their checksum.",
-           static_cast<double>(st.corrupt_records));
-  w.single("kv_disk_bytes", "gauge", "Bytes in the node's data directory.",
-           static_cast<double>(s.disk_bytes));
-  w.single("kv_wt_cache_bytes", "gauge", "WiredTiger cache in use.",
-           static_cast<double>(st.cache_bytes));
-  w.single("kv_wt_cache_max_bytes", "gauge", "WiredTiger cache size.",
-           static_cast<double>(st.cache_max_bytes));
-  w.single("kv_wt_cache_dirty_bytes", "gauge",
-           "Modified bytes in the WiredTiger cache.",
-           static_cast<double>(st.cache_dirty_bytes));
-  w.single("kv_wt_pages_read_total", "counter",
-           "Pages WiredTiger read into its cache.",
-           static_cast<double>(st.pages_read));
-  w.single("kv_wt_pages_written_total", "counter",
-           "Pages WiredTiger wrote from its cache.",
-           static_cast<double>(st.pages_written));
-  w.single("kv_wt_read_bytes_total", "counter",
-           "Bytes WiredTiger's block manager read.",
-           static_cast<double>(st.bytes_read));
-  w.single("kv_wt_written_bytes_total", "counter",
-           "Bytes WiredTiger's block manager wrote.",
-           static_cast<double>(st.bytes_written));
-  w.single("kv_wt_checkpoints_total", "counter", "WiredTiger checkpoints.",
-           static_cast<double>(st.checkpoints));
-  w.single("kv_handoff_partitions_pending", "gauge",
-           "Partitions this node still has to copy in for a ring change.",
-           static_cast<double>(s.handoff_partitions > s.handoff_copied
-                                 ? s.handoff_partitions - s.handoff_copied
-                                 : 0));
-  w.single("kv_handoff_bytes", "gauge",
-           "Bytes copied in for the ring change in progress.",
-           static_cast<double>(s.handoff_bytes));
-  w.single("kv_aae_partitions", "gauge",
-           "Partitions this node holds (anti-entropy).",
-           static_cast<double>(s.aae_partitions));
-  w.single("kv_aae_partitions_compared", "gauge",
-           "Held partitions compared with another replica at least once.",
-           static_cast<double>(s.aae_compared));
-  w.single("kv_aae_keys_repaired_total", "counter",
-           "Keys anti-entropy repaired.",
-           static_cast<double>(s.aae_keys_repaired));
-  w.single("kv_aae_bytes_total", "counter", "Bytes anti-entropy moved.",
-           static_cast<double>(s.aae_bytes));
-  w.single("kv_tombstones_reaped_total", "counter",
-           "Keys whose tombstones every node dropped.",
-           static_cast<double>(s.reaping.reaped));
+  auto& e = st.engine;
+  const plain_metric plain[] = {
+    {"kv_read_repairs_total", "counter",
+     "Replicas sent newer versions after a read.",
+     s.read_repairs},
+    {"kv_sibling_reads_total", "counter",
+     "Gets that returned more than one sibling.",
+     s.sibling_reads},
+    {"kv_hints_held", "gauge",
+     "Hints this node holds for unreachable owners.",
+     s.hints.held},
+    {"kv_hints_held_bytes", "gauge",
+     "Bytes of the hints held.",
+     s.hints.held_bytes},
+    {"kv_hints_stored_total", "counter",
+     "Hints accepted.",
+     s.hints.stored},
+    {"kv_hints_delivered_total", "counter",
+     "Hints delivered to their owners.",
+     s.hints.delivered},
+    {"kv_hints_expired_total", "counter",
+     "Hints dropped because they outlived the hint window.",
+     s.hints.expired},
+    {"kv_hints_rejected_total", "counter",
+     "Hints their owner refused as invalid (set aside).",
+     s.hints.rejected},
+    {"kv_keys", "gauge",
+     "Keys of the partitions this node holds, deleted ones included until reaped (see kv_keys_counted).",
+     st.keys},
+    {"kv_keys_counted", "gauge",
+     "1 once every held partition's keys are counted, else 0.",
+     st.keys_complete ? 1u : 0u},
+    {"kv_tombstones", "gauge",
+     "Keys whose versions are all deletes, waiting to be reaped.",
+     st.tombstones},
+    {"kv_sibling_warnings_total", "counter",
+     "Writes that left a key above the sibling warning level.",
+     st.sibling_warnings},
+    {"kv_corrupt_records_total", "counter",
+     "Stored records that failed their checksum.",
+     st.corrupt_records},
+    {"kv_disk_bytes", "gauge",
+     "Bytes in the node's data directory.",
+     s.disk_bytes},
+    {"kv_wt_cache_bytes", "gauge",
+     "WiredTiger cache in use.",
+     e.cache_bytes},
+    {"kv_wt_cache_max_bytes", "gauge",
+     "WiredTiger cache size.",
+     e.cache_max_bytes},
+    {"kv_wt_cache_dirty_bytes", "gauge",
+     "Modified bytes in the WiredTiger cache.",
+     e.cache_dirty_bytes},
+    {"kv_wt_pages_read_total", "counter",
+     "Pages WiredTiger read into its cache.",
+     e.pages_read},
+    {"kv_wt_pages_written_total", "counter",
+     "Pages WiredTiger wrote from its cache.",
+     e.pages_written},
+    {"kv_wt_read_bytes_total", "counter",
+     "Bytes WiredTiger's block manager read.",
+     e.bytes_read},
+    {"kv_wt_written_bytes_total", "counter",
+     "Bytes WiredTiger's block manager wrote.",
+     e.bytes_written},
+    {"kv_wt_checkpoints_total", "counter",
+     "WiredTiger checkpoints.",
+     e.checkpoints},
+    {"kv_handoff_partitions_pending", "gauge",
+     "Partitions this node still has to copy in for a ring change.",
+     s.handoff_partitions > s.handoff_copied ? s.handoff_partitions - s.handoff_copied : 0},
+    {"kv_handoff_bytes", "gauge",
+     "Bytes copied in for the ring change in progress.",
+     s.handoff_bytes},
+    {"kv_aae_partitions", "gauge",
+     "Partitions this node holds (anti-entropy).",
+     s.aae_partitions},
+    {"kv_aae_partitions_compared", "gauge",
+     "Held partitions compared with another replica at least once.",
+     s.aae_compared},
+    {"kv_aae_keys_repaired_total", "counter",
+     "Keys anti-entropy repaired.",
+     s.aae_keys_repaired},
+    {"kv_aae_bytes_total", "counter",
+     "Bytes anti-entropy moved.",
+     s.aae_bytes},
+    {"kv_tombstones_reaped_total", "counter",
+     "Keys whose tombstones every node dropped.",
+     s.reaping.reaped},
+  };
+  for (auto& m : plain)
+    w.single(m.name, m.type, m.help, static_cast<double>(m.value));
   std::map<std::string, int> by_status{
     {"up", 0}, {"suspect", 0}, {"down", 0}, {"leaving", 0}};
   for (auto& m : members)
@@ -330,8 +346,8 @@ std::string status_page(const node_stats& s, std::vector<member_info> members,
                 + std::to_string(s.store.keys) + " ("
                 + std::to_string(s.store.tombstones) + " deleted)");
   row("disk", mib(s.disk_bytes));
-  row("cache", mib(s.store.cache_bytes) + " of "
-                 + mib(s.store.cache_max_bytes));
+  row("cache", mib(s.store.engine.cache_bytes) + " of "
+                 + mib(s.store.engine.cache_max_bytes));
   row("transfers",
       s.handoff_partitions > s.handoff_copied
         ? std::to_string(s.handoff_copied) + " of "

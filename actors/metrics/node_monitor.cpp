@@ -60,16 +60,8 @@ void add_store(store_stats& sum, const store_stats& one, bool first) {
   sum.tombstones += one.tombstones;
   sum.keys += one.keys;
   sum.keys_complete = (first || sum.keys_complete) && one.keys_complete;
-  if (first) { // the engine's figures: the same from every store
-    sum.cache_bytes = one.cache_bytes;
-    sum.cache_max_bytes = one.cache_max_bytes;
-    sum.cache_dirty_bytes = one.cache_dirty_bytes;
-    sum.pages_read = one.pages_read;
-    sum.pages_written = one.pages_written;
-    sum.bytes_read = one.bytes_read;
-    sum.bytes_written = one.bytes_written;
-    sum.checkpoints = one.checkpoints;
-  }
+  if (first) // the engine's figures: the same from every store
+    sum.engine = one.engine;
 }
 
 // The answers of one round, applied when the last one is in (or failed).

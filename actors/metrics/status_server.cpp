@@ -34,37 +34,38 @@ struct server_state {
 
 using server_pointer = caf::io::stateful_broker<server_state>*;
 
-// Writes the response; the connection closes once it is sent.
+// Writes the response to connection `serial`; it closes once the response
+// is sent. Nothing if that client left meanwhile (its socket number may
+// already serve another one).
 void respond(server_pointer self, caf::io::connection_handle hdl,
-             const std::string& response) {
+             uint64_t serial, const std::string& response) {
   auto i = self->state.connections.find(hdl.id());
-  if (i == self->state.connections.end())
-    return; // the client left meanwhile
+  if (i == self->state.connections.end() || i->second.serial != serial)
+    return;
   i->second.answered = true;
-  self->configure_read(hdl, caf::io::receive_policy::at_most(0));
   self->ack_writes(hdl, true);
   self->write(hdl, response.size(), response.data());
   self->flush(hdl);
 }
 
 void serve(server_pointer self, caf::io::connection_handle hdl,
-           const request_head& head) {
+           uint64_t serial, const request_head& head) {
   bool head_only = head.method == "HEAD";
   if (head.method != "GET" && !head_only) {
-    respond(self, hdl,
+    respond(self, hdl, serial,
             http_response(405, "text/plain; charset=utf-8",
                           "only GET and HEAD are served\n"));
     return;
   }
   if (head.path != "/metrics" && head.path != "/") {
-    respond(self, hdl,
+    respond(self, hdl, serial,
             http_response(404, "text/plain; charset=utf-8",
                           "not found: try / or /metrics\n", head_only));
     return;
   }
   auto& s = self->state.settings;
-  auto unavailable = [self, hdl, head_only](caf::error& err) {
-    respond(self, hdl,
+  auto unavailable = [self, hdl, serial, head_only](caf::error& err) {
+    respond(self, hdl, serial,
             http_response(503, "text/plain; charset=utf-8",
                           "the node did not answer: " + describe(err) + "\n",
                           head_only));
@@ -79,7 +80,7 @@ void serve(server_pointer self, caf::io::connection_handle hdl,
           .then(
             [=](std::vector<member_info>& members) {
               if (metrics) {
-                respond(self, hdl,
+                respond(self, hdl, serial,
                         http_response(200,
                                       "text/plain; version=0.0.4; "
                                       "charset=utf-8",
@@ -92,7 +93,7 @@ void serve(server_pointer self, caf::io::connection_handle hdl,
                           get_atom::value, ring_atom::value)
                 .then(
                   [=](const ring_state& ring) {
-                    respond(self, hdl,
+                    respond(self, hdl, serial,
                             http_response(200, "text/html; charset=utf-8",
                                           status_page(stats, members, ring),
                                           head_only));
@@ -139,14 +140,15 @@ caf::behavior status_server_actor(server_pointer self,
         case request_head::state::incomplete:
           return;
         case request_head::state::bad:
-          respond(self, msg.handle,
+          respond(self, msg.handle, c.serial,
                   http_response(head.error_code, "text/plain; charset=utf-8",
                                 head.error + "\n"));
           return;
         case request_head::state::complete:
           c.answered = true;
           c.received.clear();
-          serve(self, msg.handle, head);
+          c.received.shrink_to_fit();
+          serve(self, msg.handle, c.serial, head);
           return;
       }
     },
@@ -160,13 +162,23 @@ caf::behavior status_server_actor(server_pointer self,
       self->state.connections.erase(msg.handle.id());
     },
     [=](expire_atom, int64_t id, uint64_t serial) {
-      auto i = self->state.connections.find(id);
-      if (i == self->state.connections.end() || i->second.serial != serial
-          || i->second.answered)
+      auto& st = self->state;
+      auto i = st.connections.find(id);
+      if (i == st.connections.end() || i->second.serial != serial)
         return;
-      respond(self, caf::io::connection_handle::from_int(id),
+      auto hdl = caf::io::connection_handle::from_int(id);
+      if (i->second.answered) {
+        // Its response is still not taken after a whole time limit (a
+        // client that does not read): the slot goes to someone else.
+        st.connections.erase(i);
+        self->close(hdl);
+        return;
+      }
+      respond(self, hdl, serial,
               http_response(408, "text/plain; charset=utf-8",
                             "no complete request within the time limit\n"));
+      self->delayed_send(self, st.settings.request_timeout, expire_atom::value,
+                         id, serial);
     },
     [=](const caf::io::acceptor_closed_msg&) {
       // nop: the node stops the server

@@ -778,15 +778,7 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         stats.keys_complete = counted.complete;
       }
       try {
-        auto engine = st.disk->session.figures();
-        stats.cache_bytes = engine.cache_bytes;
-        stats.cache_max_bytes = engine.cache_max_bytes;
-        stats.cache_dirty_bytes = engine.cache_dirty_bytes;
-        stats.pages_read = engine.pages_read;
-        stats.pages_written = engine.pages_written;
-        stats.bytes_read = engine.bytes_read;
-        stats.bytes_written = engine.bytes_written;
-        stats.checkpoints = engine.checkpoints;
+        stats.engine = st.disk->session.figures();
       } catch (const storage_error& e) {
         log_line(log_level::warning,
                  std::string{"replica store: no engine figures: "}

@@ -6,6 +6,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/membership/tcp_probe.hpp"
+
 namespace kv {
 
 client_config::client_config() {
@@ -45,10 +47,17 @@ connect_to_node(caf::actor_system& sys, const std::string& host, uint16_t port,
 // One scoped actor per request: a late reply to a request given up on goes
 // to an actor that no longer exists, never to the next request.
 struct blocking_client::watcher {
-  explicit watcher(caf::actor_system& sys) : self(sys) {
-    // nop
+  watcher(caf::actor_system& sys, const coordinator_actor& node)
+    : self(sys), watched(node.address()) {
+    self->monitor(node);
+  }
+  // A monitor outlives the actor that placed it in CAF 0.17: without this,
+  // every request would leave one on the node's proxy.
+  ~watcher() {
+    self->demonitor(watched);
   }
   caf::scoped_actor self;
+  caf::actor_addr watched;
 };
 
 blocking_client::blocking_client(caf::actor_system& sys, coordinator_actor node)
@@ -108,6 +117,17 @@ caf::error blocking_client::ensure_node() {
   std::string failures;
   for (std::size_t tried = 0; tried < nodes_.size(); ++tried) {
     auto& address = nodes_[current_];
+    // CAF 0.17's middleman connects blocking, one address at a time: a
+    // black-holed address would hold up every other for the OS's SYN
+    // timeout, so a bounded plain probe goes first.
+    auto problem = tcp_connect_problem(address.host, address.port,
+                                       opts_.connect_limit);
+    if (!problem.empty()) {
+      failures += (failures.empty() ? "" : "; ") + address.to_string()
+                  + ": " + problem;
+      current_ = (current_ + 1) % nodes_.size();
+      continue;
+    }
     auto hdl = connect_to_node(sys_, address.host, address.port,
                                opts_.connect_limit);
     if (hdl) {
@@ -144,11 +164,11 @@ caf::error blocking_client::exchange(on_loss policy,
                                           lost + "; " + describe(err));
     auto where = nodes_.empty() ? std::string{"the node"}
                                 : nodes_[current_].to_string();
-    watcher_ = std::make_unique<watcher>(sys_);
-    auto& self = watcher_->self;
     // Monitoring a node already lost reports it at once: then the request
     // was never sent and may go elsewhere, whatever it is.
-    self->monitor(node_);
+    watcher_.reset();
+    watcher_ = std::make_unique<watcher>(sys_, node_);
+    auto& self = watcher_->self;
     bool gone_before = false;
     self->receive([&](const caf::down_msg&) { gone_before = true; },
                   caf::after(std::chrono::seconds{0}) >> [] {
@@ -170,6 +190,16 @@ caf::error blocking_client::exchange(on_loss policy,
     self->receive(on_reply, [&](caf::error& err) { failure = std::move(err); },
                   [&](const caf::down_msg&) {
                     loss = where + " went away before answering";
+                  },
+                  // The node answered, with something this client does not
+                  // understand (another version): an answer, not a loss.
+                  caf::others >> [&](caf::message_view&)
+                    -> caf::result<caf::message> {
+                    failure = make_kv_error(
+                      kv_errc::invalid_argument,
+                      where + " answered with an unexpected message (a node "
+                              "of another kvactors version?)");
+                    return caf::message{};
                   },
                   caf::after(limit) >> [&] {
                     loss = where + " did not answer within "
@@ -203,23 +233,23 @@ caf::expected<Result> blocking_client::ask(on_loss policy,
   return result;
 }
 
-caf::expected<put_result> blocking_client::put(const std::string &key,
-                                               const std::string &value,
-                                               const vector_clock &context,
-                                               const request_options &opts) {
+caf::expected<put_result> blocking_client::put(const std::string& key,
+                                               const std::string& value,
+                                               const vector_clock& context,
+                                               const request_options& opts) {
   return ask<put_result>(on_loss::write_in_doubt, wait_limit(opts),
                          put_atom::value, key, value, context, opts);
 }
 
-caf::expected<get_result> blocking_client::get(const std::string &key,
-                                               const request_options &opts) {
+caf::expected<get_result> blocking_client::get(const std::string& key,
+                                               const request_options& opts) {
   return ask<get_result>(on_loss::resend, wait_limit(opts), get_atom::value,
                          key, opts);
 }
 
-caf::expected<put_result> blocking_client::remove(const std::string &key,
-                                                  const vector_clock &context,
-                                                  const request_options &opts) {
+caf::expected<put_result> blocking_client::remove(const std::string& key,
+                                                  const vector_clock& context,
+                                                  const request_options& opts) {
   return ask<put_result>(on_loss::write_in_doubt, wait_limit(opts),
                          delete_atom::value, key, context, opts);
 }
@@ -227,20 +257,21 @@ caf::expected<put_result> blocking_client::remove(const std::string &key,
 caf::expected<std::vector<std::pair<std::string, uint64_t>>>
 blocking_client::pending_hints() {
   std::vector<std::pair<std::string, uint64_t>> pairs;
+  // This node's hints: another node's would be another answer.
   auto err = exchange(
-      on_loss::resend, wait_limit({}),
-      [&](std::vector<std::string> &owners, std::vector<uint64_t> &counts) {
-        for (std::size_t i = 0; i < owners.size() && i < counts.size(); ++i)
-          pairs.emplace_back(std::move(owners[i]), counts[i]);
-      },
-      get_atom::value, hint_atom::value);
+    on_loss::fail, wait_limit({}),
+    [&](std::vector<std::string>& owners, std::vector<uint64_t>& counts) {
+      for (std::size_t i = 0; i < owners.size() && i < counts.size(); ++i)
+        pairs.emplace_back(std::move(owners[i]), counts[i]);
+    },
+    get_atom::value, hint_atom::value);
   if (err)
     return err;
   return pairs;
 }
 
 caf::expected<reap_status> blocking_client::reaping() {
-  return ask<reap_status>(on_loss::resend, wait_limit({}), get_atom::value,
+  return ask<reap_status>(on_loss::fail, wait_limit({}), get_atom::value,
                           reap_atom::value);
 }
 
@@ -251,17 +282,17 @@ caf::expected<node_stats> blocking_client::stats() {
 }
 
 caf::expected<std::vector<aae_partition>> blocking_client::anti_entropy() {
-  return ask<std::vector<aae_partition>>(on_loss::resend, wait_limit({}),
+  return ask<std::vector<aae_partition>>(on_loss::fail, wait_limit({}),
                                          get_atom::value, aae_atom::value);
 }
 
-caf::expected<std::string> blocking_client::repair(const std::string &node_id) {
+caf::expected<std::string> blocking_client::repair(const std::string& node_id) {
   return ask<std::string>(on_loss::fail, wait_limit({}), repair_atom::value,
                           node_id);
 }
 
 caf::expected<sibling_list>
-blocking_client::local_versions(const std::string &key) {
+blocking_client::local_versions(const std::string& key) {
   // This node's own replica: another node's would be another answer.
   return ask<sibling_list>(on_loss::fail, wait_limit({}), read_atom::value,
                            key);
@@ -273,7 +304,7 @@ caf::expected<std::vector<member_info>> blocking_client::members() {
 }
 
 caf::expected<std::vector<std::string>>
-blocking_client::preference_list(const std::string &key, uint32_t n) {
+blocking_client::preference_list(const std::string& key, uint32_t n) {
   return ask<std::vector<std::string>>(on_loss::resend, wait_limit({}),
                                        get_atom::value, ring_atom::value, key,
                                        n);
@@ -289,14 +320,14 @@ caf::expected<std::string> blocking_client::leave() {
 }
 
 caf::expected<std::string>
-blocking_client::remove_node(const std::string &node_id) {
+blocking_client::remove_node(const std::string& node_id) {
   return ask<std::string>(on_loss::fail, wait_limit({}), remove_atom::value,
                           node_id);
 }
 
 caf::expected<std::string>
-blocking_client::replace_node(const std::string &old_id,
-                              const std::string &new_id) {
+blocking_client::replace_node(const std::string& old_id,
+                              const std::string& new_id) {
   return ask<std::string>(on_loss::fail, wait_limit({}), replace_atom::value,
                           old_id, new_id);
 }

@@ -52,8 +52,11 @@ struct failover_options {
 // request in flight fails at once instead of at its timeout, and the next
 // request connects again. A client built from several addresses (connect)
 // then moves on to the next address that answers:
-//  - reads and views (get, members, ring, ...) are sent again to the next
-//    node, so they fail only when no node answers;
+//  - reads and cluster views (get, members, ring, preference_list) are
+//    sent again to the next node, so they fail only when no node answers;
+//  - views of one node's own state (stats, pending_hints, anti_entropy,
+//    reaping, local_versions) fail: another node's would be another
+//    answer;
 //  - a put or delete already sent when its node was lost is NOT sent again:
 //    a replica may have applied it. It fails with `unavailable` and a
 //    message that says the outcome is unknown; read the key to learn it.
@@ -62,7 +65,9 @@ struct failover_options {
 // by a partition) counts as lost as well.
 class blocking_client {
 public:
-  // A client of one node (the handle's): no other node to move to.
+  // A client of one node (the handle's), with no address: once it loses
+  // the node it cannot connect again (use the constructor with an address,
+  // or connect).
   blocking_client(caf::actor_system& sys, coordinator_actor node);
 
   // A client of the node at `address`, already connected (`node`): after

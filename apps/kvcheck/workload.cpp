@@ -46,13 +46,19 @@ public:
       error = "connect: " + describe(hdl.error());
       return nullptr;
     }
-    client_ = std::make_unique<blocking_client>(sys_, std::move(*hdl));
+    // With its address, the client connects again by itself after losing
+    // the node (killed and restarted, or hung and resumed).
+    failover_options reconnect;
+    reconnect.connect_limit = milliseconds{connect_ms_};
+    client_ = std::make_unique<blocking_client>(
+      sys_, std::move(*hdl), endpoint{addr_.host, addr_.port}, reconnect);
     return client_.get();
   }
 
-  // Forgets the connection after an error that is not the store's own.
+  // Forgets the connection after an error that is not the store's own (the
+  // client's own loss of its node is a kv error; it reconnects itself).
   void after(const caf::error& err) {
-    if (err.category() != error_category)
+    if (err.category() != error_category || !client_->node())
       client_.reset();
   }
 

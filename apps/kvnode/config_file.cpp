@@ -30,6 +30,20 @@ std::string_view strip_comment(std::string_view value) {
   return value;
 }
 
+// Whether `text` holds `close` outside double quotes.
+bool closes(std::string_view text, char close) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\\' && quoted)
+      ++i;
+    else if (text[i] == '"')
+      quoted = !quoted;
+    else if (text[i] == close && !quoted)
+      return true;
+  }
+  return false;
+}
+
 bool is_name(std::string_view s) {
   if (s.empty())
     return false;
@@ -49,7 +63,7 @@ bool is_quoted(std::string_view value) {
 std::optional<std::string> config_text_problem(std::string_view text,
                                                const option_lookup& lookup) {
   std::string section;
-  bool in_list = false; // inside a [ ... ] value that spans lines
+  char open_until = 0; // inside a [ ... ] or { ... } value spanning lines
   std::size_t number = 0;
   for (std::size_t pos = 0; pos <= text.size();) {
     auto end = text.find('\n', pos);
@@ -59,8 +73,9 @@ std::optional<std::string> config_text_problem(std::string_view text,
     pos = end + 1;
     ++number;
     auto at = "line " + std::to_string(number) + ": ";
-    if (in_list) {
-      in_list = strip_comment(line).find(']') == std::string_view::npos;
+    if (open_until != 0) {
+      if (closes(strip_comment(line), open_until))
+        open_until = 0;
       continue;
     }
     if (line.empty() || line.front() == ';')
@@ -105,10 +120,14 @@ std::optional<std::string> config_text_problem(std::string_view text,
                  != std::string_view::npos))
       return at + "the value of '" + std::string{key}
              + "' is a whole number, not '" + std::string{value} + "'";
-    in_list = value.front() == '[' && value.find(']') == std::string_view::npos;
+    if (value.front() == '[' && !closes(value, ']'))
+      open_until = ']';
+    else if (value.front() == '{' && !closes(value, '}'))
+      open_until = '}';
   }
-  if (in_list)
-    return std::string{"the file ends inside a list ([ without ])"};
+  if (open_until != 0)
+    return std::string{"the file ends inside a value ("} + open_until
+           + " missing)";
   return std::nullopt;
 }
 

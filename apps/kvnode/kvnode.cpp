@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <pthread.h>
@@ -288,10 +289,15 @@ int main(int argc, char** argv) {
   }
   std::string config_text;
   if (config_path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(*config_path, ec))
+      return fail("cannot read config file " + *config_path + ": "
+                    + (ec ? ec.message() : std::string{"not a regular file"}),
+                  2);
     std::ifstream file{*config_path};
     std::ostringstream content;
     content << file.rdbuf();
-    if (!file)
+    if (!file || !content)
       return fail("cannot read config file " + *config_path + ": "
                     + std::strerror(errno),
                   2);

@@ -315,12 +315,12 @@ std::string format_stats(const node_stats& s) {
   out += "storage: " + std::string{st.keys_complete ? "" : "~"}
          + std::to_string(st.keys) + " keys, " + std::to_string(st.tombstones)
          + " deleted (tombstones), " + format_bytes(s.disk_bytes)
-         + " on disk; cache " + format_bytes(st.cache_bytes) + " of "
-         + format_bytes(st.cache_max_bytes) + " ("
-         + format_bytes(st.cache_dirty_bytes) + " dirty); "
-         + std::to_string(st.pages_read) + " pages read, "
-         + std::to_string(st.pages_written) + " written; "
-         + std::to_string(st.checkpoints) + " checkpoints; "
+         + " on disk; cache " + format_bytes(st.engine.cache_bytes) + " of "
+         + format_bytes(st.engine.cache_max_bytes) + " ("
+         + format_bytes(st.engine.cache_dirty_bytes) + " dirty); "
+         + std::to_string(st.engine.pages_read) + " pages read, "
+         + std::to_string(st.engine.pages_written) + " written; "
+         + std::to_string(st.engine.checkpoints) + " checkpoints; "
          + std::to_string(st.corrupt_records) + " corrupt records\n";
   if (s.handoff_partitions > s.handoff_copied)
     out += "transfers: ring transition " + std::to_string(s.handoff_transition)

@@ -188,10 +188,26 @@ shell_session::cluster_hints(const std::vector<member_info>& members) {
         continue;
       }
       auto node = connect_to_node(sys_, m.host, m.port, std::chrono::seconds{3});
-      if (node)
-        held = blocking_client{sys_, std::move(*node)}.pending_hints();
-      else
+      if (!node) {
         held = node.error();
+      } else {
+        // A busy member gets 3 s, not a request's whole limit: the others
+        // wait behind it.
+        caf::scoped_actor self{sys_};
+        self
+          ->request(*node, std::chrono::seconds{3}, get_atom::value,
+                    hint_atom::value)
+          .receive(
+            [&](std::vector<std::string>& owners,
+                std::vector<uint64_t>& counts) {
+              std::vector<std::pair<std::string, uint64_t>> pairs;
+              for (std::size_t i = 0; i < owners.size() && i < counts.size();
+                   ++i)
+                pairs.emplace_back(std::move(owners[i]), counts[i]);
+              held = std::move(pairs);
+            },
+            [&](caf::error& err) { held = std::move(err); });
+      }
     }
     if (held)
       h.by_owner = std::move(*held);

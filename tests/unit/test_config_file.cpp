@@ -61,7 +61,18 @@ BOOST_AUTO_TEST_CASE(syntax_mistakes_name_their_line_and_fix) {
   BOOST_TEST(problem("[global]\nport =\n")
              == "line 2: option 'port' has no value");
   BOOST_TEST(problem("[middleman]\napp-identifiers = [\n\"a\",\n")
-             == "the file ends inside a list ([ without ])");
+             == "the file ends inside a value (] missing)");
+}
+
+// Review of issue 12: a quoted ']' ended a list early, and a map value
+// over several lines was refused.
+BOOST_AUTO_TEST_CASE(values_over_several_lines_end_at_their_bracket) {
+  BOOST_TEST(problem("[middleman]\napp-identifiers = [\n  \"a]b\",\n  "
+                     "\"c\"\n]\n[global]\nport = 1\n")
+             == "");
+  BOOST_TEST(problem("[middleman]\napp-identifiers = {\n  x = 1\n}\n"
+                     "[global]\nport = 1\n")
+             == "");
 }
 
 BOOST_AUTO_TEST_CASE(a_dump_reads_back) {
