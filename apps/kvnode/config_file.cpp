@@ -16,32 +16,30 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// `value` without a trailing "; comment" that is outside double quotes.
-std::string_view strip_comment(std::string_view value) {
-  bool quoted = false;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '\\' && quoted)
-      ++i;
-    else if (value[i] == '"')
-      quoted = !quoted;
-    else if (value[i] == ';' && !quoted)
-      return trim(value.substr(0, i));
-  }
-  return value;
-}
-
-// Whether `text` holds `close` outside double quotes.
-bool closes(std::string_view text, char close) {
+// The first `c` in `text` outside double quotes (npos: none).
+std::size_t find_unquoted(std::string_view text, char c) {
   bool quoted = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '\\' && quoted)
       ++i;
     else if (text[i] == '"')
       quoted = !quoted;
-    else if (text[i] == close && !quoted)
-      return true;
+    else if (text[i] == c && !quoted)
+      return i;
   }
-  return false;
+  return std::string_view::npos;
+}
+
+// `value` without a trailing "; comment".
+std::string_view strip_comment(std::string_view value) {
+  auto comment = find_unquoted(value, ';');
+  return comment == std::string_view::npos ? value
+                                           : trim(value.substr(0, comment));
+}
+
+// Whether `text` closes a value with `close` (outside quotes).
+bool closes(std::string_view text, char close) {
+  return find_unquoted(text, close) != std::string_view::npos;
 }
 
 bool is_name(std::string_view s) {
