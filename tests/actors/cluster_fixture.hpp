@@ -15,6 +15,7 @@
 #include <caf/all.hpp>
 
 #include "actors/node.hpp"
+#include "tests/actors/bounded_actor_system.hpp"
 #include "apps/client/kv_client.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -43,8 +44,8 @@ inline bool eventually(const std::function<bool()>& done,
 }
 
 struct test_node {
-  client_config cfg;
-  caf::actor_system sys{cfg};
+  bounded_actor_system system;
+  caf::actor_system& sys = system.get();
   std::unique_ptr<node> running;
   std::unique_ptr<blocking_client> client;
 };
