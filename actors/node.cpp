@@ -89,6 +89,8 @@ std::optional<std::string> config_problem(const node_config& cfg) {
                        "cannot be negative"};
   if (cfg.handoff_bytes_per_s == 0)
     return std::string{"the handoff rate must be positive"};
+  if (cfg.cleanup_settle.count() <= 0 || cfg.cleanup_every.count() <= 0)
+    return std::string{"the partition cleanup's waits must be positive"};
   if (cfg.membership.interval.count() <= 0)
     return std::string{"the gossip interval must be positive"};
   if (cfg.store_shards == 0 || cfg.store_shards > max_store_shards)
@@ -235,10 +237,16 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   handoff.max_value_bytes = cfg.max_value_bytes;
   handoff.max_bytes_per_s = cfg.handoff_bytes_per_s;
   result->handoff_ = spawn_handoff(sys, handoff, result->stores_);
+  partition_cleaner_settings cleanup;
+  cleanup.node_id = cfg.node_id;
+  cleanup.settle = cfg.cleanup_settle;
+  cleanup.every = cfg.cleanup_every;
+  cleanup.max_bytes_per_s = cfg.handoff_bytes_per_s;
+  result->cleaner_ = spawn_partition_cleaner(sys, cleanup, result->stores_);
   result->ring_manager_ = spawn_ring_manager(
     sys, cfg.node_id, claimant, saved_ring,
-    {coordinator, result->handoff_, result->hint_buffer_, result->syncer_,
-     result->reaper_});
+    {coordinator, result->handoff_, result->cleaner_, result->hint_buffer_,
+     result->syncer_, result->reaper_});
   auto membership = cfg.membership;
   membership.state_dir = cfg.storage.data_dir;
   membership.remembered = std::move(remembered);
@@ -247,8 +255,8 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
                                      result->hint_buffer_,
-                                     {result->handoff_, result->syncer_,
-                                      result->reaper_},
+                                     {result->handoff_, result->cleaner_,
+                                      result->syncer_, result->reaper_},
                                      result->connector_);
   node_monitor_settings monitoring;
   monitoring.node_id = cfg.node_id;
@@ -314,6 +322,7 @@ void node::stop(bool announce) {
   caf::anon_send_exit(connector_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(handoff_, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(cleaner_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(syncer_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(reaper_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(coordinator_, caf::exit_reason::user_shutdown);

@@ -14,6 +14,7 @@
 #include "actors/antientropy/merkle_syncer.hpp"
 #include "actors/antientropy/tombstone_reaper.hpp"
 #include "actors/handoff/handoff.hpp"
+#include "actors/handoff/partition_cleaner.hpp"
 #include "actors/storage/hint_buffer.hpp"
 #include "messages/interfaces.hpp"
 #include "messages/limits.hpp"
@@ -43,6 +44,11 @@ struct node_config {
   // cluster's) and the nodes that create the first ring together.
   claimant_settings ring;
   uint64_t handoff_bytes_per_s = uint64_t{32} << 20; // partition copy rate
+  // How long the ring stays settled before this node drops the data of
+  // partitions it no longer holds (after their owners hold it), and how
+  // often that runs again on an unchanged ring.
+  std::chrono::milliseconds cleanup_settle{30'000};
+  std::chrono::milliseconds cleanup_every{600'000};
   // Pause between two anti-entropy rounds (0: off) and how old a tree gets
   // before it is built again from the data.
   std::chrono::milliseconds aae_interval{1000};
@@ -85,6 +91,7 @@ public:
   hint_buffer_actor hint_buffer() const { return hint_buffer_; }
   const std::vector<replica_store_actor>& stores() const { return stores_; }
   const handoff_node_actor& handoff() const { return handoff_; }
+  const partition_cleaner_actor& cleaner() const { return cleaner_; }
   const merkle_syncer_node_actor& syncer() const { return syncer_; }
   const tombstone_reaper_node_actor& reaper() const { return reaper_; }
   const node_config& config() const { return cfg_; }
@@ -113,6 +120,7 @@ private:
   gossiper_actor gossiper_;
   hint_buffer_node_actor hint_buffer_;
   handoff_node_actor handoff_;
+  partition_cleaner_actor cleaner_;
   merkle_syncer_node_actor syncer_;
   tombstone_reaper_node_actor reaper_;
   peer_connector_actor connector_;

@@ -45,6 +45,7 @@ using stopping_atom = caf::atom_constant<caf::atom("stopping")>;
 using replace_atom = caf::atom_constant<caf::atom("replace")>;
 using reap_atom = caf::atom_constant<caf::atom("reap")>;
 using tombstones_atom = caf::atom_constant<caf::atom("tombstones")>;
+using discard_atom = caf::atom_constant<caf::atom("discard")>;
 
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 

@@ -86,6 +86,10 @@ using replica_store_actor = caf::typed_actor<
   // the store raises the dot-counter floor of absent keys, so a reaped key's
   // next dots never repeat one issued before. The reply: records dropped.
   caf::replies_to<reap_atom, partition_chunk>::with<uint32_t>,
+  // The same for records of any kind, asked by this node's handoff once the
+  // partition's owners hold them (refused from other nodes): data of a
+  // partition this node no longer holds. The reply: records dropped.
+  caf::replies_to<discard_atom, partition_chunk>::with<uint32_t>,
   // One step of a pending tree build (the store sends it to itself).
   caf::reacts_to<tick_atom>,
   // The width - 1 of the ring's partitions and the first positions of the

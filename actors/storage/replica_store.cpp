@@ -195,14 +195,82 @@ struct replica_store_state {
                  "copy repairs it");
   }
 
-  // Reaps the record of `key`, which holds `before`.
+  // Removes the record of `key`, which holds `before`.
   void drop(const std::string& key, const sibling_list& before) {
     auto stored = stored_key(key);
     disk->table.erase(stored);
     tombstones->erase(stored);
-    if (tombstone_count > 0)
+    if (only_tombstones(before) && tombstone_count > 0)
       --tombstone_count;
     trees->on_write(stored, *position_in(stored), key_digest(key, before), 0);
+  }
+
+  // Why `batch` (keys with the versions to drop them for) is not one this
+  // store can act on, or nothing. `what` names the request in the reason.
+  std::optional<std::string> batch_problem(const partition_chunk& batch,
+                                           const std::string& what) const {
+    if (batch.keys.size() > max_keys_per_reap
+        || batch.keys.size() != batch.versions.size())
+      return what + ": keys and versions do not pair up within the bound";
+    for (std::size_t i = 0; i < batch.keys.size(); ++i) {
+      if (auto problem = key_problem(batch.keys[i]))
+        return problem;
+      if (!mine(batch.keys[i]))
+        return what + ": a key another store of this node serves";
+      if (auto problem = versions_problem(batch.versions[i],
+                                          settings.max_value_bytes,
+                                          max_wire_siblings,
+                                          max_wire_clock_entries))
+        return problem;
+    }
+    return std::nullopt;
+  }
+
+  // Drops the record of each key in `batch` that holds nothing the batch's
+  // versions do not supersede (merged with them, the record is exactly
+  // those versions); a record with anything newer or concurrent is kept,
+  // merged with them, and a lost one is only merged. Before the first
+  // record goes, the floor of absent keys' dot counters is raised above
+  // every dropped record's, so a dropped key's next dots never repeat one
+  // issued before. Returns the records dropped.
+  uint32_t drop_superseded(const partition_chunk& batch) {
+    // Decided first, so the floor is raised above every dropped
+    // record's counter before the first one goes.
+    std::vector<std::pair<std::size_t, loaded_record>> to_drop;
+    uint64_t highest_issued = 0;
+    for (std::size_t i = 0; i < batch.keys.size(); ++i) {
+      auto& key = batch.keys[i];
+      auto& reaped = batch.versions[i];
+      loaded_record loaded;
+      try {
+        loaded = load(key);
+      } catch (const corrupt_record_error&) {
+        loaded = load(key); // now marked lost
+      }
+      auto& stored = loaded.record;
+      if (loaded.lost) {
+        auto merged = reconcile(stored.siblings, reaped);
+        if (merged != stored.siblings)
+          store_lost(key, key_record{std::move(merged), stored.issued});
+      } else if (stored.siblings.empty()) {
+        continue;
+      } else if (superseded_by(stored.siblings, reaped)) {
+        highest_issued = std::max(highest_issued, stored.issued);
+        to_drop.emplace_back(i, std::move(loaded));
+      } else {
+        // Something the batch did not see: kept, merged with it.
+        auto merged = reconcile(stored.siblings, reaped);
+        if (merged != stored.siblings)
+          store(key, stored.siblings,
+                key_record{std::move(merged), stored.issued});
+      }
+    }
+    if (to_drop.empty())
+      return 0;
+    raise_absent_floor(highest_issued);
+    for (auto& [i, loaded] : to_drop)
+      drop(batch.keys[i], loaded.record.siblings);
+    return static_cast<uint32_t>(to_drop.size());
   }
 
   bool mine(const std::string& key) const {
@@ -684,67 +752,29 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     },
     [=](reap_atom, const partition_chunk& batch) -> caf::result<uint32_t> {
       auto& st = self->state;
-      if (batch.keys.size() > max_keys_per_reap
-          || batch.keys.size() != batch.versions.size())
-        return make_kv_error(kv_errc::invalid_argument,
-                             "reap: keys and tombstones do not pair up "
-                             "within the bound");
-      for (std::size_t i = 0; i < batch.keys.size(); ++i) {
-        auto& key = batch.keys[i];
-        if (auto problem = key_problem(key))
-          return make_kv_error(kv_errc::invalid_argument, *problem);
-        if (!st.mine(key))
-          return make_kv_error(kv_errc::invalid_argument,
-                               "reap: a key another store of this node "
-                               "serves");
-        if (auto problem = versions_problem(batch.versions[i],
-                                            st.settings.max_value_bytes,
-                                            max_wire_siblings,
-                                            max_wire_clock_entries))
-          return make_kv_error(kv_errc::invalid_argument, *problem);
-        if (!only_tombstones(batch.versions[i]))
+      if (auto problem = st.batch_problem(batch, "reap"))
+        return make_kv_error(kv_errc::invalid_argument, *problem);
+      for (auto& versions : batch.versions)
+        if (!only_tombstones(versions))
           return make_kv_error(kv_errc::invalid_argument,
                                "reap: only tombstones are reaped");
-      }
       using reply = caf::result<uint32_t>;
       return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
-        // Decided first, so the floor is raised above every dropped
-        // record's counter before the first one goes.
-        std::vector<std::pair<std::size_t, loaded_record>> to_drop;
-        uint64_t highest_issued = 0;
-        for (std::size_t i = 0; i < batch.keys.size(); ++i) {
-          auto& key = batch.keys[i];
-          auto& reaped = batch.versions[i];
-          loaded_record loaded;
-          try {
-            loaded = st.load(key);
-          } catch (const corrupt_record_error&) {
-            loaded = st.load(key); // now marked lost
-          }
-          auto& stored = loaded.record;
-          if (loaded.lost) {
-            auto merged = reconcile(stored.siblings, reaped);
-            if (merged != stored.siblings)
-              st.store_lost(key, key_record{std::move(merged), stored.issued});
-          } else if (stored.siblings.empty()) {
-            continue;
-          } else if (superseded_by(stored.siblings, reaped)) {
-            highest_issued = std::max(highest_issued, stored.issued);
-            to_drop.emplace_back(i, std::move(loaded));
-          } else {
-            // Something the delete did not see: kept, with the tombstones.
-            auto merged = reconcile(stored.siblings, reaped);
-            if (merged != stored.siblings)
-              st.store(key, stored.siblings,
-                       key_record{std::move(merged), stored.issued});
-          }
-        }
-        if (to_drop.empty())
-          return uint32_t{0};
-        st.raise_absent_floor(highest_issued);
-        for (auto& [i, loaded] : to_drop)
-          st.drop(batch.keys[i], loaded.record.siblings);
-        return static_cast<uint32_t>(to_drop.size());
+        return st.drop_superseded(batch);
+      });
+    },
+    [=](discard_atom, const partition_chunk& batch) -> caf::result<uint32_t> {
+      // Only this node's handoff decides what the node no longer holds.
+      auto sender = self->current_sender();
+      if (!sender || sender->node() != self->node())
+        return make_kv_error(kv_errc::invalid_argument,
+                             "discard: only this node's own actors may ask");
+      auto& st = self->state;
+      if (auto problem = st.batch_problem(batch, "discard"))
+        return make_kv_error(kv_errc::invalid_argument, *problem);
+      using reply = caf::result<uint32_t>;
+      return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {
+        return st.drop_superseded(batch);
       });
     },
     [=](tree_atom, uint64_t span, const std::vector<uint64_t>& held) {

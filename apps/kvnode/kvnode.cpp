@@ -44,6 +44,8 @@ public:
   uint32_t aae_interval_ms = 1000;
   uint32_t aae_rebuild_hours = 7 * 24;
   uint32_t reap_interval_ms = 10'000;
+  uint32_t cleanup_settle_s = 30;
+  uint32_t cleanup_every_s = 600;
   uint32_t tombstone_grace_ms = 60'000;
   uint32_t max_request_timeout_ms = kv::max_request_timeout_ms;
 
@@ -92,6 +94,11 @@ public:
            "replicas per partition of a ring this node creates")
       .add(handoff_mb_per_s, "handoff-mb-per-s",
            "rate at which partitions taken over are copied (MB/s)")
+      .add(cleanup_settle_s, "cleanup-settle-s",
+           "how long the ring stays settled before this node drops the data "
+           "of partitions it no longer holds (after their owners hold it)")
+      .add(cleanup_every_s, "cleanup-every-s",
+           "how often that cleanup runs again on an unchanged ring")
       .add(aae_interval_ms, "aae-interval-ms",
            "pause between two anti-entropy rounds (0: off)")
       .add(aae_rebuild_hours, "aae-rebuild-hours",
@@ -236,6 +243,8 @@ public:
     node.aae_interval = std::chrono::milliseconds{aae_interval_ms};
     node.aae_rebuild_after_ms = uint64_t{aae_rebuild_hours} * 3600 * 1000;
     node.reap_interval = std::chrono::milliseconds{reap_interval_ms};
+    node.cleanup_settle = std::chrono::seconds{cleanup_settle_s};
+    node.cleanup_every = std::chrono::seconds{cleanup_every_s};
     node.tombstone_grace = std::chrono::milliseconds{tombstone_grace_ms};
     node.max_request_timeout = std::chrono::milliseconds{max_request_timeout_ms};
     if (node.storage.data_dir.empty())

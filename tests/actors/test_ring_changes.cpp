@@ -14,6 +14,7 @@
 
 using namespace kv;
 using namespace kv::testing;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -194,4 +195,110 @@ BOOST_AUTO_TEST_CASE(a_replacement_node_takes_over_a_dead_nodes_partitions) {
     },
     std::chrono::seconds{60}));
   BOOST_TEST(every_owner_holds(cluster, n5, ks));
+}
+
+namespace {
+
+bool owned_by(cluster_fixture& cluster, const std::string& key,
+              const std::string& id) {
+  auto owners = cluster.client(0).preference_list(key, 3);
+  return owners
+         && std::find(owners->begin(), owners->end(), id) != owners->end();
+}
+
+} // namespace
+
+// Issue 9: a node kept the records of every partition it gave up, for ever.
+// Now it drops them once the ring has settled, and only after their owners
+// hold them: a version only the old owner had reaches the owners first.
+BOOST_AUTO_TEST_CASE(a_node_drops_the_partitions_it_gave_up_once_owners_hold_them) {
+  cluster_fixture cluster{3, {"dc1"}, [](node_config& nc, std::size_t) {
+                            nc.cleanup_settle = 300ms;
+                            nc.cleanup_every = 500ms;
+                          }};
+  BOOST_REQUIRE(cluster.converged(3));
+  auto ks = keys(150, "k");
+  write_all(cluster, 1, ks);
+  cluster.add();
+  BOOST_REQUIRE(cluster.converged(4));
+  BOOST_REQUIRE(eventually([&] {
+    auto r = ring_of(cluster, 0);
+    return r.transition == 0 && r.previous.ids.empty();
+  }));
+  std::vector<std::string> given_up;
+  for (auto& key : ks)
+    if (!owned_by(cluster, key, "n1"))
+      given_up.push_back(key);
+  BOOST_REQUIRE(given_up.size() > 10u);
+  // Newer than what the owners hold, on n1 only (a write n1 took while it
+  // was an owner and no other replica got, say).
+  auto only_here = given_up.front();
+  write_on_one(cluster, 0, only_here, "only-on-n1");
+  BOOST_TEST(eventually(
+    [&] {
+      return std::all_of(given_up.begin(), given_up.end(),
+                         [&](auto& key) {
+                           return cluster.stored_on(0, key).empty();
+                         });
+    },
+    30s));
+  auto owners = cluster.client(0).preference_list(only_here, 3);
+  BOOST_REQUIRE(owners);
+  for (auto& id : *owners) {
+    auto held = cluster.stored_on(cluster.index_of(id), only_here);
+    BOOST_TEST_REQUIRE(held.size() == 1u);
+    BOOST_TEST(held[0].value == "only-on-n1");
+  }
+  // n1 keeps what it still owns; every key is still on all of its owners.
+  for (auto& key : ks)
+    if (key != only_here) {
+      if (owned_by(cluster, key, "n1"))
+        BOOST_TEST(!cluster.stored_on(0, key).empty());
+    }
+  auto rest = ks;
+  rest.erase(std::find(rest.begin(), rest.end(), only_here));
+  BOOST_TEST(every_owner_holds(cluster, 0, rest));
+  caf::scoped_actor self{cluster.at(0).sys};
+  self
+    ->request(cluster.at(0).running->cleaner(), 5s, get_atom::value,
+              discard_atom::value)
+    .receive(
+      [&](uint64_t passes, uint64_t dropped, uint64_t sent) {
+        BOOST_TEST(passes >= 1u);
+        BOOST_TEST(dropped >= given_up.size());
+        BOOST_TEST(sent >= 1u);
+      },
+      [&](caf::error& err) { BOOST_FAIL("cleaner: " << describe(err)); });
+}
+
+// The store drops records only when its own node's actors ask: anyone else
+// could empty it.
+BOOST_AUTO_TEST_CASE(a_store_discards_records_only_for_its_own_node) {
+  cluster_fixture cluster{2, {"dc1"}};
+  BOOST_REQUIRE(cluster.converged(2));
+  auto put = cluster.client(0).put("k", "v", {}, {});
+  BOOST_REQUIRE_MESSAGE(put, why(put));
+  auto held = cluster.stored_on(0, "k");
+  BOOST_REQUIRE(held.size() == 1u);
+  partition_chunk batch;
+  batch.keys = {"k"};
+  batch.versions = {held};
+  auto store = cluster.store_for(0, "k");
+  // A sender of another node (another actor system) holding the handle.
+  caf::scoped_actor stranger{cluster.at(1).sys};
+  bool refused = false;
+  stranger->request(store, 5s, discard_atom::value, batch)
+    .receive([](uint32_t) {},
+             [&](caf::error& err) {
+               refused = is_kv_error(err, kv_errc::invalid_argument);
+             });
+  BOOST_TEST(refused);
+  BOOST_TEST(cluster.stored_on(0, "k") == held);
+  caf::scoped_actor own{cluster.at(0).sys};
+  uint32_t dropped = 0;
+  own->request(store, 5s, discard_atom::value, batch)
+    .receive([&](uint32_t n) { dropped = n; },
+             [&](caf::error& err) { BOOST_FAIL(describe(err)); });
+  BOOST_TEST(dropped == 1u);
+  BOOST_TEST(cluster.stored_on(0, "k").empty());
 }
