@@ -236,6 +236,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   handoff.node_id = cfg.node_id;
   handoff.max_value_bytes = cfg.max_value_bytes;
   handoff.max_bytes_per_s = cfg.handoff_bytes_per_s;
+  handoff.state_dir = cfg.storage.data_dir;
   result->handoff_ = spawn_handoff(sys, handoff, result->stores_);
   partition_cleaner_settings cleanup;
   cleanup.node_id = cfg.node_id;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <type_traits>
@@ -23,6 +24,10 @@ constexpr const char* members_file = "MEMBERS";
 constexpr std::string_view members_header = "kvactors-members 1";
 constexpr const char* ring_file = "RING";
 constexpr std::string_view ring_header = "kvactors-ring 1";
+constexpr const char* handoff_file = "HANDOFF";
+constexpr std::string_view handoff_header = "kvactors-handoff 1";
+// More than any ring has partitions: a bound on what a file makes us read.
+constexpr std::size_t max_progress_partitions = 1u << 20;
 // Bounds what a corrupt or hostile file can make the decoder allocate.
 constexpr std::size_t max_members = 4096;
 constexpr std::size_t max_tokens = 4096;
@@ -342,6 +347,111 @@ ring_state load_ring(const std::string& dir) {
 
 void save_ring(const std::string& dir, const ring_state& ring) {
   replace_file(path_in(dir, ring_file), encode_ring(ring));
+}
+
+namespace {
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view text) {
+  if (text.size() % 2 != 0)
+    return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9')
+      return c - '0';
+    if (c >= 'a' && c <= 'f')
+      return c - 'a' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); i += 2) {
+    auto hi = nibble(text[i]), lo = nibble(text[i + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
+} // namespace
+
+std::string encode_handoff_progress(const handoff_progress& progress) {
+  std::string out{handoff_header};
+  out += '\n';
+  out += joined_line("transition",
+                     std::vector<uint64_t>{progress.transition});
+  out += joined_line("copied", progress.copied);
+  std::vector<std::string> partial;
+  if (progress.partial)
+    partial = {std::to_string(*progress.partial),
+               std::to_string(progress.source_index), progress.source,
+               progress.resume_after.empty() ? std::string{"-"}
+                                             : to_hex(progress.resume_after)};
+  out += joined_line("partial", partial);
+  return out;
+}
+
+std::optional<handoff_progress> decode_handoff_progress(std::string_view text) {
+  auto eol = text.find('\n');
+  if (eol == std::string_view::npos || text.substr(0, eol) != handoff_header)
+    return std::nullopt;
+  text.remove_prefix(eol + 1);
+  handoff_progress progress;
+  std::vector<uint64_t> transition;
+  std::vector<std::string> partial;
+  if (!read_numbers(text, "transition", transition) || transition.size() != 1
+      || transition[0] == 0
+      || !read_numbers(text, "copied", progress.copied)
+      || progress.copied.size() > max_progress_partitions
+      || !read_words(text, "partial", partial) || !text.empty()
+      || (!partial.empty() && partial.size() != 4))
+    return std::nullopt;
+  progress.transition = transition[0];
+  if (!partial.empty()) {
+    uint64_t partition = 0, index = 0;
+    if (!parse_u64(partial[0], partition) || partition > UINT32_MAX
+        || !parse_u64(partial[1], index) || index > UINT32_MAX)
+      return std::nullopt;
+    auto resume = partial[3] == "-" ? std::optional<std::string>{""}
+                                    : from_hex(partial[3]);
+    if (!resume)
+      return std::nullopt;
+    progress.partial = static_cast<uint32_t>(partition);
+    progress.source_index = static_cast<uint32_t>(index);
+    progress.source = partial[2];
+    progress.resume_after = std::move(*resume);
+  }
+  return progress;
+}
+
+std::optional<handoff_progress> load_handoff_progress(const std::string& dir) {
+  std::optional<std::string> text;
+  try {
+    text = read_file(path_in(dir, handoff_file));
+  } catch (const storage_error&) {
+    return std::nullopt;
+  }
+  if (!text)
+    return std::nullopt;
+  return decode_handoff_progress(*text);
+}
+
+void save_handoff_progress(const std::string& dir,
+                           const handoff_progress& progress) {
+  replace_file(path_in(dir, handoff_file), encode_handoff_progress(progress));
+}
+
+void clear_handoff_progress(const std::string& dir) {
+  std::error_code ignored;
+  std::filesystem::remove(path_in(dir, handoff_file), ignored);
 }
 
 } // namespace kv

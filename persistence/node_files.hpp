@@ -57,6 +57,33 @@ std::optional<ring_state> decode_ring(std::string_view text);
 ring_state load_ring(const std::string& dir);
 void save_ring(const std::string& dir, const ring_state& ring);
 
+// How far this node's handoff got with one ring change: the partitions it
+// copied whole, and where the copy of the one in progress stopped (that
+// source, after that stored key). A receiver that restarts goes on from
+// there instead of copying every partition again.
+struct handoff_progress {
+  uint64_t transition = 0; // 0: nothing saved
+  std::vector<uint32_t> copied;
+  std::optional<uint32_t> partial; // the partition in progress
+  std::string source;              // the node it was being read from
+  uint32_t source_index = 0;       // in that partition's list of sources
+  std::string resume_after;        // stored key (binary)
+};
+
+// The progress file's text: a header line, then one labelled line per
+// field (the stored key in hex).
+std::string encode_handoff_progress(const handoff_progress& progress);
+// nullopt when the text is not a progress file or a field is invalid.
+std::optional<handoff_progress> decode_handoff_progress(std::string_view text);
+
+// <dir>/HANDOFF. Progress is only ever a shortcut, so an unreadable or
+// corrupt file counts as none (the copy starts again, which is safe).
+std::optional<handoff_progress> load_handoff_progress(const std::string& dir);
+void save_handoff_progress(const std::string& dir,
+                           const handoff_progress& progress);
+// Removes <dir>/HANDOFF if it exists.
+void clear_handoff_progress(const std::string& dir);
+
 // Replaces `path` with `content` atomically and durably.
 void replace_file(const std::string& path, std::string_view content);
 

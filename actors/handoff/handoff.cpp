@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <set>
 
 #include <caf/all.hpp>
 
@@ -10,6 +11,8 @@
 #include "actors/log.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/validation.hpp"
+#include "persistence/node_files.hpp"
+#include "persistence/storage_error.hpp"
 
 namespace kv {
 
@@ -46,8 +49,66 @@ struct handoff_state {
   steady::time_point window_start = steady::now();
   uint64_t window_bytes = 0;
   steady::time_point last_warning;
+  // The partitions of the transition copied whole, and where a copy that
+  // was under way when the node stopped goes on (from the saved progress).
+  std::vector<uint32_t> done;
+  std::optional<handoff_progress> resume;
+  steady::time_point last_saved;
+  bool progress_cleared = false; // the file is gone (no transition)
 
   static inline const char* name = "handoff";
+
+  // Saves how far the copy got, at most every `save_every` unless `now`.
+  void save_progress(bool now = false) {
+    if (settings.state_dir.empty() || transition == 0)
+      return;
+    auto at = steady::now();
+    if (!now && at - last_saved < settings.save_every)
+      return;
+    last_saved = at;
+    handoff_progress progress;
+    progress.transition = transition;
+    progress.copied = done;
+    if (busy && busy->source < busy->sources.size()) {
+      progress.partial = busy->partition;
+      progress.source_index = static_cast<uint32_t>(busy->source);
+      progress.source = busy->sources[busy->source];
+      progress.resume_after = busy->resume_after;
+    }
+    try {
+      save_handoff_progress(settings.state_dir, progress);
+    } catch (const storage_error& e) {
+      // Only a shortcut is lost: a restart copies more again.
+      log_line(log_level::warning,
+               std::string{"handoff: cannot save progress: "} + e.what());
+    }
+  }
+
+  // Takes the saved progress of `transition` out of `todo`.
+  void take_saved_progress() {
+    resume.reset();
+    if (settings.state_dir.empty())
+      return;
+    auto saved = load_handoff_progress(settings.state_dir);
+    if (!saved || saved->transition != transition)
+      return;
+    std::set<uint32_t> copied_before(saved->copied.begin(),
+                                     saved->copied.end());
+    std::deque<uint32_t> rest;
+    for (auto p : todo)
+      if (copied_before.count(p))
+        done.push_back(p);
+      else
+        rest.push_back(p);
+    todo = std::move(rest);
+    copied = done.size();
+    if (saved->partial)
+      resume = std::move(saved);
+    log_line(log_level::info,
+             "handoff: ring change " + std::to_string(transition)
+               + ": going on from saved progress ("
+               + std::to_string(copied) + " partition(s) already copied)");
+  }
 
   const node_card* usable(const std::string& id) const {
     auto i = cards.find(id);
@@ -201,6 +262,7 @@ void merge_chunk(handoff_pointer self, uint64_t generation,
     } else {
       copy.resume_after = resume;
     }
+    st.save_progress();
     auto pause = pacing(st, chunk_bytes);
     if (pause.count() > 0)
       later(self, pause);
@@ -247,9 +309,11 @@ void scan_next(handoff_pointer self) {
     return step(self);
   auto& copy = *st.busy;
   if (copy.source >= copy.sources.size()) {
+    st.done.push_back(copy.partition);
     st.busy.reset();
     st.todo.pop_front();
     ++st.copied;
+    st.save_progress();
     return step(self);
   }
   auto* card = st.usable(copy.sources[copy.source]);
@@ -291,9 +355,15 @@ void step(handoff_pointer self) {
     if (st.transition != 0) {
       st.transition = 0;
       st.todo.clear();
+      st.done.clear();
+      st.resume.reset();
       st.busy.reset();
       st.waiting = false;
       ++st.generation;
+    }
+    if (!st.settings.state_dir.empty() && !st.progress_cleared) {
+      clear_handoff_progress(st.settings.state_dir);
+      st.progress_cleared = true;
     }
     return;
   }
@@ -304,9 +374,12 @@ void step(handoff_pointer self) {
     st.total = incoming.size();
     st.copied = 0;
     st.bytes = 0;
+    st.done.clear();
     st.busy.reset();
     st.waiting = false;
     ++st.generation;
+    st.progress_cleared = false;
+    st.take_saved_progress();
     if (!incoming.empty())
       log_line(log_level::info,
                "handoff: taking over " + std::to_string(incoming.size())
@@ -342,6 +415,15 @@ void step(handoff_pointer self) {
     return later(self, st.settings.retry);
   }
   st.busy = partition_copy{p, std::move(sources), 0, {}};
+  if (st.resume && *st.resume->partial == p) {
+    auto& saved = *st.resume;
+    if (saved.source_index < st.busy->sources.size()
+        && st.busy->sources[saved.source_index] == saved.source) {
+      st.busy->source = saved.source_index;
+      st.busy->resume_after = saved.resume_after;
+    }
+    st.resume.reset();
+  }
   scan_next(self);
 }
 

@@ -21,6 +21,12 @@ struct handoff_settings {
   uint32_t chunk_bytes = 1u << 20; // asked per scan
   std::chrono::milliseconds retry{1000};          // after a failed step
   std::chrono::milliseconds request_timeout{30000}; // one scan or merge
+  // Where the copy's progress is saved (<dir>/HANDOFF), so a receiver that
+  // restarts goes on where it stopped; empty: not saved.
+  std::string state_dir;
+  // The least time between two saves: progress made since the last one is
+  // copied again after a crash (merges are idempotent).
+  std::chrono::milliseconds save_every{1000};
 };
 
 // The handoff as its node sees it: the public interface plus ring updates
@@ -36,8 +42,9 @@ using handoff_node_actor = handoff_actor::extend<
 // arrive meanwhile reach this node too (pending owners). When every
 // partition is copied it reports the transition to its gossiper; the
 // claimant then completes the change. A failed step is retried; after a
-// crash the node copies the transition's partitions again (merges are
-// idempotent).
+// crash the node goes on from its saved progress (see handoff_progress):
+// the partitions copied are skipped, the one in progress resumes after the
+// last key saved, if it is read from the same source again.
 handoff_node_actor spawn_handoff(caf::actor_system& sys,
                                  handoff_settings settings,
                                  std::vector<replica_store_actor> stores);

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "actors/ring/ring.hpp"
+#include "persistence/node_files.hpp"
 #include "tests/actors/cluster_fixture.hpp"
 
 using namespace kv;
@@ -301,4 +303,75 @@ BOOST_AUTO_TEST_CASE(a_store_discards_records_only_for_its_own_node) {
              [&](caf::error& err) { BOOST_FAIL(describe(err)); });
   BOOST_TEST(dropped == 1u);
   BOOST_TEST(cluster.stored_on(0, "k").empty());
+}
+
+// Issue 9: a receiver that restarted copied every partition of the change
+// again. It saves its progress now and goes on from it: here the progress
+// file (rewritten by the test) claims most of the partitions with data
+// copied, and the restarted receiver skips exactly those.
+BOOST_AUTO_TEST_CASE(a_restarted_receiver_goes_on_from_its_saved_progress) {
+  auto quiet = [](node_config& nc, std::size_t i) {
+    nc.aae_interval = std::chrono::milliseconds{0}; // no repair behind it
+    nc.cleanup_settle = std::chrono::minutes{10};
+    if (i == 3)
+      nc.handoff_bytes_per_s = 1; // stalls at its first chunk with data
+  };
+  cluster_fixture cluster{3, {"dc1"}, quiet};
+  BOOST_REQUIRE(cluster.converged(3));
+  auto ks = keys(200, "k");
+  write_all(cluster, 0, ks);
+  auto joiner = cluster.add();
+  BOOST_REQUIRE(eventually([&] { return ring_of(cluster, 0).transition != 0; }));
+  auto state = ring_of(cluster, 0);
+  auto dir = cluster.config_for(joiner).storage.data_dir;
+  // The copy saves as soon as a partition is done.
+  BOOST_REQUIRE(eventually([&] {
+    auto saved = load_handoff_progress(dir);
+    return saved && saved->transition == state.transition;
+  }));
+  cluster.stop(joiner);
+  kv::ring r;
+  BOOST_REQUIRE(!ring::from_state(state, r));
+  auto incoming = r.incoming("n4");
+  std::set<uint32_t> with_data;
+  for (auto& key : ks)
+    with_data.insert(r.next().partition_of_key(key));
+  std::set<uint32_t> left_to_copy;
+  handoff_progress claimed;
+  claimed.transition = state.transition;
+  for (auto p : incoming) {
+    if (with_data.count(p) && left_to_copy.size() < 10)
+      left_to_copy.insert(p);
+    else
+      claimed.copied.push_back(p);
+  }
+  BOOST_REQUIRE(left_to_copy.size() == 10u);
+  save_handoff_progress(dir, claimed);
+  auto nc = cluster.config_for(joiner);
+  nc.handoff_bytes_per_s = uint64_t{32} << 20;
+  cluster.restart(joiner, nc);
+  BOOST_REQUIRE(eventually(
+    [&] {
+      auto now = ring_of(cluster, 0);
+      return now.transition == 0 && now.current.ids.size() == 4u;
+    },
+    std::chrono::seconds{60}));
+  std::size_t copied = 0, skipped = 0;
+  for (auto& key : ks) {
+    auto p = r.next().partition_of_key(key);
+    if (std::find(incoming.begin(), incoming.end(), p) == incoming.end())
+      continue;
+    bool here = !cluster.stored_on(joiner, key).empty();
+    if (left_to_copy.count(p)) {
+      BOOST_TEST(here, key);
+      copied += here;
+    } else {
+      BOOST_TEST(!here, key);
+      skipped += !here;
+    }
+  }
+  BOOST_TEST(copied >= 10u);
+  BOOST_TEST(skipped > 50u);
+  // The change is complete: the progress file is gone.
+  BOOST_TEST(eventually([&] { return !load_handoff_progress(dir); }));
 }

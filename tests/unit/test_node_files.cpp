@@ -99,3 +99,45 @@ BOOST_AUTO_TEST_CASE(membership_file_saves_and_loads) {
   std::ofstream{dir.path / "MEMBERS"} << "kvactors-members 1\nn1 dc";
   BOOST_CHECK_THROW(load_membership(dir.path.string()), storage_error);
 }
+
+BOOST_AUTO_TEST_CASE(handoff_progress_round_trips_and_bad_files_count_as_none) {
+  handoff_progress progress;
+  progress.transition = 7;
+  progress.copied = {3, 1, 900};
+  progress.partial = 12;
+  progress.source = "n2";
+  progress.source_index = 1;
+  progress.resume_after = std::string{"\x00\xff key", 6};
+  auto decoded = decode_handoff_progress(encode_handoff_progress(progress));
+  BOOST_REQUIRE(decoded);
+  BOOST_TEST(decoded->transition == 7u);
+  BOOST_TEST(decoded->copied == progress.copied);
+  BOOST_REQUIRE(decoded->partial);
+  BOOST_TEST(*decoded->partial == 12u);
+  BOOST_TEST(decoded->source == "n2");
+  BOOST_TEST(decoded->source_index == 1u);
+  BOOST_TEST(decoded->resume_after == progress.resume_after);
+  handoff_progress whole;
+  whole.transition = 2;
+  auto plain = decode_handoff_progress(encode_handoff_progress(whole));
+  BOOST_REQUIRE(plain);
+  BOOST_TEST(!plain->partial);
+  BOOST_TEST(plain->copied.empty());
+  for (std::string bad :
+       {"", "kvactors-handoff 2\ntransition 1\ncopied\npartial\n",
+        "kvactors-handoff 1\ntransition 0\ncopied\npartial\n",
+        "kvactors-handoff 1\ntransition 1\ncopied x\npartial\n",
+        "kvactors-handoff 1\ntransition 1\ncopied\npartial 1 0 n2 abc\n",
+        "kvactors-handoff 1\ntransition 1\ncopied\npartial 1 0 n2\n"})
+    BOOST_TEST(!decode_handoff_progress(bad), bad);
+  temp_dir dir;
+  BOOST_TEST(!load_handoff_progress(dir.path.string()));
+  save_handoff_progress(dir.path.string(), progress);
+  auto loaded = load_handoff_progress(dir.path.string());
+  BOOST_REQUIRE(loaded);
+  BOOST_TEST(loaded->copied == progress.copied);
+  std::ofstream{dir.path / "HANDOFF"} << "garbage";
+  BOOST_TEST(!load_handoff_progress(dir.path.string()));
+  clear_handoff_progress(dir.path.string());
+  BOOST_TEST(!std::filesystem::exists(dir.path / "HANDOFF"));
+}
