@@ -89,6 +89,9 @@ std::optional<std::string> config_problem(const node_config& cfg) {
                        "cannot be negative"};
   if (cfg.handoff_bytes_per_s == 0)
     return std::string{"the handoff rate must be positive"};
+  if (!(cfg.handoff_busy_share > 0.0 && cfg.handoff_busy_share <= 1.0))
+    return std::string{"the handoff busy share (--handoff-busy-pct) must be "
+                       "1 to 100 percent"};
   if (cfg.cleanup_settle.count() <= 0 || cfg.cleanup_every.count() <= 0)
     return std::string{"the partition cleanup's waits must be positive"};
   if (cfg.membership.interval.count() <= 0)
@@ -236,6 +239,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   handoff.node_id = cfg.node_id;
   handoff.max_value_bytes = cfg.max_value_bytes;
   handoff.max_bytes_per_s = cfg.handoff_bytes_per_s;
+  handoff.max_busy_share = cfg.handoff_busy_share;
   handoff.state_dir = cfg.storage.data_dir;
   result->handoff_ = spawn_handoff(sys, handoff, result->stores_);
   partition_cleaner_settings cleanup;
@@ -243,6 +247,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   cleanup.settle = cfg.cleanup_settle;
   cleanup.every = cfg.cleanup_every;
   cleanup.max_bytes_per_s = cfg.handoff_bytes_per_s;
+  cleanup.max_busy_share = cfg.handoff_busy_share;
   result->cleaner_ = spawn_partition_cleaner(sys, cleanup, result->stores_);
   result->ring_manager_ = spawn_ring_manager(
     sys, cfg.node_id, claimant, saved_ring,

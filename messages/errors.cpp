@@ -24,6 +24,8 @@ const char* to_string(kv_errc x) {
       return "corrupt_record";
     case kv_errc::duplicate_node:
       return "duplicate_node";
+    case kv_errc::record_changed:
+      return "record_changed";
   }
   return "unknown_error";
 }

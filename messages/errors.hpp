@@ -18,6 +18,7 @@ enum class kv_errc : uint8_t {
   storage_failure,       // the storage engine failed (disk full, I/O error)
   corrupt_record,        // a stored record failed its checksum or decoding
   duplicate_node,        // another live node already has this node id
+  record_changed,        // a conditional merge found the record changed
 };
 
 const char* to_string(kv_errc x);

@@ -40,6 +40,12 @@ using replica_store_actor = caf::typed_actor<
   // anti-entropy, handoff). A replica whose record of the key was lost
   // merges them but still does not count for the key (see restore).
   caf::replies_to<apply_atom, std::string, sibling_list>::with<ok_atom>,
+  // The same, only if the record is still the one whose digest (key_digest;
+  // 0: no record) the sender was told, else kv error `record_changed`: a
+  // partition cleaner's copy, read a while ago, must not bring back a
+  // record that was reaped meanwhile.
+  caf::replies_to<apply_atom, std::string, sibling_list, uint64_t>::with<
+    ok_atom>,
   // Merge versions that cover everything the key's other owners hold (every
   // one of them answered a read), or nothing when no other replica can
   // hold the key: a replica whose record was lost counts again.

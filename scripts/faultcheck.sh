@@ -33,6 +33,8 @@ Options of run:
                      --tombstone-grace-ms (2000), during the run as well,
                      with requests of at most 5 s (or --timeout-ms), so a
                      tombstone's two agreements are 10 s apart.
+  The nodes drop the data of partitions they gave up 5 s after each ring
+  change settles, and every 15 s after that (a node's partition cleanup).
 Environment: KV_BIN (build/apps), KV_NODE_FLAGS (extra kvnode flags).
 EOF
 }
@@ -299,6 +301,7 @@ launch() {
     ${initial[0]:+--initial-members="$(IFS=,; echo "${initial[*]}")"} \
     --n="$N" --r="$R" --w="$W" --reap-interval-ms="$REAP_INTERVAL_MS" \
     --tombstone-grace-ms="$GRACE_MS" \
+    --cleanup-settle-s=5 --cleanup-every-s=15 \
     --max-request-timeout-ms="$((TIMEOUT_MS > 5000 ? TIMEOUT_MS : 5000))" \
     "${extra[@]}" </dev/null >>"$log" 2>&1 &
   PID[$id]=$!

@@ -1,4 +1,5 @@
 #include "actors/handoff/handoff.hpp"
+#include "actors/handoff/transfer_pacer.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -46,8 +47,7 @@ struct handoff_state {
   uint64_t generation = 0;
   bool tick_pending = false;
   bool waiting = false; // a scan or its merges are outstanding
-  steady::time_point window_start = steady::now();
-  uint64_t window_bytes = 0;
+  transfer_pacer pacer{1, 1.0}; // replaced with the settings at spawn
   steady::time_point last_warning;
   // The partitions of the transition copied whole, and where a copy that
   // was under way when the node stopped goes on (from the saved progress).
@@ -208,21 +208,6 @@ void failed(handoff_pointer self, uint64_t generation, const std::string& why) {
   later(self, st.settings.retry);
 }
 
-// The pause that keeps the copy at or under the configured rate.
-milliseconds pacing(handoff_state& st, std::size_t chunk_bytes) {
-  st.window_bytes += chunk_bytes;
-  auto elapsed = steady::now() - st.window_start;
-  auto due = std::chrono::duration_cast<milliseconds>(
-    std::chrono::duration<double>(static_cast<double>(st.window_bytes)
-                                  / static_cast<double>(st.settings.max_bytes_per_s)));
-  if (elapsed > std::chrono::seconds{1}) {
-    st.window_start = steady::now();
-    st.window_bytes = 0;
-  }
-  auto ahead = due - std::chrono::duration_cast<milliseconds>(elapsed);
-  return std::max(ahead, milliseconds{0});
-}
-
 void scan_next(handoff_pointer self);
 
 // Merges one chunk into this node's stores, then asks for the next.
@@ -263,7 +248,7 @@ void merge_chunk(handoff_pointer self, uint64_t generation,
       copy.resume_after = resume;
     }
     st.save_progress();
-    auto pause = pacing(st, chunk_bytes);
+    auto pause = st.pacer.finished(chunk_bytes, steady::now());
     if (pause.count() > 0)
       later(self, pause);
     else
@@ -330,6 +315,7 @@ void scan_next(handoff_pointer self) {
   auto generation = st.generation;
   auto source = copy.sources[copy.source];
   st.waiting = true;
+  st.pacer.started(steady::now());
   self
     ->request(card->stores.front(), st.settings.request_timeout,
               scan_atom::value, first, last, copy.resume_after,
@@ -430,6 +416,8 @@ void step(handoff_pointer self) {
 handoff_node_actor::behavior_type handoff(handoff_pointer self,
                                           handoff_settings settings,
                                           std::vector<replica_store_actor> stores) {
+  self->state.pacer = transfer_pacer{settings.max_bytes_per_s,
+                                     settings.max_busy_share};
   self->state.settings = std::move(settings);
   self->state.stores = std::move(stores);
   return {

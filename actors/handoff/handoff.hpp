@@ -18,6 +18,9 @@ struct handoff_settings {
   // The copy rate (bytes/s of records received): handoff shares disks and
   // links with the foreground load, so it is paced, not flat out.
   uint64_t max_bytes_per_s = uint64_t{32} << 20;
+  // The largest share of the time the copy may keep a chunk's requests
+  // outstanding (scans, merges): what a chunk costs besides its bytes.
+  double max_busy_share = 0.25;
   uint32_t chunk_bytes = 1u << 20; // asked per scan
   std::chrono::milliseconds retry{1000};          // after a failed step
   std::chrono::milliseconds request_timeout{30000}; // one scan or merge

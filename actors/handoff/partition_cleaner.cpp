@@ -1,4 +1,5 @@
 #include "actors/handoff/partition_cleaner.hpp"
+#include "actors/handoff/transfer_pacer.hpp"
 
 #include <algorithm>
 #include <deque>
@@ -27,7 +28,7 @@ struct cleanup_pass {
   uint64_t ring_version = 0;
   std::deque<uint32_t> partitions;
   std::string resume_after; // in the first partition
-  bool incomplete = false;  // a partition waits for an owner to be up
+  bool incomplete = false;  // something waits for the next pass
   uint64_t dropped = 0;
   uint64_t sent = 0;
 };
@@ -38,17 +39,19 @@ struct partition_cleaner_state {
   ring_snapshot ring = std::make_shared<const kv::ring>();
   std::map<std::string, node_card> cards;
   std::optional<cleanup_pass> pass;
-  // When the ring took its current version (reset by any change), and when
-  // the last complete pass over it ended.
+  // When the ring took its current version, and when the next pass is due
+  // (settle after a change or an incomplete pass, every after a complete
+  // one).
   uint64_t settled_version = 0;
-  steady::time_point settled_since = steady::now();
-  std::optional<steady::time_point> cleaned_at;
+  steady::time_point next_pass = steady::now();
   // Bumped whenever the ring changes: answers for older work are dropped.
   uint64_t generation = 0;
   bool waiting = false; // requests of a chunk are outstanding
-  bool tick_pending = false;
-  steady::time_point window_start = steady::now();
-  uint64_t window_bytes = 0;
+  // The timer: only the latest tick counts, so a shorter wait can replace
+  // a longer one.
+  uint64_t tick_seq = 0;
+  std::optional<steady::time_point> tick_due;
+  transfer_pacer pacer{1, 1.0}; // replaced with the settings at spawn
   steady::time_point last_warning;
   uint64_t passes = 0;
   uint64_t dropped = 0;
@@ -56,8 +59,17 @@ struct partition_cleaner_state {
 
   static inline const char* name = "partition_cleaner";
 
-  bool settled() const {
-    return !ring->empty() && !ring->in_transition() && !ring->draining();
+  // A ring this node serves on, with nothing in transfer or draining. A
+  // node that is not on the ring (it left, was removed while down, or waits
+  // to join) sends nothing: its copies may predate deletes reaped since.
+  bool may_clean() const {
+    if (ring->empty() || ring->in_transition() || ring->draining()
+        || ring->current().find(settings.node_id) == nullptr)
+      return false;
+    for (auto& removed : ring->state().removed)
+      if (removed.rfind(settings.node_id + "/", 0) == 0)
+        return false;
+    return true;
   }
 
   // The owners of partition p now (its replica list), or nothing if one of
@@ -90,6 +102,12 @@ struct partition_cleaner_state {
     }
     return result;
   }
+
+  void abandon_pass() {
+    ++generation;
+    pass.reset();
+    waiting = false;
+  }
 };
 
 using cleaner_pointer
@@ -97,12 +115,15 @@ using cleaner_pointer
 
 void consider(cleaner_pointer self);
 
+// Asks for a tick after `wait`, unless one is due sooner already.
 void later(cleaner_pointer self, milliseconds wait) {
   auto& st = self->state;
-  if (st.tick_pending)
+  wait = std::max(wait, milliseconds{1});
+  auto due = steady::now() + wait;
+  if (st.tick_due && *st.tick_due <= due)
     return;
-  st.tick_pending = true;
-  self->delayed_send(self, std::max(wait, milliseconds{1}), tick_atom::value);
+  st.tick_due = due;
+  self->delayed_send(self, wait, tick_atom::value, ++st.tick_seq);
 }
 
 void warn(cleaner_pointer self, const std::string& what) {
@@ -114,36 +135,12 @@ void warn(cleaner_pointer self, const std::string& what) {
   log_line(log_level::warning, "partition cleanup: " + what);
 }
 
-void failed(cleaner_pointer self, uint64_t generation, const std::string& why) {
-  auto& st = self->state;
-  if (generation != st.generation)
-    return;
-  st.waiting = false;
-  warn(self, why + "; retrying");
-  later(self, st.settings.retry);
-}
-
-// The pause that keeps the reading at or under the configured rate.
-milliseconds pacing(partition_cleaner_state& st, std::size_t bytes) {
-  st.window_bytes += bytes;
-  auto elapsed = steady::now() - st.window_start;
-  auto due = std::chrono::duration_cast<milliseconds>(
-    std::chrono::duration<double>(static_cast<double>(st.window_bytes)
-                                  / static_cast<double>(
-                                    st.settings.max_bytes_per_s)));
-  if (elapsed > std::chrono::seconds{1}) {
-    st.window_start = steady::now();
-    st.window_bytes = 0;
-  }
-  auto ahead = due - std::chrono::duration_cast<milliseconds>(elapsed);
-  return std::max(ahead, milliseconds{0});
-}
-
-// The requests of one stage still outstanding, and whether one failed (the
-// stage is then retried whole, once).
+// The requests of one stage: how many are outstanding, and the first
+// failure. The stage goes on (or is retried) once every reply is in, so
+// attempts never overlap.
 struct stage {
   std::size_t outstanding = 0;
-  bool failed = false;
+  std::optional<std::string> failure;
 };
 
 // The chunk's records, `keep[i]` set for those not to drop this time.
@@ -155,6 +152,23 @@ struct chunk_work {
 };
 
 void next_chunk(cleaner_pointer self);
+
+// One reply of a stage is in: with the last one, `next` runs, or the chunk
+// is retried after a pause if a request failed.
+template <class Next>
+void settle_reply(cleaner_pointer self, uint64_t generation,
+                  const std::shared_ptr<stage>& progress, Next next) {
+  auto& st = self->state;
+  if (--progress->outstanding > 0 || generation != st.generation)
+    return;
+  if (progress->failure) {
+    st.waiting = false;
+    warn(self, *progress->failure + "; retrying");
+    later(self, st.settings.retry);
+    return;
+  }
+  next();
+}
 
 // Keys of `work` grouped by the store (of `shards` stores) that serves
 // them, in batches a store takes at once.
@@ -179,18 +193,21 @@ batches_by_shard(const chunk_work& work, std::size_t shards,
   return result;
 }
 
-// The chunk is done: on to the next one, at the configured rate.
-void chunk_done(cleaner_pointer self, std::shared_ptr<chunk_work> work) {
+// The chunk is done: on to the next one, at the configured pace.
+void chunk_done(cleaner_pointer self, const std::shared_ptr<chunk_work>& work) {
   auto& st = self->state;
   st.waiting = false;
   auto& pass = *st.pass;
+  if (std::find(work->keep.begin(), work->keep.end(), true)
+      != work->keep.end())
+    pass.incomplete = true;
   if (work->chunk.done) {
     pass.partitions.pop_front();
     pass.resume_after.clear();
   } else {
     pass.resume_after = work->chunk.resume_after;
   }
-  auto pause = pacing(st, work->bytes);
+  auto pause = st.pacer.finished(work->bytes, steady::now());
   if (pause.count() > 0)
     later(self, pause);
   else
@@ -207,6 +224,7 @@ void drop_chunk(cleaner_pointer self, uint64_t generation,
     return chunk_done(self, work);
   auto progress = std::make_shared<stage>();
   progress->outstanding = batches.size();
+  auto done = [=] { chunk_done(self, work); };
   for (auto& [shard, indices] : batches) {
     partition_chunk batch;
     for (auto i : indices) {
@@ -219,79 +237,83 @@ void drop_chunk(cleaner_pointer self, uint64_t generation,
       .then(
         [=](uint32_t dropped) {
           auto& st = self->state;
-          if (generation != st.generation)
-            return;
-          st.dropped += dropped;
-          st.pass->dropped += dropped;
-          if (--progress->outstanding == 0 && !progress->failed)
-            chunk_done(self, work);
-        },
-        [=](caf::error& err) {
-          if (!progress->failed) {
-            progress->failed = true;
-            failed(self, generation,
-                   "this node's store did not drop records: "
-                     + describe(err));
+          if (generation == st.generation) {
+            st.dropped += dropped;
+            st.pass->dropped += dropped;
           }
+          settle_reply(self, generation, progress, done);
+        },
+        [=, indices = indices](caf::error& err) {
+          if (is_kv_error(err, kv_errc::invalid_argument)) {
+            // Refused for good (a record this store would not take now):
+            // these stay; retrying cannot help.
+            for (auto i : indices)
+              work->keep[i] = true;
+            warn(self, "this node's store refused to drop records ("
+                         + describe(err) + "); they stay");
+          } else if (!progress->failure) {
+            progress->failure = "this node's store did not drop records: "
+                                + describe(err);
+          }
+          settle_reply(self, generation, progress, done);
         });
   }
 }
 
-// Second stage: every owner that lacks a record gets this node's versions
-// (merged there like any write).
+// Second stage: every owner that lacks a record gets this node's versions,
+// merged only if the owner's record is still the one it reported (a record
+// reaped meanwhile must not come back from this old copy).
 void send_missing(cleaner_pointer self, uint64_t generation,
                   std::shared_ptr<chunk_work> work,
                   std::vector<node_card> owners,
-                  std::shared_ptr<std::vector<std::vector<bool>>> lacks) {
+                  std::shared_ptr<std::vector<std::vector<uint64_t>>> theirs) {
   auto& st = self->state;
-  auto progress = std::make_shared<stage>();
-  std::vector<std::pair<replica_store_actor, std::size_t>> sends;
+  std::vector<std::tuple<replica_store_actor, std::size_t, uint64_t>> sends;
   for (std::size_t o = 0; o < owners.size(); ++o)
-    for (std::size_t i = 0; i < work->chunk.keys.size(); ++i)
-      if ((*lacks)[o][i] && !work->keep[i]) {
-        auto& stores = owners[o].stores;
-        auto shard = store_shard_of(work->chunk.keys[i],
-                                    static_cast<uint32_t>(stores.size()));
-        sends.emplace_back(stores[shard], i);
-      }
+    for (std::size_t i = 0; i < work->chunk.keys.size(); ++i) {
+      auto digest = (*theirs)[o][i];
+      if (work->keep[i] || digest == work->digests[i])
+        continue;
+      auto& stores = owners[o].stores;
+      auto shard = store_shard_of(work->chunk.keys[i],
+                                  static_cast<uint32_t>(stores.size()));
+      sends.emplace_back(stores[shard], i, digest);
+    }
   if (sends.empty())
     return drop_chunk(self, generation, work);
+  auto progress = std::make_shared<stage>();
   progress->outstanding = sends.size();
-  for (auto& [store, i] : sends) {
+  auto next = [=] { drop_chunk(self, generation, work); };
+  for (auto& [store, i, digest] : sends) {
     self
       ->request(store, st.settings.request_timeout, apply_atom::value,
-                work->chunk.keys[i], work->chunk.versions[i])
+                work->chunk.keys[i], work->chunk.versions[i], digest)
       .then(
         [=](ok_atom) {
           auto& st = self->state;
-          if (generation != st.generation)
-            return;
-          ++st.sent;
-          ++st.pass->sent;
-          if (progress->failed)
-            return;
-          if (--progress->outstanding == 0)
-            drop_chunk(self, generation, work);
+          if (generation == st.generation) {
+            ++st.sent;
+            ++st.pass->sent;
+          }
+          settle_reply(self, generation, progress, next);
         },
         [=, i = i](caf::error& err) {
-          auto& st = self->state;
-          if (generation != st.generation || progress->failed)
-            return;
-          // The owner refuses the record itself (a value above its own
-          // limit): retrying cannot help, and this copy stays.
-          if (is_kv_error(err, kv_errc::invalid_argument)
+          // The owner's record changed (a write, a reap) or the owner
+          // refuses the record itself (a value above its limit): this copy
+          // stays, and the next pass looks again.
+          if (is_kv_error(err, kv_errc::record_changed)
+              || is_kv_error(err, kv_errc::invalid_argument)
               || is_kv_error(err, kv_errc::value_too_large)
               || is_kv_error(err, kv_errc::key_too_large)) {
             work->keep[i] = true;
-            warn(self, "an owner refused a record (" + describe(err)
-                         + "); it stays on this node");
-            if (--progress->outstanding == 0)
-              drop_chunk(self, generation, work);
-            return;
+            if (!is_kv_error(err, kv_errc::record_changed))
+              warn(self, "an owner refused a record (" + describe(err)
+                           + "); it stays on this node");
+          } else if (!progress->failure) {
+            progress->failure = "an owner did not take a record: "
+                                + describe(err);
           }
-          progress->failed = true;
-          failed(self, generation,
-                 "an owner did not take a record: " + describe(err));
+          settle_reply(self, generation, progress, next);
         });
   }
 }
@@ -302,9 +324,8 @@ void compare_with_owners(cleaner_pointer self, uint64_t generation,
                          std::vector<node_card> owners) {
   auto& st = self->state;
   auto count = work->chunk.keys.size();
-  auto lacks = std::make_shared<std::vector<std::vector<bool>>>(
-    owners.size(), std::vector<bool>(count, false));
-  auto progress = std::make_shared<stage>();
+  auto theirs = std::make_shared<std::vector<std::vector<uint64_t>>>(
+    owners.size(), std::vector<uint64_t>(count, 0));
   std::vector<std::tuple<std::size_t, replica_store_actor,
                          std::vector<std::size_t>>>
     asks;
@@ -313,7 +334,9 @@ void compare_with_owners(cleaner_pointer self, uint64_t generation,
     for (auto& [shard, indices] : batches_by_shard(*work, stores.size(), false))
       asks.emplace_back(o, stores[shard], std::move(indices));
   }
+  auto progress = std::make_shared<stage>();
   progress->outstanding = asks.size();
+  auto next = [=] { send_missing(self, generation, work, owners, theirs); };
   for (auto& [o, store, indices] : asks) {
     std::vector<std::string> keys;
     for (auto i : indices)
@@ -324,33 +347,51 @@ void compare_with_owners(cleaner_pointer self, uint64_t generation,
       .then(
         [=, o = o, indices = indices](std::vector<uint64_t>& digests,
                                       std::vector<uint32_t>& lost) {
-          auto& st = self->state;
-          if (generation != st.generation || progress->failed)
-            return;
           if (digests.size() != indices.size()) {
-            progress->failed = true;
-            failed(self, generation,
-                   "an owner answered digests that do not pair up");
-            return;
+            if (!progress->failure)
+              progress->failure = "an owner answered digests that do not "
+                                  "pair up";
+          } else {
+            for (std::size_t j = 0; j < indices.size(); ++j)
+              (*theirs)[o][indices[j]] = digests[j];
+            // The owner's record is unreadable: this copy may be what
+            // repairs it, so it stays until a later pass.
+            for (auto j : lost)
+              if (j < indices.size())
+                work->keep[indices[j]] = true;
           }
-          for (std::size_t j = 0; j < indices.size(); ++j)
-            (*lacks)[o][indices[j]] = digests[j] != work->digests[indices[j]];
-          // The owner's record is unreadable: this copy may be what repairs
-          // it, so it stays until a later pass.
-          for (auto j : lost)
-            if (j < indices.size())
-              work->keep[indices[j]] = true;
-          if (--progress->outstanding == 0)
-            send_missing(self, generation, work, owners, lacks);
+          settle_reply(self, generation, progress, next);
         },
         [=](caf::error& err) {
-          if (!progress->failed) {
-            progress->failed = true;
-            failed(self, generation,
-                   "an owner did not answer digests: " + describe(err));
-          }
+          if (!progress->failure)
+            progress->failure = "an owner did not answer digests: "
+                                + describe(err);
+          settle_reply(self, generation, progress, next);
         });
   }
+}
+
+// Ends the pass: a complete one is not repeated before `every`, an
+// incomplete one (an owner not up, a record kept) is tried again after
+// `settle`. Never starts the next pass directly.
+void end_pass(cleaner_pointer self) {
+  auto& st = self->state;
+  auto& pass = *st.pass;
+  if (pass.dropped > 0 || pass.sent > 0)
+    log_line(log_level::info,
+             "partition cleanup: dropped " + std::to_string(pass.dropped)
+               + " record(s) of partitions this node no longer holds ("
+               + std::to_string(pass.sent)
+               + " sibling set(s) an owner lacked were sent to it first)");
+  if (pass.incomplete) {
+    st.next_pass = steady::now() + st.settings.settle;
+  } else {
+    ++st.passes;
+    st.next_pass = steady::now() + st.settings.every;
+  }
+  st.pass.reset();
+  later(self, std::chrono::duration_cast<milliseconds>(st.next_pass
+                                                       - steady::now()));
 }
 
 // Reads the next chunk of the pass's first partition from this node's
@@ -360,43 +401,29 @@ void next_chunk(cleaner_pointer self) {
   if (st.waiting || !st.pass)
     return;
   auto& pass = *st.pass;
-  if (pass.partitions.empty()) {
-    if (pass.dropped > 0 || pass.sent > 0)
-      log_line(log_level::info,
-               "partition cleanup: dropped " + std::to_string(pass.dropped)
-                 + " record(s) of partitions this node no longer holds ("
-                 + std::to_string(pass.sent)
-                 + " sibling set(s) an owner lacked were sent to it first)");
-    if (pass.incomplete) {
-      // Again once the owners that were not up may be.
-      st.settled_since = steady::now();
-    } else {
-      ++st.passes;
-      st.cleaned_at = steady::now();
-    }
-    st.pass.reset();
-    return consider(self);
-  }
-  auto p = pass.partitions.front();
-  auto owners = st.owners_of(p);
-  if (!owners) {
+  std::optional<std::vector<node_card>> owners;
+  while (!pass.partitions.empty()
+         && !(owners = st.owners_of(pass.partitions.front()))) {
     pass.incomplete = true;
     pass.partitions.pop_front();
     pass.resume_after.clear();
-    return next_chunk(self);
   }
+  if (pass.partitions.empty())
+    return end_pass(self);
+  auto p = pass.partitions.front();
   auto& map = st.ring->current();
   auto first = map.first_position(p);
   auto last = p + 1 < map.partition_count() ? map.first_position(p + 1) - 1
                                             : ~uint64_t{0};
   auto generation = st.generation;
   st.waiting = true;
+  st.pacer.started(steady::now());
   self
     ->request(st.stores.front(), st.settings.request_timeout,
               scan_atom::value, first, last, pass.resume_after,
               st.settings.chunk_bytes)
     .then(
-      [=](partition_chunk& chunk) {
+      [=, owners = std::move(*owners)](partition_chunk& chunk) {
         auto& st = self->state;
         if (generation != st.generation)
           return;
@@ -412,24 +439,26 @@ void next_chunk(cleaner_pointer self) {
         work->chunk = std::move(chunk);
         if (work->chunk.keys.empty())
           return chunk_done(self, work);
-        compare_with_owners(self, generation, work, *owners);
+        compare_with_owners(self, generation, work, owners);
       },
       [=](caf::error& err) {
-        failed(self, generation,
-               "cannot read this node's store: " + describe(err));
+        auto& st = self->state;
+        if (generation != st.generation)
+          return;
+        st.waiting = false;
+        warn(self, "cannot read this node's store: " + describe(err)
+                     + "; retrying");
+        later(self, st.settings.retry);
       });
 }
 
-// Starts a pass when the ring has been settled long enough (and, on an
-// unchanged ring, when the last pass is old enough), or waits for that.
+// Starts a pass when one is due on a settled ring, goes on with the one
+// under way, or waits.
 void consider(cleaner_pointer self) {
   auto& st = self->state;
-  if (!st.settled()) {
-    if (st.pass || st.waiting) {
-      ++st.generation;
-      st.pass.reset();
-      st.waiting = false;
-    }
+  if (!st.may_clean()) {
+    if (st.pass || st.waiting)
+      st.abandon_pass();
     return;
   }
   if (st.pass)
@@ -437,14 +466,11 @@ void consider(cleaner_pointer self) {
   auto now = steady::now();
   if (st.settled_version != st.ring->epoch()) {
     st.settled_version = st.ring->epoch();
-    st.settled_since = now;
-    st.cleaned_at.reset();
+    st.next_pass = now + st.settings.settle;
   }
-  auto due = st.cleaned_at ? *st.cleaned_at + st.settings.every
-                           : st.settled_since + st.settings.settle;
-  if (now < due)
-    return later(self,
-                 std::chrono::duration_cast<milliseconds>(due - now));
+  if (now < st.next_pass)
+    return later(self, std::chrono::duration_cast<milliseconds>(
+                         st.next_pass - now));
   cleanup_pass pass;
   pass.ring_version = st.ring->epoch();
   pass.partitions = st.not_held();
@@ -455,29 +481,29 @@ void consider(cleaner_pointer self) {
 partition_cleaner_actor::behavior_type
 partition_cleaner(cleaner_pointer self, partition_cleaner_settings settings,
                   std::vector<replica_store_actor> stores) {
+  self->state.pacer = transfer_pacer{settings.max_bytes_per_s,
+                                     settings.max_busy_share};
   self->state.settings = std::move(settings);
   self->state.stores = std::move(stores);
   return {
     [=](ring_atom, ring_snapshot& next) {
       auto& st = self->state;
-      if (next->epoch() != st.ring->epoch() && (st.pass || st.waiting)) {
-        // A pass belongs to one ring version.
-        ++st.generation;
-        st.pass.reset();
-        st.waiting = false;
-      }
+      // A pass belongs to one ring version.
+      if (next->epoch() != st.ring->epoch() && (st.pass || st.waiting))
+        st.abandon_pass();
       st.ring = std::move(next);
       consider(self);
     },
     [=](members_atom, std::vector<node_card>& cards) {
       self->state.cards = cards_by_id(std::move(cards));
     },
-    [=](tick_atom) {
-      // Only the cleaner's own timer: a stray tick would start a second
-      // chain of requests.
-      if (self->current_sender() != self->ctrl())
+    [=](tick_atom, uint64_t seq) {
+      auto& st = self->state;
+      // Only the cleaner's own, latest timer: a stray or superseded tick
+      // would start a second chain of requests.
+      if (self->current_sender() != self->ctrl() || seq != st.tick_seq)
         return;
-      self->state.tick_pending = false;
+      st.tick_due.reset();
       consider(self);
     },
     [=](get_atom, discard_atom) {

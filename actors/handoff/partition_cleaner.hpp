@@ -22,6 +22,7 @@ struct partition_cleaner_settings {
   // node that gave the partition up is moved on then.
   std::chrono::milliseconds every{600000};
   uint64_t max_bytes_per_s = uint64_t{32} << 20; // records read, per second
+  double max_busy_share = 0.25; // as the handoff's
   uint32_t chunk_bytes = 1u << 20;               // asked per scan
   std::chrono::milliseconds retry{1000};         // after a failed step
   std::chrono::milliseconds request_timeout{30000};
@@ -33,7 +34,7 @@ struct partition_cleaner_settings {
 using partition_cleaner_actor = caf::typed_actor<
   caf::reacts_to<ring_atom, ring_snapshot>,
   caf::reacts_to<members_atom, std::vector<node_card>>,
-  caf::reacts_to<tick_atom>,
+  caf::reacts_to<tick_atom, uint64_t>,
   caf::replies_to<get_atom, discard_atom>::with<uint64_t, uint64_t, uint64_t>>;
 
 // Spawns the cleaner of a node: once the ring has settled, it removes from
@@ -43,8 +44,12 @@ using partition_cleaner_actor = caf::typed_actor<
 // chunk it asks every owner for the keys' digests, sends an owner the
 // versions it lacks, and then asks the store to drop each record only if
 // it is unchanged since the chunk was read (a write arriving meanwhile
-// keeps it). A partition with an owner that is not up waits for the next
-// pass.
+// keeps it). An owner gets versions only if its record is still the one
+// whose digest it reported (one reaped meanwhile stays gone). A partition
+// with an owner that is not up, or a record kept for any reason, waits for
+// the next pass. A node that is not on the ring (it left, was removed, or
+// waits to join) cleans nothing: its copies may predate deletes reaped
+// since.
 partition_cleaner_actor spawn_partition_cleaner(
   caf::actor_system& sys, partition_cleaner_settings settings,
   std::vector<replica_store_actor> stores);

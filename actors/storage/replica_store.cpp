@@ -206,9 +206,11 @@ struct replica_store_state {
   }
 
   // Why `batch` (keys with the versions to drop them for) is not one this
-  // store can act on, or nothing. `what` names the request in the reason.
+  // store can act on, or nothing. `what` names the request in the reason;
+  // versions from elsewhere are checked against the limits too.
   std::optional<std::string> batch_problem(const partition_chunk& batch,
-                                           const std::string& what) const {
+                                           const std::string& what,
+                                           bool check_versions) const {
     if (batch.keys.size() > max_keys_per_reap
         || batch.keys.size() != batch.versions.size())
       return what + ": keys and versions do not pair up within the bound";
@@ -217,6 +219,8 @@ struct replica_store_state {
         return problem;
       if (!mine(batch.keys[i]))
         return what + ": a key another store of this node serves";
+      if (!check_versions)
+        continue;
       if (auto problem = versions_problem(batch.versions[i],
                                           settings.max_value_bytes,
                                           max_wire_siblings,
@@ -453,7 +457,8 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
   };
   // apply (restoring = false) and restore (true).
   auto merge = [=](const std::string& key, const sibling_list& incoming,
-                   bool restoring) -> caf::result<ok_atom> {
+                   bool restoring,
+                   std::optional<uint64_t> expected) -> caf::result<ok_atom> {
     auto& st = self->state;
     // Versions from elsewhere are checked before they touch the disk: a
     // counter near 2^64 would make every later dot of the key wrap to 0.
@@ -479,6 +484,10 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         loaded = st.load(key);
       }
       auto& stored = loaded.record;
+      if (expected
+          && (loaded.lost || key_digest(key, stored.siblings) != *expected))
+        return make_kv_error(kv_errc::record_changed,
+                             "the record changed since its digest was read");
       // A record that was lost may have issued dots that only the
       // incoming versions still show.
       stored.issued = std::max(stored.issued,
@@ -509,10 +518,12 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
       return coordinate(key, std::move(value), tombstone, context, deadline_ms);
     },
     [=](apply_atom, const std::string& key, const sibling_list& incoming) {
-      return merge(key, incoming, false);
+      return merge(key, incoming, false, std::nullopt);
     },
+    [=](apply_atom, const std::string& key, const sibling_list& incoming,
+        uint64_t expected) { return merge(key, incoming, false, expected); },
     [=](restore_atom, const std::string& key, const sibling_list& incoming) {
-      return merge(key, incoming, true);
+      return merge(key, incoming, true, std::nullopt);
     },
     [=](read_atom, const std::string& key) -> caf::result<sibling_list> {
       auto& st = self->state;
@@ -752,7 +763,7 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
     },
     [=](reap_atom, const partition_chunk& batch) -> caf::result<uint32_t> {
       auto& st = self->state;
-      if (auto problem = st.batch_problem(batch, "reap"))
+      if (auto problem = st.batch_problem(batch, "reap", true))
         return make_kv_error(kv_errc::invalid_argument, *problem);
       for (auto& versions : batch.versions)
         if (!only_tombstones(versions))
@@ -770,7 +781,9 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
         return make_kv_error(kv_errc::invalid_argument,
                              "discard: only this node's own actors may ask");
       auto& st = self->state;
-      if (auto problem = st.batch_problem(batch, "discard"))
+      // The versions come from this node's own scan: a record stored
+      // before a limit was lowered must still be droppable.
+      if (auto problem = st.batch_problem(batch, "discard", false))
         return make_kv_error(kv_errc::invalid_argument, *problem);
       using reply = caf::result<uint32_t>;
       return guarded<reply>(actor_name, unreadable_record, [&]() -> reply {

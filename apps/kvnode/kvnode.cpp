@@ -41,6 +41,7 @@ public:
   uint32_t hint_max_age_s = 3 * 3600;
   std::string initial_members;
   uint32_t handoff_mb_per_s = 32;
+  uint32_t handoff_busy_pct = 25;
   uint32_t aae_interval_ms = 1000;
   uint32_t aae_rebuild_hours = 7 * 24;
   uint32_t reap_interval_ms = 10'000;
@@ -94,6 +95,9 @@ public:
            "replicas per partition of a ring this node creates")
       .add(handoff_mb_per_s, "handoff-mb-per-s",
            "rate at which partitions taken over are copied (MB/s)")
+      .add(handoff_busy_pct, "handoff-busy-pct",
+           "largest share of time (percent, 1-100) a partition copy or "
+           "cleanup keeps its requests outstanding")
       .add(cleanup_settle_s, "cleanup-settle-s",
            "how long the ring stays settled before this node drops the data "
            "of partitions it no longer holds (after their owners hold it)")
@@ -240,6 +244,7 @@ public:
       pos = comma + 1;
     }
     node.handoff_bytes_per_s = uint64_t{handoff_mb_per_s} << 20;
+    node.handoff_busy_share = handoff_busy_pct / 100.0;
     node.aae_interval = std::chrono::milliseconds{aae_interval_ms};
     node.aae_rebuild_after_ms = uint64_t{aae_rebuild_hours} * 3600 * 1000;
     node.reap_interval = std::chrono::milliseconds{reap_interval_ms};
