@@ -46,7 +46,7 @@ struct node_config {
   uint64_t handoff_bytes_per_s = uint64_t{32} << 20; // partition copy rate
   // The largest share of time a copy (handoff, cleanup) keeps its requests
   // outstanding: its cost to the foreground beyond the bytes.
-  double handoff_busy_share = 0.25;
+  double handoff_busy_share = 1.0;
   // How long the ring stays settled before this node drops the data of
   // partitions it no longer holds (after their owners hold it), and how
   // often that runs again on an unchanged ring.

@@ -4,16 +4,22 @@
 #   1. n4 joins the idle cluster: the bytes it copied against its ideal
 #      share (3/4 of one copy: it takes 3/4 of the partitions' slots) and
 #      the copy rate (MB/s);
-#   2. n5 joins while kvbench drives a steady 50/50 load through n1 in
+#   2. n5 joins while kvbench drives a steady load (READS reads, the rest
+#      writes; 50/50 by default) through n1 in
 #      back-to-back windows of WINDOW seconds: foreground throughput in the
 #      windows that overlap the copy against the windows before the join
 #      (the goal is >= 0.8).
 # Everything runs on this machine, so the copy, the load and the nodes share
 # its cores: a lower bound of what separate machines would see.
 #
+# The first join's partition cleanup (the old owners dropping what they gave
+# up) is held off (--cleanup-settle-s=600) so it does not overlap the
+# second join's measurement.
+#
 # usage: bench/handoff.sh   (environment: KEYS=100000 VALUE=1000 RATE=16
-#        (MB/s, --handoff-mb-per-s) WINDOW=2 BASE_PORT=29000
-#        KV_BIN=build/apps KV_BENCH=build/bench/kvbench)
+#        (MB/s, --handoff-mb-per-s) BUSY=100 (--handoff-busy-pct) READS=0.5
+#        (the load's read ratio) WINDOW=2
+#        BASE_PORT=29000 KV_BIN=build/apps KV_BENCH=build/bench/kvbench)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -21,13 +27,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 KEYS=${KEYS:-100000}
 VALUE=${VALUE:-1000}
 RATE=${RATE:-16}
+BUSY=${BUSY:-100}
+READS=${READS:-0.5}
 WINDOW=${WINDOW:-2}
 BASE_PORT=${BASE_PORT:-29000}
 export KV_BIN=${KV_BIN:-$KV_BUILD/apps}
 BENCH=${KV_BENCH:-$KV_BUILD/bench/kvbench}
 WORK=$(mktemp -d /tmp/kv-handoff-bench.XXXXXX)
 export KV_DATA_DIR=$WORK/data KV_LOG_DIR=$WORK/log KV_RUN_DIR=$WORK/run
-export KV_NODE_FLAGS="--handoff-mb-per-s=$RATE"
+export KV_NODE_FLAGS="--handoff-mb-per-s=$RATE --handoff-busy-pct=$BUSY --cleanup-settle-s=600"
 CLUSTER="$KV_ROOT/scripts/cluster.sh"
 
 cleanup() {
@@ -43,7 +51,7 @@ window() {
   local start line ops
   start=$(now_ms)
   line=$("$BENCH" --mode=remote --port="$BASE_PORT" --keys="$KEYS" \
-    --value-size="$VALUE" --read-ratio=0.5 --duration="$WINDOW" \
+    --value-size="$VALUE" --read-ratio="$READS" --duration="$WINDOW" \
     --warmup-keys=false --clients=4 --depth=8 --csv 2>/dev/null)
   ops=$(cut -d, -f17 <<<"$line")
   echo "$start $(now_ms) $ops"
@@ -70,11 +78,11 @@ copy_figures() {
 "$CLUSTER" add >/dev/null
 read -r t0 t1 bytes < <(copy_figures n4)
 awk -v t0="$t0" -v t1="$t1" -v bytes="$bytes" -v keys="$KEYS" \
-  -v value="$VALUE" -v rate="$RATE" 'BEGIN {
+  -v value="$VALUE" -v rate="$RATE" -v busy="$BUSY" 'BEGIN {
     secs = (t1 - t0) / 1000
     ideal = 3 / 4 * keys * (value + 12 + 64)
-    printf "join 3 -> 4 (idle): copied %.1f MB in %.2f s = %.1f MB/s (limit %d MB/s); ideal share 3/4 of the data = %.1f MB; copied/ideal %.2f\n",
-           bytes / 1e6, secs, bytes / 1e6 / (secs > 0 ? secs : 1), rate,
+    printf "join 3 -> 4 (idle): copied %.1f MB in %.2f s = %.1f MB/s (limit %d MB/s, busy %d%%); ideal share 3/4 of the data = %.1f MB; copied/ideal %.2f\n",
+           bytes / 1e6, secs, bytes / 1e6 / (secs > 0 ? secs : 1), rate, busy,
            ideal / 1e6, bytes / ideal
   }'
 

@@ -20,7 +20,7 @@ struct handoff_settings {
   uint64_t max_bytes_per_s = uint64_t{32} << 20;
   // The largest share of the time the copy may keep a chunk's requests
   // outstanding (scans, merges): what a chunk costs besides its bytes.
-  double max_busy_share = 0.25;
+  double max_busy_share = 1.0;
   uint32_t chunk_bytes = 1u << 20; // asked per scan
   std::chrono::milliseconds retry{1000};          // after a failed step
   std::chrono::milliseconds request_timeout{30000}; // one scan or merge

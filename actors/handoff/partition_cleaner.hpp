@@ -22,7 +22,7 @@ struct partition_cleaner_settings {
   // node that gave the partition up is moved on then.
   std::chrono::milliseconds every{600000};
   uint64_t max_bytes_per_s = uint64_t{32} << 20; // records read, per second
-  double max_busy_share = 0.25; // as the handoff's
+  double max_busy_share = 1.0; // as the handoff's
   uint32_t chunk_bytes = 1u << 20;               // asked per scan
   std::chrono::milliseconds retry{1000};         // after a failed step
   std::chrono::milliseconds request_timeout{30000};

@@ -254,6 +254,15 @@ caf::expected<put_result> blocking_client::remove(const std::string& key,
                          delete_atom::value, key, context, opts);
 }
 
+std::vector<std::pair<std::string, uint64_t>>
+hints_by_owner(std::vector<std::string> owners,
+               const std::vector<uint64_t>& counts) {
+  std::vector<std::pair<std::string, uint64_t>> pairs;
+  for (std::size_t i = 0; i < owners.size() && i < counts.size(); ++i)
+    pairs.emplace_back(std::move(owners[i]), counts[i]);
+  return pairs;
+}
+
 caf::expected<std::vector<std::pair<std::string, uint64_t>>>
 blocking_client::pending_hints() {
   std::vector<std::pair<std::string, uint64_t>> pairs;
@@ -261,8 +270,7 @@ blocking_client::pending_hints() {
   auto err = exchange(
     on_loss::fail, wait_limit({}),
     [&](std::vector<std::string>& owners, std::vector<uint64_t>& counts) {
-      for (std::size_t i = 0; i < owners.size() && i < counts.size(); ++i)
-        pairs.emplace_back(std::move(owners[i]), counts[i]);
+      pairs = hints_by_owner(std::move(owners), counts);
     },
     get_atom::value, hint_atom::value);
   if (err)

@@ -25,6 +25,12 @@ namespace kv {
 
 // An actor_system_config with the middleman loaded and every kvactors type
 // registered. Subclass it to add options.
+// The (owner, count) pairs of a node's `get hints` reply (two parallel
+// lists on the wire).
+std::vector<std::pair<std::string, uint64_t>>
+hints_by_owner(std::vector<std::string> owners,
+               const std::vector<uint64_t>& counts);
+
 class client_config : public caf::actor_system_config {
 public:
   client_config();

@@ -41,7 +41,7 @@ public:
   uint32_t hint_max_age_s = 3 * 3600;
   std::string initial_members;
   uint32_t handoff_mb_per_s = 32;
-  uint32_t handoff_busy_pct = 25;
+  uint32_t handoff_busy_pct = 100;
   uint32_t aae_interval_ms = 1000;
   uint32_t aae_rebuild_hours = 7 * 24;
   uint32_t reap_interval_ms = 10'000;
@@ -125,6 +125,13 @@ public:
            "seconds a hint is kept before it expires");
   }
 
+  // The flags CAF (help) and main (config file, dump) handle themselves:
+  // not kvnode settings.
+  static bool handled_before_settings(std::string_view name) {
+    return name == "help" || name == "long-help" || name == "dump-config"
+           || name == "config-file";
+  }
+
   // The first "--name" among the arguments that no option answers to. CAF
   // itself reports these as raw parser errors.
   std::optional<std::string> unknown_flag(int argc, char** argv) const {
@@ -133,8 +140,7 @@ public:
       if (arg.rfind("--", 0) != 0)
         continue;
       auto name = arg.substr(2, arg.find('=') - 2);
-      if (name != "help" && name != "long-help" && name != "dump-config"
-          && name != "config-file" && name != "caf#"
+      if (!handled_before_settings(name) && name != "caf#"
           && custom_options_.cli_long_name_lookup(name) == nullptr)
         return "--" + name;
     }
@@ -184,9 +190,9 @@ public:
     std::vector<kv::documented_option> options;
     for (auto& option : custom_options_) {
       auto name = option.long_name();
-      if (option.category() != "global" || name == "help"
-          || name == "long-help" || name == "dump-config"
-          || name == "config-file")
+      if (option.category() != "global"
+          || handled_before_settings(std::string_view{name.data(),
+                                                      name.size()}))
         continue;
       auto value = option.get();
       options.push_back(kv::documented_option{

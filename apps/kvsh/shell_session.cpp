@@ -200,11 +200,7 @@ shell_session::cluster_hints(const std::vector<member_info>& members) {
           .receive(
             [&](std::vector<std::string>& owners,
                 std::vector<uint64_t>& counts) {
-              std::vector<std::pair<std::string, uint64_t>> pairs;
-              for (std::size_t i = 0; i < owners.size() && i < counts.size();
-                   ++i)
-                pairs.emplace_back(std::move(owners[i]), counts[i]);
-              held = std::move(pairs);
+              held = hints_by_owner(std::move(owners), counts);
             },
             [&](caf::error& err) { held = std::move(err); });
       }
