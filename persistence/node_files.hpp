@@ -65,8 +65,8 @@ struct handoff_progress {
   uint64_t transition = 0; // 0: nothing saved
   std::vector<uint32_t> copied;
   std::optional<uint32_t> partial; // the partition in progress
-  std::string source;              // the node it was being read from
-  uint32_t source_index = 0;       // in that partition's list of sources
+  std::string source;        // its sources, comma-separated node ids
+  uint32_t source_index = 0; // the one being read, in that list
   std::string resume_after;        // stored key (binary)
 };
 

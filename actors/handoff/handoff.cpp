@@ -30,6 +30,20 @@ struct partition_copy {
   std::string resume_after; // where the next scan of this source starts
 };
 
+// The sources of a partition as one word of the progress file: a resumed
+// copy goes on only if it reads from exactly the same ones.
+std::string sources_word(const std::vector<std::string>& sources) {
+  std::string word;
+  for (auto& id : sources)
+    word += (word.empty() ? "" : ",") + id;
+  return word;
+}
+
+// Stored keys longer than this are not saved as resume points (the file's
+// words are bounded; hex doubles the size).
+constexpr std::size_t max_saved_resume_bytes = 100;
+constexpr std::size_t max_saved_sources_chars = 200;
+
 struct handoff_state {
   handoff_settings settings;
   std::vector<replica_store_actor> stores;
@@ -69,11 +83,15 @@ struct handoff_state {
     handoff_progress progress;
     progress.transition = transition;
     progress.copied = done;
-    if (busy && busy->source < busy->sources.size()) {
+    if (busy && busy->source < busy->sources.size()
+        && sources_word(busy->sources).size() <= max_saved_sources_chars) {
       progress.partial = busy->partition;
       progress.source_index = static_cast<uint32_t>(busy->source);
-      progress.source = busy->sources[busy->source];
-      progress.resume_after = busy->resume_after;
+      progress.source = sources_word(busy->sources);
+      // A long key would not fit the file's words: the partition then
+      // starts again from that source's first record.
+      if (busy->resume_after.size() <= max_saved_resume_bytes)
+        progress.resume_after = busy->resume_after;
     }
     try {
       save_handoff_progress(settings.state_dir, progress);
@@ -404,7 +422,7 @@ void step(handoff_pointer self) {
   if (st.resume && *st.resume->partial == p) {
     auto& saved = *st.resume;
     if (saved.source_index < st.busy->sources.size()
-        && st.busy->sources[saved.source_index] == saved.source) {
+        && sources_word(st.busy->sources) == saved.source) {
       st.busy->source = saved.source_index;
       st.busy->resume_after = saved.resume_after;
     }

@@ -52,6 +52,9 @@ struct partition_cleaner_state {
   uint64_t tick_seq = 0;
   std::optional<steady::time_point> tick_due;
   transfer_pacer pacer{1, 1.0}; // replaced with the settings at spawn
+  // Failed attempts at the current chunk in a row: after max_attempts the
+  // partition waits for the next pass instead of stalling this one.
+  uint32_t failures = 0;
   steady::time_point last_warning;
   uint64_t passes = 0;
   uint64_t dropped = 0;
@@ -149,24 +152,43 @@ struct chunk_work {
   std::vector<uint64_t> digests; // this node's, per key
   std::vector<bool> keep;
   std::size_t bytes = 0;
+  // A record was kept for a passing reason (it changed, an owner's copy is
+  // unreadable): the pass is tried again soon, not only after `every`.
+  bool retry_soon = false;
 };
 
 void next_chunk(cleaner_pointer self);
 
 // One reply of a stage is in: with the last one, `next` runs, or the chunk
 // is retried after a pause if a request failed.
+constexpr uint32_t max_attempts = 5;
+
+// A step of the current chunk failed: it is tried again after a pause, or,
+// after max_attempts, its partition is left to the next pass.
+void retry_chunk(cleaner_pointer self, const std::string& why) {
+  auto& st = self->state;
+  st.waiting = false;
+  if (++st.failures >= max_attempts && st.pass) {
+    st.failures = 0;
+    auto& pass = *st.pass;
+    pass.incomplete = true;
+    pass.partitions.pop_front();
+    pass.resume_after.clear();
+    warn(self, why + "; the partition waits for the next pass");
+  } else {
+    warn(self, why + "; retrying");
+  }
+  later(self, st.settings.retry);
+}
+
 template <class Next>
 void settle_reply(cleaner_pointer self, uint64_t generation,
                   const std::shared_ptr<stage>& progress, Next next) {
   auto& st = self->state;
   if (--progress->outstanding > 0 || generation != st.generation)
     return;
-  if (progress->failure) {
-    st.waiting = false;
-    warn(self, *progress->failure + "; retrying");
-    later(self, st.settings.retry);
-    return;
-  }
+  if (progress->failure)
+    return retry_chunk(self, *progress->failure);
   next();
 }
 
@@ -198,8 +220,8 @@ void chunk_done(cleaner_pointer self, const std::shared_ptr<chunk_work>& work) {
   auto& st = self->state;
   st.waiting = false;
   auto& pass = *st.pass;
-  if (std::find(work->keep.begin(), work->keep.end(), true)
-      != work->keep.end())
+  st.failures = 0;
+  if (work->retry_soon)
     pass.incomplete = true;
   if (work->chunk.done) {
     pass.partitions.pop_front();
@@ -260,15 +282,67 @@ void drop_chunk(cleaner_pointer self, uint64_t generation,
   }
 }
 
-// Second stage: every owner that lacks a record gets this node's versions,
+// At most this many merges of one chunk are outstanding at once: an owner
+// with a synced journal takes them one fsync at a time.
+constexpr std::size_t max_merges_in_flight = 64;
+
+// A merge to send: the owner's store, the key's index, the owner's digest.
+using merge_send = std::tuple<replica_store_actor, std::size_t, uint64_t>;
+
+// Third stage: every owner that lacks a record gets this node's versions,
 // merged only if the owner's record is still the one it reported (a record
-// reaped meanwhile must not come back from this old copy).
+// reaped meanwhile must not come back from this old copy), a window of
+// them at a time.
+void send_next_merge(cleaner_pointer self, uint64_t generation,
+                     std::shared_ptr<chunk_work> work,
+                     std::shared_ptr<std::vector<merge_send>> sends,
+                     std::shared_ptr<std::size_t> next_send,
+                     std::shared_ptr<stage> progress) {
+  auto& st = self->state;
+  if (*next_send >= sends->size())
+    return;
+  auto [store, i, digest] = (*sends)[(*next_send)++];
+  auto then = [=] { drop_chunk(self, generation, work); };
+  self
+    ->request(store, st.settings.request_timeout, apply_atom::value,
+              work->chunk.keys[i], work->chunk.versions[i], digest)
+    .then(
+      [=](ok_atom) {
+        auto& st = self->state;
+        if (generation == st.generation) {
+          ++st.sent;
+          ++st.pass->sent;
+        }
+        send_next_merge(self, generation, work, sends, next_send, progress);
+        settle_reply(self, generation, progress, then);
+      },
+      [=, i = i](caf::error& err) {
+        // The owner's record changed (a write, a reap): this copy stays and
+        // the pass comes back soon. The owner refuses the record itself (a
+        // value above its limit): it stays until the next regular pass.
+        if (is_kv_error(err, kv_errc::record_changed)) {
+          work->keep[i] = true;
+          work->retry_soon = true;
+        } else if (is_kv_error(err, kv_errc::invalid_argument)
+                   || is_kv_error(err, kv_errc::value_too_large)
+                   || is_kv_error(err, kv_errc::key_too_large)) {
+          work->keep[i] = true;
+          warn(self, "an owner refused a record (" + describe(err)
+                       + "); it stays on this node");
+        } else if (!progress->failure) {
+          progress->failure = "an owner did not take a record: "
+                              + describe(err);
+        }
+        send_next_merge(self, generation, work, sends, next_send, progress);
+        settle_reply(self, generation, progress, then);
+      });
+}
+
 void send_missing(cleaner_pointer self, uint64_t generation,
                   std::shared_ptr<chunk_work> work,
                   std::vector<node_card> owners,
                   std::shared_ptr<std::vector<std::vector<uint64_t>>> theirs) {
-  auto& st = self->state;
-  std::vector<std::tuple<replica_store_actor, std::size_t, uint64_t>> sends;
+  auto sends = std::make_shared<std::vector<merge_send>>();
   for (std::size_t o = 0; o < owners.size(); ++o)
     for (std::size_t i = 0; i < work->chunk.keys.size(); ++i) {
       auto digest = (*theirs)[o][i];
@@ -277,42 +351,70 @@ void send_missing(cleaner_pointer self, uint64_t generation,
       auto& stores = owners[o].stores;
       auto shard = store_shard_of(work->chunk.keys[i],
                                   static_cast<uint32_t>(stores.size()));
-      sends.emplace_back(stores[shard], i, digest);
+      sends->emplace_back(stores[shard], i, digest);
     }
-  if (sends.empty())
+  if (sends->empty())
     return drop_chunk(self, generation, work);
   auto progress = std::make_shared<stage>();
-  progress->outstanding = sends.size();
-  auto next = [=] { drop_chunk(self, generation, work); };
-  for (auto& [store, i, digest] : sends) {
+  // Every merge is sent, also after one failed (the chunk is retried whole
+  // then), so the stage ends when the last reply is in.
+  progress->outstanding = sends->size();
+  auto next_send = std::make_shared<std::size_t>(0);
+  for (std::size_t k = 0; k < std::min(max_merges_in_flight, sends->size());
+       ++k)
+    send_next_merge(self, generation, work, sends, next_send, progress);
+}
+
+// Second stage: the keys some owner lacks are read again from this node's
+// own stores, and only those still exactly as scanned are sent. The reaper
+// drops a non-owner's copy before the owners' tombstones, so a copy still
+// here after the owners answered was read by them before any reap; one
+// reaped since the scan is not sent back.
+void recheck_own(cleaner_pointer self, uint64_t generation,
+                 std::shared_ptr<chunk_work> work,
+                 std::vector<node_card> owners,
+                 std::shared_ptr<std::vector<std::vector<uint64_t>>> theirs) {
+  auto& st = self->state;
+  chunk_work lacking;
+  lacking.chunk.keys = work->chunk.keys;
+  lacking.keep.assign(work->chunk.keys.size(), true);
+  for (std::size_t i = 0; i < work->chunk.keys.size(); ++i)
+    for (std::size_t o = 0; o < owners.size(); ++o)
+      if (!work->keep[i] && (*theirs)[o][i] != work->digests[i])
+        lacking.keep[i] = false;
+  auto batches = batches_by_shard(lacking, st.stores.size(), true);
+  auto next = [=] { send_missing(self, generation, work, owners, theirs); };
+  if (batches.empty())
+    return next();
+  auto progress = std::make_shared<stage>();
+  progress->outstanding = batches.size();
+  for (auto& [shard, indices] : batches) {
+    std::vector<std::string> keys;
+    for (auto i : indices)
+      keys.push_back(work->chunk.keys[i]);
     self
-      ->request(store, st.settings.request_timeout, apply_atom::value,
-                work->chunk.keys[i], work->chunk.versions[i], digest)
+      ->request(st.stores[shard], st.settings.request_timeout,
+                digest_atom::value, std::move(keys))
       .then(
-        [=](ok_atom) {
-          auto& st = self->state;
-          if (generation == st.generation) {
-            ++st.sent;
-            ++st.pass->sent;
+        [=, indices = indices](std::vector<uint64_t>& digests,
+                               std::vector<uint32_t>&) {
+          if (digests.size() != indices.size()) {
+            if (!progress->failure)
+              progress->failure = "this node's store answered digests that "
+                                  "do not pair up";
+          } else {
+            for (std::size_t j = 0; j < indices.size(); ++j)
+              if (digests[j] != work->digests[indices[j]]) {
+                work->keep[indices[j]] = true;
+                work->retry_soon = true;
+              }
           }
           settle_reply(self, generation, progress, next);
         },
-        [=, i = i](caf::error& err) {
-          // The owner's record changed (a write, a reap) or the owner
-          // refuses the record itself (a value above its limit): this copy
-          // stays, and the next pass looks again.
-          if (is_kv_error(err, kv_errc::record_changed)
-              || is_kv_error(err, kv_errc::invalid_argument)
-              || is_kv_error(err, kv_errc::value_too_large)
-              || is_kv_error(err, kv_errc::key_too_large)) {
-            work->keep[i] = true;
-            if (!is_kv_error(err, kv_errc::record_changed))
-              warn(self, "an owner refused a record (" + describe(err)
-                           + "); it stays on this node");
-          } else if (!progress->failure) {
-            progress->failure = "an owner did not take a record: "
+        [=](caf::error& err) {
+          if (!progress->failure)
+            progress->failure = "this node's store did not answer digests: "
                                 + describe(err);
-          }
           settle_reply(self, generation, progress, next);
         });
   }
@@ -336,7 +438,7 @@ void compare_with_owners(cleaner_pointer self, uint64_t generation,
   }
   auto progress = std::make_shared<stage>();
   progress->outstanding = asks.size();
-  auto next = [=] { send_missing(self, generation, work, owners, theirs); };
+  auto next = [=] { recheck_own(self, generation, work, owners, theirs); };
   for (auto& [o, store, indices] : asks) {
     std::vector<std::string> keys;
     for (auto i : indices)
@@ -357,8 +459,10 @@ void compare_with_owners(cleaner_pointer self, uint64_t generation,
             // The owner's record is unreadable: this copy may be what
             // repairs it, so it stays until a later pass.
             for (auto j : lost)
-              if (j < indices.size())
+              if (j < indices.size()) {
                 work->keep[indices[j]] = true;
+                work->retry_soon = true;
+              }
           }
           settle_reply(self, generation, progress, next);
         },
@@ -442,13 +546,9 @@ void next_chunk(cleaner_pointer self) {
         compare_with_owners(self, generation, work, owners);
       },
       [=](caf::error& err) {
-        auto& st = self->state;
-        if (generation != st.generation)
-          return;
-        st.waiting = false;
-        warn(self, "cannot read this node's store: " + describe(err)
-                     + "; retrying");
-        later(self, st.settings.retry);
+        if (generation == self->state.generation)
+          retry_chunk(self, "cannot read this node's store: "
+                              + describe(err));
       });
 }
 
