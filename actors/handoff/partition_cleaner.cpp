@@ -55,6 +55,9 @@ struct partition_cleaner_state {
   // Failed attempts at the current chunk in a row: after max_attempts the
   // partition waits for the next pass instead of stalling this one.
   uint32_t failures = 0;
+  // No chunk starts before this (pacing, a retry's pause), whatever tick or
+  // ring update comes first.
+  steady::time_point paused_until;
   steady::time_point last_warning;
   uint64_t passes = 0;
   uint64_t dropped = 0;
@@ -110,6 +113,7 @@ struct partition_cleaner_state {
     ++generation;
     pass.reset();
     waiting = false;
+    failures = 0;
   }
 };
 
@@ -155,6 +159,9 @@ struct chunk_work {
   // A record was kept for a passing reason (it changed, an owner's copy is
   // unreadable): the pass is tried again soon, not only after `every`.
   bool retry_soon = false;
+  // When this node's copies were last seen unchanged (recheck_own): merges
+  // go out only shortly after.
+  steady::time_point checked_at;
 };
 
 void next_chunk(cleaner_pointer self);
@@ -169,15 +176,17 @@ void retry_chunk(cleaner_pointer self, const std::string& why) {
   auto& st = self->state;
   st.waiting = false;
   if (++st.failures >= max_attempts && st.pass) {
+    // A lasting fault: the partition waits for the next regular pass (a
+    // pass marked incomplete would come back, whole, every settle period).
     st.failures = 0;
     auto& pass = *st.pass;
-    pass.incomplete = true;
     pass.partitions.pop_front();
     pass.resume_after.clear();
     warn(self, why + "; the partition waits for the next pass");
   } else {
     warn(self, why + "; retrying");
   }
+  st.paused_until = steady::now() + st.settings.retry;
   later(self, st.settings.retry);
 }
 
@@ -230,6 +239,7 @@ void chunk_done(cleaner_pointer self, const std::shared_ptr<chunk_work>& work) {
     pass.resume_after = work->chunk.resume_after;
   }
   auto pause = st.pacer.finished(work->bytes, steady::now());
+  st.paused_until = steady::now() + pause;
   if (pause.count() > 0)
     later(self, pause);
   else
@@ -286,6 +296,13 @@ void drop_chunk(cleaner_pointer self, uint64_t generation,
 // with a synced journal takes them one fsync at a time.
 constexpr std::size_t max_merges_in_flight = 64;
 
+// Merges go out at most this long after this node's copies were read again
+// (recheck_own). A reap needs two agreements a request timeout plus 5 s
+// apart, so a merge sent this soon cannot come after a whole delete and
+// reap of its key, unless the network holds it back longer than that (the
+// reaper's own documented bound).
+constexpr std::chrono::seconds max_merge_delay{2};
+
 // A merge to send: the owner's store, the key's index, the owner's digest.
 using merge_send = std::tuple<replica_store_actor, std::size_t, uint64_t>;
 
@@ -301,6 +318,18 @@ void send_next_merge(cleaner_pointer self, uint64_t generation,
   auto& st = self->state;
   if (*next_send >= sends->size())
     return;
+  if (generation != st.generation || progress->failure
+      || steady::now() - work->checked_at > max_merge_delay) {
+    // The rest is not sent: the pass was given up, the chunk is retried
+    // anyway, or the owners' digests are too old to trust (a reap could
+    // have passed since). Their records stay, and the pass comes back.
+    for (auto k = *next_send; k < sends->size(); ++k)
+      work->keep[std::get<1>((*sends)[k])] = true;
+    work->retry_soon = true;
+    progress->outstanding -= sends->size() - *next_send;
+    *next_send = sends->size();
+    return;
+  }
   auto [store, i, digest] = (*sends)[(*next_send)++];
   auto then = [=] { drop_chunk(self, generation, work); };
   self
@@ -343,8 +372,9 @@ void send_missing(cleaner_pointer self, uint64_t generation,
                   std::vector<node_card> owners,
                   std::shared_ptr<std::vector<std::vector<uint64_t>>> theirs) {
   auto sends = std::make_shared<std::vector<merge_send>>();
-  for (std::size_t o = 0; o < owners.size(); ++o)
-    for (std::size_t i = 0; i < work->chunk.keys.size(); ++i) {
+  // Key by key, so each key's owners get it together.
+  for (std::size_t i = 0; i < work->chunk.keys.size(); ++i)
+    for (std::size_t o = 0; o < owners.size(); ++o) {
       auto digest = (*theirs)[o][i];
       if (work->keep[i] || digest == work->digests[i])
         continue;
@@ -383,7 +413,10 @@ void recheck_own(cleaner_pointer self, uint64_t generation,
       if (!work->keep[i] && (*theirs)[o][i] != work->digests[i])
         lacking.keep[i] = false;
   auto batches = batches_by_shard(lacking, st.stores.size(), true);
-  auto next = [=] { send_missing(self, generation, work, owners, theirs); };
+  auto next = [=] {
+    work->checked_at = steady::now();
+    send_missing(self, generation, work, owners, theirs);
+  };
   if (batches.empty())
     return next();
   auto progress = std::make_shared<stage>();
@@ -494,6 +527,7 @@ void end_pass(cleaner_pointer self) {
     st.next_pass = steady::now() + st.settings.every;
   }
   st.pass.reset();
+  st.failures = 0;
   later(self, std::chrono::duration_cast<milliseconds>(st.next_pass
                                                        - steady::now()));
 }
@@ -504,6 +538,11 @@ void next_chunk(cleaner_pointer self) {
   auto& st = self->state;
   if (st.waiting || !st.pass)
     return;
+  auto now = steady::now();
+  if (now < st.paused_until)
+    return later(self, std::chrono::duration_cast<milliseconds>(
+                         st.paused_until - now)
+                         + milliseconds{1});
   auto& pass = *st.pass;
   std::optional<std::vector<node_card>> owners;
   while (!pass.partitions.empty()
@@ -511,6 +550,7 @@ void next_chunk(cleaner_pointer self) {
     pass.incomplete = true;
     pass.partitions.pop_front();
     pass.resume_after.clear();
+    st.failures = 0;
   }
   if (pass.partitions.empty())
     return end_pass(self);
