@@ -353,22 +353,22 @@ void read_share(caf::actor_system& sys, const final_options& opts,
   for (auto& addr : opts.nodes)
     nodes[addr.id] = std::make_unique<session>(sys, addr, opts.connect_ms);
   auto n = opts.request.n != 0 ? opts.request.n : 3;
-  // The owners of each key, asked of the first node that answers.
-  std::map<std::string, std::vector<std::string>> owners;
-  for (auto& key : keys) {
+  // The owners of a key now, asked of the first node that answers. Asked
+  // again every round: a ring change may still be settling when the check
+  // starts, and a node that gave a partition up drops its copy.
+  auto owners_of = [&](const std::string& key) {
     for (auto& [id, s] : nodes) {
       std::string error;
       auto* c = s->client(error);
       if (!c)
         continue;
       auto pref = c->preference_list(key, n);
-      if (pref) {
-        owners[key] = std::move(*pref);
-        break;
-      }
+      if (pref)
+        return std::move(*pref);
       s->after(pref.error());
     }
-  }
+    return std::vector<std::string>{};
+  };
   // Owners' copies compared, polled until they agree or the deadline.
   std::set<std::string> pending{keys.begin(), keys.end()};
   std::map<std::string, std::string> detail;
@@ -376,7 +376,7 @@ void read_share(caf::actor_system& sys, const final_options& opts,
     for (auto i = pending.begin(); i != pending.end();) {
       std::set<std::string> copies;
       std::string text;
-      auto& ids = owners[*i];
+      auto ids = owners_of(*i);
       for (auto& id : ids) {
         std::string error;
         auto s = nodes.find(id);
