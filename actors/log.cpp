@@ -30,4 +30,13 @@ void log_line(log_level level, const std::string& text) {
   std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
+bool log_throttle::line(log_level level, const std::string& text) {
+  auto now = std::chrono::steady_clock::now();
+  if (last_ != std::chrono::steady_clock::time_point{} && now - last_ < every_)
+    return false;
+  last_ = now;
+  log_line(level, text);
+  return true;
+}
+
 } // namespace kv

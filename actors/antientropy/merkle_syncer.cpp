@@ -61,7 +61,7 @@ struct syncer_state {
   uint64_t next_id = 0;
   bool tick_pending = false;
   bool step_pending = false;
-  std::chrono::steady_clock::time_point last_warning;
+  log_throttle warnings;
 
   static inline const char* name = "merkle_syncer";
 
@@ -157,25 +157,18 @@ void failed(syncer_pointer self, uint64_t id, const caf::error& why) {
   if (is_kv_error(why, kv_errc::unavailable))
     return finish(self, id, "building");
   auto& st = self->state;
-  auto now = std::chrono::steady_clock::now();
-  if (now - st.last_warning >= std::chrono::seconds{10}) {
-    st.last_warning = now;
-    log_line(log_level::info, "anti-entropy: an exchange with "
-                                + st.running.at(id).peer + " failed: "
-                                + describe(why)
-                                + " (next warning in 10 s at the earliest)");
-  }
+  st.warnings.line(log_level::info, "anti-entropy: an exchange with "
+                                      + st.running.at(id).peer + " failed: "
+                                      + describe(why)
+                                      + " (next warning in 10 s at the "
+                                        "earliest)");
   finish(self, id, "failed");
 }
 
 void failed_round(syncer_pointer self, const std::string& peer,
                   const caf::error& why) {
-  auto& st = self->state;
-  auto now = std::chrono::steady_clock::now();
-  if (now - st.last_warning < std::chrono::seconds{10})
-    return;
-  st.last_warning = now;
-  log_line(log_level::info, "anti-entropy: comparing with " + peer
+  self->state.warnings.line(log_level::info,
+                            "anti-entropy: comparing with " + peer
                               + " failed: " + describe(why)
                               + " (next warning in 10 s at the earliest)");
 }

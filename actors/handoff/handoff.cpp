@@ -62,7 +62,7 @@ struct handoff_state {
   bool tick_pending = false;
   bool waiting = false; // a scan or its merges are outstanding
   transfer_pacer pacer{1, 1.0}; // replaced with the settings at spawn
-  steady::time_point last_warning;
+  log_throttle warnings;
   // The partitions of the transition copied whole, and where a copy that
   // was under way when the node stopped goes on (from the saved progress).
   std::vector<uint32_t> done;
@@ -207,12 +207,7 @@ void later(handoff_pointer self, milliseconds wait) {
 }
 
 void warn(handoff_pointer self, const std::string& what) {
-  auto& st = self->state;
-  auto now = steady::now();
-  if (now - st.last_warning < std::chrono::seconds{10})
-    return;
-  st.last_warning = now;
-  log_line(log_level::warning, "handoff: " + what);
+  self->state.warnings.line(log_level::warning, "handoff: " + what);
 }
 
 // A failed step: the partition starts again from its first source later.

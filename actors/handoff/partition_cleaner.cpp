@@ -58,7 +58,7 @@ struct partition_cleaner_state {
   // No chunk starts before this (pacing, a retry's pause), whatever tick or
   // ring update comes first.
   steady::time_point paused_until;
-  steady::time_point last_warning;
+  log_throttle warnings;
   uint64_t passes = 0;
   uint64_t dropped = 0;
   uint64_t sent = 0;
@@ -134,12 +134,7 @@ void later(cleaner_pointer self, milliseconds wait) {
 }
 
 void warn(cleaner_pointer self, const std::string& what) {
-  auto& st = self->state;
-  auto now = steady::now();
-  if (now - st.last_warning < std::chrono::seconds{10})
-    return;
-  st.last_warning = now;
-  log_line(log_level::warning, "partition cleanup: " + what);
+  self->state.warnings.line(log_level::warning, "partition cleanup: " + what);
 }
 
 // The requests of one stage: how many are outstanding, and the first
