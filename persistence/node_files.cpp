@@ -55,6 +55,15 @@ bool parse_u64(std::string_view text, uint64_t& out) {
 }
 
 // A field fit for a whitespace-separated line.
+// Takes the first line off `text` if it is `header`; false if it is not.
+bool strip_header(std::string_view& text, std::string_view header) {
+  auto eol = text.find('\n');
+  if (eol == std::string_view::npos || text.substr(0, eol) != header)
+    return false;
+  text.remove_prefix(eol + 1);
+  return true;
+}
+
 bool plain_word(std::string_view s) {
   if (s.empty() || s.size() > 255)
     return false;
@@ -167,13 +176,11 @@ std::string encode_membership(const std::vector<member_info>& members) {
 
 std::optional<std::vector<member_info>>
 decode_membership(std::string_view text) {
-  auto eol = text.find('\n');
-  if (eol == std::string_view::npos || text.substr(0, eol) != members_header)
+  if (!strip_header(text, members_header))
     return std::nullopt;
-  text.remove_prefix(eol + 1);
   std::vector<member_info> result;
   while (!text.empty()) {
-    eol = text.find('\n');
+    auto eol = text.find('\n');
     if (eol == std::string_view::npos || result.size() >= max_members)
       return std::nullopt; // a torn last line or too many members
     auto fields = words(text.substr(0, eol));
@@ -300,10 +307,8 @@ std::string encode_ring(const ring_state& ring) {
 }
 
 std::optional<ring_state> decode_ring(std::string_view text) {
-  auto eol = text.find('\n');
-  if (eol == std::string_view::npos || text.substr(0, eol) != ring_header)
+  if (!strip_header(text, ring_header))
     return std::nullopt;
-  text.remove_prefix(eol + 1);
   ring_state ring;
   std::vector<uint64_t> version, shape, transition;
   std::vector<std::string> claimant;
@@ -400,10 +405,8 @@ std::string encode_handoff_progress(const handoff_progress& progress) {
 }
 
 std::optional<handoff_progress> decode_handoff_progress(std::string_view text) {
-  auto eol = text.find('\n');
-  if (eol == std::string_view::npos || text.substr(0, eol) != handoff_header)
+  if (!strip_header(text, handoff_header))
     return std::nullopt;
-  text.remove_prefix(eol + 1);
   handoff_progress progress;
   std::vector<uint64_t> transition;
   std::vector<std::string> partial;

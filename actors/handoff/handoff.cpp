@@ -72,22 +72,23 @@ struct handoff_state {
 
   static inline const char* name = "handoff";
 
-  // Saves how far the copy got, at most every `save_every` unless `now`.
-  void save_progress(bool now = false) {
+  // Saves how far the copy got, at most every `save_every`.
+  void save_progress() {
     if (settings.state_dir.empty() || transition == 0)
       return;
     auto at = steady::now();
-    if (!now && at - last_saved < settings.save_every)
+    if (at - last_saved < settings.save_every)
       return;
     last_saved = at;
     handoff_progress progress;
     progress.transition = transition;
     progress.copied = done;
+    auto sources = busy ? sources_word(busy->sources) : std::string{};
     if (busy && busy->source < busy->sources.size()
-        && sources_word(busy->sources).size() <= max_saved_sources_chars) {
+        && sources.size() <= max_saved_sources_chars) {
       progress.partial = busy->partition;
       progress.source_index = static_cast<uint32_t>(busy->source);
-      progress.source = sources_word(busy->sources);
+      progress.source = std::move(sources);
       // A long key would not fit the file's words: the partition then
       // starts again from that source's first record.
       if (busy->resume_after.size() <= max_saved_resume_bytes)

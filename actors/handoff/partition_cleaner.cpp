@@ -196,14 +196,14 @@ void settle_reply(cleaner_pointer self, uint64_t generation,
   next();
 }
 
-// Keys of `work` grouped by the store (of `shards` stores) that serves
-// them, in batches a store takes at once.
+// The keys of `work` for which `include(i)` holds, grouped by the store
+// (of `shards` stores) that serves them, in batches a store takes at once.
+template <class Include>
 std::vector<std::pair<uint32_t, std::vector<std::size_t>>>
-batches_by_shard(const chunk_work& work, std::size_t shards,
-                 bool skip_kept) {
+batches_by_shard(const chunk_work& work, std::size_t shards, Include include) {
   std::map<uint32_t, std::vector<std::size_t>> by_shard;
   for (std::size_t i = 0; i < work.chunk.keys.size(); ++i)
-    if (!skip_kept || !work.keep[i])
+    if (include(i))
       by_shard[store_shard_of(work.chunk.keys[i],
                               static_cast<uint32_t>(shards))]
         .push_back(i);
@@ -217,6 +217,41 @@ batches_by_shard(const chunk_work& work, std::size_t shards,
                                    indices.begin() + to));
     }
   return result;
+}
+
+// Asks `store` for the digests of the keys of `work` at `indices`;
+// `take(digests, lost)` gets an answer that pairs up with them. `whose`
+// names the store in a failure. Settles one reply of `progress`.
+template <class Take, class Next>
+void ask_digests(cleaner_pointer self, uint64_t generation,
+                 const replica_store_actor& store,
+                 std::vector<std::size_t> indices,
+                 const std::shared_ptr<chunk_work>& work,
+                 const std::shared_ptr<stage>& progress,
+                 const std::string& whose, Take take, Next next) {
+  std::vector<std::string> keys;
+  for (auto i : indices)
+    keys.push_back(work->chunk.keys[i]);
+  self
+    ->request(store, self->state.settings.request_timeout,
+              digest_atom::value, std::move(keys))
+    .then(
+      [=](std::vector<uint64_t>& digests, std::vector<uint32_t>& lost) {
+        if (digests.size() != indices.size()) {
+          if (!progress->failure)
+            progress->failure = whose + " answered digests that do not "
+                                        "pair up";
+        } else {
+          take(indices, digests, lost);
+        }
+        settle_reply(self, generation, progress, next);
+      },
+      [=](caf::error& err) {
+        if (!progress->failure)
+          progress->failure = whose + " did not answer digests: "
+                              + describe(err);
+        settle_reply(self, generation, progress, next);
+      });
 }
 
 // The chunk is done: on to the next one, at the configured pace.
@@ -246,7 +281,8 @@ void chunk_done(cleaner_pointer self, const std::shared_ptr<chunk_work>& work) {
 void drop_chunk(cleaner_pointer self, uint64_t generation,
                 std::shared_ptr<chunk_work> work) {
   auto& st = self->state;
-  auto batches = batches_by_shard(*work, st.stores.size(), true);
+  auto batches = batches_by_shard(*work, st.stores.size(),
+                                  [&](std::size_t i) { return !work->keep[i]; });
   if (batches.empty())
     return chunk_done(self, work);
   auto progress = std::make_shared<stage>();
@@ -400,14 +436,15 @@ void recheck_own(cleaner_pointer self, uint64_t generation,
                  std::vector<node_card> owners,
                  std::shared_ptr<std::vector<std::vector<uint64_t>>> theirs) {
   auto& st = self->state;
-  chunk_work lacking;
-  lacking.chunk.keys = work->chunk.keys;
-  lacking.keep.assign(work->chunk.keys.size(), true);
-  for (std::size_t i = 0; i < work->chunk.keys.size(); ++i)
+  auto lacking = [&](std::size_t i) {
+    if (work->keep[i])
+      return false;
     for (std::size_t o = 0; o < owners.size(); ++o)
-      if (!work->keep[i] && (*theirs)[o][i] != work->digests[i])
-        lacking.keep[i] = false;
-  auto batches = batches_by_shard(lacking, st.stores.size(), true);
+      if ((*theirs)[o][i] != work->digests[i])
+        return true;
+    return false;
+  };
+  auto batches = batches_by_shard(*work, st.stores.size(), lacking);
   auto next = [=] {
     work->checked_at = steady::now();
     send_missing(self, generation, work, owners, theirs);
@@ -416,43 +453,24 @@ void recheck_own(cleaner_pointer self, uint64_t generation,
     return next();
   auto progress = std::make_shared<stage>();
   progress->outstanding = batches.size();
-  for (auto& [shard, indices] : batches) {
-    std::vector<std::string> keys;
-    for (auto i : indices)
-      keys.push_back(work->chunk.keys[i]);
-    self
-      ->request(st.stores[shard], st.settings.request_timeout,
-                digest_atom::value, std::move(keys))
-      .then(
-        [=, indices = indices](std::vector<uint64_t>& digests,
-                               std::vector<uint32_t>&) {
-          if (digests.size() != indices.size()) {
-            if (!progress->failure)
-              progress->failure = "this node's store answered digests that "
-                                  "do not pair up";
-          } else {
-            for (std::size_t j = 0; j < indices.size(); ++j)
-              if (digests[j] != work->digests[indices[j]]) {
-                work->keep[indices[j]] = true;
-                work->retry_soon = true;
-              }
-          }
-          settle_reply(self, generation, progress, next);
-        },
-        [=](caf::error& err) {
-          if (!progress->failure)
-            progress->failure = "this node's store did not answer digests: "
-                                + describe(err);
-          settle_reply(self, generation, progress, next);
-        });
-  }
+  auto unchanged = [work](const std::vector<std::size_t>& indices,
+                          const std::vector<uint64_t>& digests,
+                          const std::vector<uint32_t>&) {
+    for (std::size_t j = 0; j < indices.size(); ++j)
+      if (digests[j] != work->digests[indices[j]]) {
+        work->keep[indices[j]] = true;
+        work->retry_soon = true;
+      }
+  };
+  for (auto& [shard, indices] : batches)
+    ask_digests(self, generation, st.stores[shard], std::move(indices), work,
+                progress, "this node's store", unchanged, next);
 }
 
 // First stage: every owner's digest of every key of the chunk.
 void compare_with_owners(cleaner_pointer self, uint64_t generation,
                          std::shared_ptr<chunk_work> work,
                          std::vector<node_card> owners) {
-  auto& st = self->state;
   auto count = work->chunk.keys.size();
   auto theirs = std::make_shared<std::vector<std::vector<uint64_t>>>(
     owners.size(), std::vector<uint64_t>(count, 0));
@@ -461,45 +479,29 @@ void compare_with_owners(cleaner_pointer self, uint64_t generation,
     asks;
   for (std::size_t o = 0; o < owners.size(); ++o) {
     auto& stores = owners[o].stores;
-    for (auto& [shard, indices] : batches_by_shard(*work, stores.size(), false))
+    for (auto& [shard, indices] :
+         batches_by_shard(*work, stores.size(), [](std::size_t) { return true; }))
       asks.emplace_back(o, stores[shard], std::move(indices));
   }
   auto progress = std::make_shared<stage>();
   progress->outstanding = asks.size();
   auto next = [=] { recheck_own(self, generation, work, owners, theirs); };
   for (auto& [o, store, indices] : asks) {
-    std::vector<std::string> keys;
-    for (auto i : indices)
-      keys.push_back(work->chunk.keys[i]);
-    self
-      ->request(store, st.settings.request_timeout, digest_atom::value,
-                std::move(keys))
-      .then(
-        [=, o = o, indices = indices](std::vector<uint64_t>& digests,
-                                      std::vector<uint32_t>& lost) {
-          if (digests.size() != indices.size()) {
-            if (!progress->failure)
-              progress->failure = "an owner answered digests that do not "
-                                  "pair up";
-          } else {
-            for (std::size_t j = 0; j < indices.size(); ++j)
-              (*theirs)[o][indices[j]] = digests[j];
-            // The owner's record is unreadable: this copy may be what
-            // repairs it, so it stays until a later pass.
-            for (auto j : lost)
-              if (j < indices.size()) {
-                work->keep[indices[j]] = true;
-                work->retry_soon = true;
-              }
-          }
-          settle_reply(self, generation, progress, next);
-        },
-        [=](caf::error& err) {
-          if (!progress->failure)
-            progress->failure = "an owner did not answer digests: "
-                                + describe(err);
-          settle_reply(self, generation, progress, next);
-        });
+    auto record = [work, theirs, o = o](const std::vector<std::size_t>& indices,
+                                        const std::vector<uint64_t>& digests,
+                                        const std::vector<uint32_t>& lost) {
+      for (std::size_t j = 0; j < indices.size(); ++j)
+        (*theirs)[o][indices[j]] = digests[j];
+      // The owner's record is unreadable: this copy may be what repairs
+      // it, so it stays until a later pass.
+      for (auto j : lost)
+        if (j < indices.size()) {
+          work->keep[indices[j]] = true;
+          work->retry_soon = true;
+        }
+    };
+    ask_digests(self, generation, store, std::move(indices), work, progress,
+                "an owner", record, next);
   }
 }
 
