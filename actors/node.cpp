@@ -192,6 +192,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     [&](const seed_address& seed) { return names_node(seed, cfg.host, cfg.port); });
   auto claimant = cfg.ring;
   claimant.alone = standalone;
+  claimant.cluster = new_cluster_name();
   // A node that makes a ring by itself makes it before it serves, so its
   // first request already has owners.
   if (saved_ring.version == 0

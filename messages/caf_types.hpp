@@ -94,7 +94,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.node_id, x.dc, x.host,
            x.port, x.tokens, x.heartbeat, x.status, x.ring_epoch,
-           x.handoff_done, x.incarnation, x.load);
+           x.handoff_done, x.incarnation, x.cluster, x.load);
 }
 
 template <class Inspector>
@@ -153,6 +153,7 @@ typename Inspector::result_type inspect(Inspector& f, ring_state& x) {
   auto checked = caf::meta::load_callback(
     [&x] { return load_error("ring_state", ring_problem(x)); });
   return f(caf::meta::type_name("ring_state"), x.version, x.claimant,
+           x.cluster,
            x.partitions, x.replicas, x.current, x.next, x.previous,
            x.transition,
            x.removed, checked);

@@ -26,6 +26,8 @@ const char* to_string(kv_errc x) {
       return "duplicate_node";
     case kv_errc::record_changed:
       return "record_changed";
+    case kv_errc::other_cluster:
+      return "other_cluster";
   }
   return "unknown_error";
 }

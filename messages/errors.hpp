@@ -19,6 +19,7 @@ enum class kv_errc : uint8_t {
   corrupt_record,        // a stored record failed its checksum or decoding
   duplicate_node,        // another live node already has this node id
   record_changed,        // a conditional merge found the record changed
+  other_cluster,         // the peer belongs to another cluster
 };
 
 const char* to_string(kv_errc x);

@@ -148,6 +148,9 @@ using gossiper_actor = caf::typed_actor<
                                     ring_state>,
   caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
   caf::reacts_to<ring_atom, ring_state>,
+  // This node, alone, joins the cluster of the node at (host, port); from
+  // its own coordinator only. The reply says what happens.
+  caf::replies_to<join_atom, std::string, uint16_t>::with<std::string>,
   caf::reacts_to<handoff_atom, uint64_t>,
   // The ring version this node's coordinator routes every write with (no
   // write placed with an older one is still in flight): what the card
@@ -184,6 +187,10 @@ using coordinator_actor = caf::typed_actor<
   // This node leaves the ring: it hands its partitions over, then holds
   // none (it keeps answering until then). The reply says what happens.
   caf::replies_to<leave_atom>::with<std::string>,
+  // This node, alone (a cluster of one, or not in any yet), joins the
+  // cluster of the node at (host, port); its records go to their owners
+  // there. The reply says what happens.
+  caf::replies_to<join_atom, std::string, uint16_t>::with<std::string>,
   // An operator removes a dead node: the claimant plans it (other nodes
   // forward the request there). The reply says what happens.
   caf::replies_to<remove_atom, std::string>::with<std::string>,

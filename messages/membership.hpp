@@ -46,6 +46,9 @@ struct member_info {
   // Drawn when the node's data directory was created (node_identity): tells
   // a wiped or duplicate node from the one that had the id before.
   uint64_t incarnation = 0;
+  // The cluster of the ring this node holds (ring_state::cluster); empty
+  // while it has none. Cards of another cluster are not taken.
+  std::string cluster;
   node_load load;
 };
 

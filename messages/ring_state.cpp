@@ -14,13 +14,25 @@ constexpr uint32_t max_replicas = 16;
 
 // A total order on ring contents, for the last tie-break only.
 auto content_key(const ring_state& r) {
-  return std::tie(r.current.ids, r.current.dcs, r.current.slots, r.next.ids,
+  return std::tie(r.cluster, r.current.ids, r.current.dcs, r.current.slots, r.next.ids,
                   r.next.dcs, r.next.slots, r.previous.ids, r.previous.dcs,
                   r.previous.slots, r.transition, r.removed,
                   r.partitions, r.replicas);
 }
 
 } // namespace
+
+bool valid_cluster_id(const std::string& id) {
+  return !id.empty() && id.size() <= 64
+         && std::all_of(id.begin(), id.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                     || (c >= '0' && c <= '9') || c == '-' || c == '_';
+            });
+}
+
+bool same_cluster(const std::string& a, const std::string& b) {
+  return a.empty() || b.empty() || a == b;
+}
 
 bool supersedes(const ring_state& candidate, const ring_state& held) {
   if (candidate.version != held.version)
@@ -77,6 +89,8 @@ std::optional<std::string> ring_problem(const ring_state& ring) {
     return std::string{"ring version out of range"};
   if (!valid_node_id(ring.claimant))
     return std::string{"ring made by an invalid node id"};
+  if (!ring.cluster.empty() && !valid_cluster_id(ring.cluster))
+    return std::string{"ring of an invalid cluster name"};
   if (auto problem = assignment_problem(ring.partitions, ring.replicas,
                                         ring.current))
     return problem;

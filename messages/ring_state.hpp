@@ -31,6 +31,11 @@ struct ring_assignment {
 struct ring_state {
   uint64_t version = 0; // 0: no ring yet
   std::string claimant; // the node that made this version
+  // Names the cluster: drawn when its first ring is made and kept by every
+  // later version. Versions of two clusters do not compare, so a node
+  // never takes a ring (or a card) of another cluster than its own. Empty
+  // in rings saved before clusters were named; the claimant names those.
+  std::string cluster;
   uint32_t partitions = 0;
   uint32_t replicas = 0;
   ring_assignment current; // who serves reads and coordinates writes
@@ -50,6 +55,7 @@ struct ring_state {
 
   friend bool operator==(const ring_state& a, const ring_state& b) {
     return a.version == b.version && a.claimant == b.claimant
+           && a.cluster == b.cluster
            && a.partitions == b.partitions && a.replicas == b.replicas
            && a.current == b.current && a.next == b.next
            && a.previous == b.previous
@@ -68,7 +74,15 @@ constexpr std::size_t max_ring_removed = 4096;
 // wrap (one change a millisecond for a million years stays far below).
 constexpr uint64_t max_ring_version = uint64_t{1} << 62;
 
-// Which of two rings every node keeps: the higher version; at equal versions
+// A cluster name: 1 to 64 letters, digits, '-' or '_'.
+bool valid_cluster_id(const std::string& id);
+
+// Whether nodes holding these cluster names may exchange rings and cards:
+// the same name, or a side with none yet (a node that has not joined, or a
+// ring from before names).
+bool same_cluster(const std::string& a, const std::string& b);
+
+// Which of two rings every node keeps (both of one cluster): the higher version; at equal versions
 // (two claimants acted at once, which readiness rules out but a partition
 // might not) the one made by the smaller node id, then the smaller content,
 // so all nodes pick the same one.

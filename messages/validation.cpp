@@ -4,6 +4,7 @@
 
 #include "messages/limits.hpp"
 #include "messages/request.hpp"
+#include "messages/ring_state.hpp"
 
 namespace kv {
 
@@ -101,6 +102,8 @@ std::optional<std::string> member_problem(const member_info& member) {
            + " bytes";
   if (member.port == 0)
     return who + "port 0";
+  if (!member.cluster.empty() && !valid_cluster_id(member.cluster))
+    return who + "invalid cluster name";
   if (static_cast<uint8_t>(member.status)
       > static_cast<uint8_t>(member_status::leaving))
     return who + "unknown status "

@@ -292,6 +292,9 @@ std::string encode_ring(const ring_state& ring) {
   out += '\n';
   out += joined_line("version", std::vector<uint64_t>{ring.version});
   out += joined_line("claimant", std::vector<std::string>{ring.claimant});
+  // Rings saved before clusters were named have no such line.
+  if (!ring.cluster.empty())
+    out += joined_line("cluster", std::vector<std::string>{ring.cluster});
   out += joined_line("shape", std::vector<uint64_t>{ring.partitions,
                                                     ring.replicas});
   out += joined_line("transition", std::vector<uint64_t>{ring.transition});
@@ -311,9 +314,11 @@ std::optional<ring_state> decode_ring(std::string_view text) {
     return std::nullopt;
   ring_state ring;
   std::vector<uint64_t> version, shape, transition;
-  std::vector<std::string> claimant;
+  std::vector<std::string> claimant, cluster;
   if (!read_numbers(text, "version", version) || version.size() != 1
       || !read_words(text, "claimant", claimant) || claimant.size() > 1
+      || (text.substr(0, 8) == "cluster "
+          && (!read_words(text, "cluster", cluster) || cluster.size() != 1))
       || !read_numbers(text, "shape", shape) || shape.size() != 2
       || shape[0] > UINT32_MAX || shape[1] > UINT32_MAX
       || !read_numbers(text, "transition", transition)
@@ -321,6 +326,7 @@ std::optional<ring_state> decode_ring(std::string_view text) {
     return std::nullopt;
   ring.version = version[0];
   ring.claimant = claimant.empty() ? std::string{} : claimant[0];
+  ring.cluster = cluster.empty() ? std::string{} : cluster[0];
   ring.partitions = static_cast<uint32_t>(shape[0]);
   ring.replicas = static_cast<uint32_t>(shape[1]);
   ring.transition = transition[0];
@@ -393,6 +399,7 @@ std::string encode_handoff_progress(const handoff_progress& progress) {
   out += '\n';
   out += joined_line("transition",
                      std::vector<uint64_t>{progress.transition});
+  out += joined_line("change", std::vector<std::string>{progress.change});
   out += joined_line("copied", progress.copied);
   std::vector<std::string> partial;
   if (progress.partial)
@@ -409,15 +416,17 @@ std::optional<handoff_progress> decode_handoff_progress(std::string_view text) {
     return std::nullopt;
   handoff_progress progress;
   std::vector<uint64_t> transition;
-  std::vector<std::string> partial;
+  std::vector<std::string> partial, change;
   if (!read_numbers(text, "transition", transition) || transition.size() != 1
       || transition[0] == 0
+      || !read_words(text, "change", change) || change.size() != 1
       || !read_numbers(text, "copied", progress.copied)
       || progress.copied.size() > max_progress_partitions
       || !read_words(text, "partial", partial) || !text.empty()
       || (!partial.empty() && partial.size() != 4))
     return std::nullopt;
   progress.transition = transition[0];
+  progress.change = std::move(change[0]);
   if (!partial.empty()) {
     uint64_t partition = 0, index = 0;
     if (!parse_u64(partial[0], partition) || partition > UINT32_MAX

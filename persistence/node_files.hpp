@@ -63,6 +63,10 @@ void save_ring(const std::string& dir, const ring_state& ring);
 // there instead of copying every partition again.
 struct handoff_progress {
   uint64_t transition = 0; // 0: nothing saved
+  // Which change that number was (its cluster, claimant and target): two
+  // rings may carry one transition number (another cluster, a tie between
+  // claimants), and progress applies only to its own change.
+  std::string change;
   std::vector<uint32_t> copied;
   std::optional<uint32_t> partial; // the partition in progress
   std::string source;        // its sources, comma-separated node ids

@@ -110,6 +110,12 @@ struct coordinator_state {
 
   std::size_t cluster_size() const { return current_ring->size(); }
 
+  // Started without peers and still alone: defaults never ask for more
+  // replicas than the ring has (a node that joined a cluster is not alone).
+  bool standalone() const {
+    return settings.standalone && cluster_size() <= 1;
+  }
+
   const hint_buffer_actor& own_hints() const {
     return cards.at(settings.node_id).hints;
   }
@@ -129,7 +135,7 @@ struct coordinator_state {
   // ring is smaller (a key then has fewer owners until nodes join).
   std::size_t replica_limit(const request_options& requested,
                             uint32_t n) const {
-    if (requested.n != 0 || settings.standalone)
+    if (requested.n != 0 || standalone())
       return cluster_size();
     return std::max<std::size_t>(cluster_size(), n);
   }
@@ -220,7 +226,7 @@ struct coordinator_state {
   request_options effective(const request_options& opts) const {
     auto defaults = settings.consistency;
     auto size = static_cast<uint32_t>(std::max<std::size_t>(1, cluster_size()));
-    if (settings.standalone)
+    if (standalone())
       defaults.n = std::min(defaults.n, size);
     if (!current_ring->empty())
       defaults.n = std::min(defaults.n, current_ring->current().replica_slots());
@@ -1039,6 +1045,19 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
              + " is leaving: it hands its partitions over and keeps serving "
                "until the ring no longer lists it";
     },
+    [=](join_atom, const std::string& host,
+        uint16_t port) -> caf::result<std::string> {
+      auto& own = self->state.cards.at(self->state.settings.node_id);
+      if (!own.gossiper)
+        return make_kv_error(kv_errc::unavailable, "membership is starting");
+      // Asked, not delegated: the gossiper takes a join from this node only.
+      auto rp = self->make_response_promise<std::string>();
+      self->request(own.gossiper, std::chrono::minutes{1}, join_atom::value,
+                    host, port)
+        .then([=](std::string& reply) mutable { rp.deliver(std::move(reply)); },
+              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
     [=](remove_atom, const std::string& node_id) {
       return change_ring(self, node_id, std::string{});
     },
@@ -1070,7 +1089,12 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
       return self->delegate(stores[shard], read_atom::value, key);
     },
     [=](ring_atom, ring_snapshot& next) {
-      self->state.current_ring = std::move(next);
+      auto& st = self->state;
+      // A node that joined another cluster reports that cluster's versions
+      // afresh: its own versions mean nothing there.
+      if (next->state().cluster != st.current_ring->state().cluster)
+        st.routed_reported = 0;
+      st.current_ring = std::move(next);
       report_routed(self);
     },
     [=](members_atom, std::vector<node_card>& cards) {

@@ -2,6 +2,7 @@
 #include "actors/handoff/transfer_pacer.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <set>
@@ -44,12 +45,31 @@ std::string sources_word(const std::vector<std::string>& sources) {
 constexpr std::size_t max_saved_resume_bytes = 100;
 constexpr std::size_t max_saved_sources_chars = 200;
 
+// Names a ring change beyond its number: rings of two clusters, or of two
+// claimants that tied, may share a transition number.
+std::string change_name(const ring_state& r) {
+  std::string target;
+  for (auto& id : r.next.ids)
+    target += id + "/";
+  for (auto slot : r.next.slots)
+    target += std::to_string(slot) + ",";
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx",
+                static_cast<unsigned long long>(stable_hash(target)));
+  return (r.cluster.empty() ? std::string{"-"} : r.cluster) + "/" + r.claimant
+         + "/" + hash;
+}
+
 struct handoff_state {
   handoff_settings settings;
   std::vector<replica_store_actor> stores;
   ring_snapshot ring = std::make_shared<const kv::ring>();
   std::map<std::string, node_card> cards;
   uint64_t transition = 0; // the one being worked on (0: none)
+  std::string change;      // its change_name
+  std::string cluster;     // of the ring last seen
+  const kv::ring* named_ring = nullptr; // the ring `ring_change` names
+  std::string ring_change;
   std::deque<uint32_t> todo;
   uint64_t total = 0;
   uint64_t copied = 0;
@@ -82,6 +102,7 @@ struct handoff_state {
     last_saved = at;
     handoff_progress progress;
     progress.transition = transition;
+    progress.change = change;
     progress.copied = done;
     auto sources = busy ? sources_word(busy->sources) : std::string{};
     if (busy && busy->source < busy->sources.size()
@@ -109,7 +130,7 @@ struct handoff_state {
     if (settings.state_dir.empty())
       return;
     auto saved = load_handoff_progress(settings.state_dir);
-    if (!saved || saved->transition != transition)
+    if (!saved || saved->transition != transition || saved->change != change)
       return;
     std::set<uint32_t> copied_before(saved->copied.begin(),
                                      saved->copied.end());
@@ -351,6 +372,11 @@ void scan_next(handoff_pointer self) {
 void step(handoff_pointer self) {
   auto& st = self->state;
   auto& r = *st.ring;
+  if (r.state().cluster != st.cluster) {
+    // This node joined another cluster: what it reported meant its old one.
+    st.cluster = r.state().cluster;
+    st.reported = 0;
+  }
   if (!r.in_transition()) {
     if (st.transition != 0) {
       st.transition = 0;
@@ -367,8 +393,13 @@ void step(handoff_pointer self) {
     }
     return;
   }
-  if (r.state().transition != st.transition) {
+  if (st.named_ring != st.ring.get()) {
+    st.named_ring = st.ring.get();
+    st.ring_change = change_name(r.state());
+  }
+  if (r.state().transition != st.transition || st.ring_change != st.change) {
     st.transition = r.state().transition;
+    st.change = st.ring_change;
     auto incoming = r.incoming(st.settings.node_id);
     st.todo.assign(incoming.begin(), incoming.end());
     st.total = incoming.size();

@@ -112,10 +112,14 @@ struct gossiper_state {
   std::map<std::string, member_info> remembered;
   std::string saved_membership; // what the state file holds now
   bool id_conflict_reported = false;
+  log_throttle foreign_warnings; // peers of another cluster
+  bool joining = false;          // an operator's join is under way
 
   static inline const char* name = "gossiper";
 
   node_card& own() { return cards.at(self_id); }
+
+  const std::string& cluster() const { return ring.cluster; }
 
   bool link_broken(const std::string& id) const {
     auto i = links.find(id);
@@ -259,9 +263,38 @@ void publish_ring(gossiper_pointer self) {
           [](caf::error&) {});
 }
 
+// Cards of another cluster than this node's (taken while it had none)
+// leave the membership: this node never gossips them on.
+void forget_other_clusters(gossiper_pointer self) {
+  auto& st = self->state;
+  for (auto i = st.cards.begin(); i != st.cards.end();) {
+    if (i->first == st.self_id
+        || same_cluster(i->second.info.cluster, st.cluster())) {
+      ++i;
+      continue;
+    }
+    log_line(log_level::warning, "forgetting member " + i->first
+                                   + ": it belongs to cluster "
+                                   + i->second.info.cluster);
+    st.detector->remove(i->first);
+    st.links.erase(i->first);
+    st.offsets.forget(i->first);
+    i = st.cards.erase(i);
+  }
+}
+
 void adopt_ring(gossiper_pointer self, const ring_state& incoming) {
   auto& st = self->state;
-  if (incoming.version == 0 || !supersedes(incoming, st.ring))
+  if (incoming.version == 0)
+    return;
+  if (st.ring.version != 0 && !same_cluster(incoming.cluster, st.cluster())) {
+    st.foreign_warnings.line(log_level::warning,
+                             "ignoring a ring of cluster " + incoming.cluster
+                               + ": this node belongs to cluster "
+                               + st.cluster());
+    return;
+  }
+  if (!supersedes(incoming, st.ring))
     return;
   if (!st.settings.state_dir.empty()) {
     try {
@@ -284,29 +317,46 @@ void adopt_ring(gossiper_pointer self, const ring_state& incoming) {
                     : std::string{})
                + ")");
   st.ring = incoming;
+  auto& own = st.own().info;
+  if (own.cluster != st.cluster()) {
+    own.cluster = st.cluster();
+    ++own.heartbeat;
+    forget_other_clusters(self);
+    publish_cards(self);
+  }
   // The card shows the version once the coordinator routes with it
   // (routed_atom), not here: writes placed with the old one may be in
   // flight.
   publish_ring(self);
 }
 
-// Connects to host:port through the connector (never blocking this actor)
-// and asks the node there for its gossiper. `on_error` gets why not.
-template <class OnGossiper, class OnError>
-void dial(gossiper_pointer self, const std::string& host, uint16_t port,
-          OnGossiper on_gossiper, OnError on_error) {
+// Connects to host:port through the connector (never blocking this actor).
+// `on_error` gets why not.
+template <class OnCoordinator, class OnError>
+void dial_coordinator(gossiper_pointer self, const std::string& host,
+                      uint16_t port, OnCoordinator on_coordinator,
+                      OnError on_error) {
   auto& st = self->state;
-  auto timeout = reconnect_timeout(st.settings);
   self
     ->request(st.connector, connect_limit(st.settings.connector),
               caf::connect_atom::value, host, port)
-    .then(
-      [=](coordinator_actor& coordinator) {
-        self->request(coordinator, timeout, join_atom::value)
-          .then([=](gossiper_actor& peer) { on_gossiper(peer); },
-                [=](caf::error& err) { on_error(err); });
-      },
-      [=](caf::error& err) { on_error(err); });
+    .then([=](coordinator_actor& coordinator) { on_coordinator(coordinator); },
+          [=](caf::error& err) { on_error(err); });
+}
+
+// Connects to host:port and asks the node there for its gossiper.
+template <class OnGossiper, class OnError>
+void dial(gossiper_pointer self, const std::string& host, uint16_t port,
+          OnGossiper on_gossiper, OnError on_error) {
+  auto timeout = reconnect_timeout(self->state.settings);
+  dial_coordinator(
+    self, host, port,
+    [=](coordinator_actor& coordinator) {
+      self->request(coordinator, timeout, join_atom::value)
+        .then([=](gossiper_actor& peer) { on_gossiper(peer); },
+              [=](caf::error& err) { on_error(err); });
+    },
+    on_error);
 }
 
 // Monitors every actor of a peer's card that is not watched yet. They
@@ -357,14 +407,22 @@ std::string id_in_use(const node_card& holder) {
 
 void reconnect(gossiper_pointer self, const std::string& id);
 
+std::string other_cluster(const gossiper_state& st, const member_info& peer) {
+  return "node " + peer.node_id + " at " + peer.host + ":"
+         + std::to_string(peer.port) + " belongs to cluster " + peer.cluster
+         + ", this node (" + st.self_id + ") to cluster " + st.cluster()
+         + ": clusters never exchange members or rings (check the seeds)";
+}
+
 // Merges gossiped cards. Returns why the sender's own card was refused (its
-// id belongs to another live incarnation), if it was.
-std::optional<std::string> merge(gossiper_pointer self,
-                                 const std::string& sender,
-                                 std::vector<node_card>& incoming,
-                                 const std::vector<std::string>& sender_suspects) {
+// id belongs to another live incarnation, or it is of another cluster), if
+// it was.
+std::optional<caf::error> merge(gossiper_pointer self,
+                                const std::string& sender,
+                                std::vector<node_card>& incoming,
+                                const std::vector<std::string>& sender_suspects) {
   auto& st = self->state;
-  std::optional<std::string> refusal;
+  std::optional<caf::error> refusal;
   if (incoming.size() > max_gossip_cards
       || sender_suspects.size() > max_gossip_cards) {
     log_line(log_level::warning, "ignoring a gossip message with "
@@ -383,6 +441,14 @@ std::optional<std::string> merge(gossiper_pointer self,
     auto id = card.info.node_id;
     if (id == st.self_id)
       continue; // only this node speaks for itself
+    if (!same_cluster(card.info.cluster, st.cluster())) {
+      // A member of another cluster would be taken for a node waiting to
+      // join this one, and the claimant would give it partitions.
+      if (id == sender)
+        refusal = make_kv_error(kv_errc::other_cluster,
+                                other_cluster(st, card.info));
+      continue;
+    }
     auto known = st.cards.find(id);
     if (known == st.cards.end()) {
       st.remembered.erase(id);
@@ -408,7 +474,8 @@ std::optional<std::string> merge(gossiper_pointer self,
       if (id != sender)
         continue;
       if (st.view_of(known->second) != member_status::down) {
-        refusal = id_in_use(known->second);
+        refusal = make_kv_error(kv_errc::duplicate_node,
+                                id_in_use(known->second));
         continue;
       }
       log_line(log_level::warning,
@@ -562,6 +629,10 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
       [=](caf::error& err) {
         if (is_kv_error(err, kv_errc::duplicate_node))
           report_id_conflict(self, err);
+        if (is_kv_error(err, kv_errc::other_cluster))
+          self->state.foreign_warnings.line(log_level::warning,
+                                            "refused by a peer: "
+                                              + describe(err));
         if (!direct_id.empty())
           link_failed(self, direct_id, describe(err), attempt);
         // Otherwise a silent peer: its heartbeat stops advancing here, which
@@ -720,6 +791,144 @@ void gossip_round(gossiper_pointer self) {
   self->delayed_send(self, st.settings.interval, round_atom::value);
 }
 
+// Why this node may not join another cluster, if it may not: only a node
+// alone (its ring lists only itself, or it has none) and idle joins. A
+// member of a cluster leaves it and starts again on an empty directory.
+std::optional<std::string> join_refusal(const gossiper_state& st) {
+  if (st.joining)
+    return std::string{"a join is already under way"};
+  auto& r = st.ring;
+  if (r.version != 0 && r.current.ids != std::vector<std::string>{st.self_id})
+    return st.self_id + " is in cluster " + r.cluster + " with "
+           + std::to_string(r.current.ids.size())
+           + " member(s) on its ring: only a node alone joins another "
+             "cluster (a member leaves, then starts again on an empty data "
+             "directory)";
+  if (r.transition != 0 || !r.previous.empty())
+    return st.self_id + "'s ring is changing: join once it has settled";
+  if (st.cards.size() > 1 || !st.remembered.empty())
+    return st.self_id + " knows " + std::to_string(st.cards.size() - 1
+                                                   + st.remembered.size())
+           + " other member(s): only a node alone joins another cluster";
+  if (st.cards.at(st.self_id).info.status == member_status::leaving)
+    return st.self_id + " is leaving";
+  return std::nullopt;
+}
+
+// Why the cluster of the node at `seed` (its ring and members) cannot take
+// this node, if it cannot.
+std::optional<std::string> join_refusal(const gossiper_state& st,
+                                        const ring_state& theirs,
+                                        const std::vector<member_info>& members,
+                                        const std::string& seed) {
+  if (theirs.version == 0)
+    return "the node at " + seed + " has no ring yet: it is not in a cluster";
+  if (!theirs.cluster.empty() && theirs.cluster == st.cluster())
+    return "the node at " + seed + " is in this node's cluster already";
+  for (auto* a : {&theirs.current, &theirs.next, &theirs.previous})
+    if (std::find(a->ids.begin(), a->ids.end(), st.self_id) != a->ids.end())
+      return "node id " + st.self_id + " is on the ring of the cluster at "
+             + seed + ": start this node with another --node-id";
+  for (auto& m : members)
+    if (m.node_id == st.self_id)
+      return "node id " + st.self_id + " is a member of the cluster at "
+             + seed + " (" + to_string(m.status)
+             + " there): start this node with another --node-id";
+  return std::nullopt;
+}
+
+// Takes the ring of the cluster this node joins in place of its own: the
+// versions of two clusters do not compare, so it is taken as it is. The
+// node's card starts afresh (no version routed, no copy reported: numbers
+// of its old cluster mean nothing in the new one). The records it holds
+// stay; once the new ring settles, its partition cleaner hands those of
+// partitions it does not own to their owners.
+std::optional<std::string> switch_cluster(gossiper_pointer self,
+                                          const ring_state& theirs,
+                                          const seed_address& seed) {
+  auto& st = self->state;
+  if (!st.settings.state_dir.empty()) {
+    try {
+      save_ring(st.settings.state_dir, theirs);
+    } catch (const storage_error& e) {
+      return std::string{"cannot save the ring: "} + e.what();
+    }
+  }
+  log_line(log_level::info,
+           "joining cluster " + theirs.cluster + " through "
+             + seed.to_string() + " (its ring version "
+             + std::to_string(theirs.version) + ", "
+             + std::to_string(theirs.current.ids.size()) + " member(s))");
+  st.ring = theirs;
+  auto& own = st.own().info;
+  own.cluster = theirs.cluster;
+  own.ring_epoch = 0;
+  own.handoff_done = 0;
+  ++own.heartbeat;
+  st.settings.seeds = {seed};
+  st.seeded = false;
+  st.seed_failures.clear();
+  publish_ring(self);
+  publish_cards(self);
+  return std::nullopt;
+}
+
+// An operator's join: reads the ring and members of the node at `seed`,
+// checks that its cluster can take this node, switches to its ring and
+// gossips with it.
+void join_cluster(gossiper_pointer self, const seed_address& seed,
+                  caf::typed_response_promise<std::string> promise) {
+  auto rp = std::make_shared<caf::typed_response_promise<std::string>>(
+    std::move(promise));
+  auto fail = [=](const caf::error& err) {
+    self->state.joining = false;
+    rp->deliver(err);
+  };
+  auto finish = [=](const ring_state& theirs,
+                    const std::vector<member_info>& members,
+                    const gossiper_actor& peer) {
+    auto& st = self->state;
+    st.joining = false;
+    auto why = join_refusal(st); // the node may have changed meanwhile
+    if (!why)
+      why = join_refusal(st, theirs, members, seed.to_string());
+    if (!why)
+      why = switch_cluster(self, theirs, seed);
+    if (why) {
+      rp->deliver(make_kv_error(kv_errc::invalid_argument, *why));
+      return;
+    }
+    exchange_with(self, peer, std::string{});
+    rp->deliver(st.self_id + " joins cluster " + theirs.cluster + " through "
+                + seed.to_string()
+                + ": the claimant adds it to the ring and it copies its "
+                  "partitions (watch `ring`); records it held before go to "
+                  "their owners once the ring has settled");
+  };
+  auto timeout = reconnect_timeout(self->state.settings);
+  dial_coordinator(
+    self, seed.host, seed.port,
+    [=](coordinator_actor& node) {
+      self->request(node, timeout, get_atom::value, ring_atom::value)
+        .then(
+          [=](ring_state& theirs) {
+            self->request(node, timeout, get_atom::value, members_atom::value)
+              .then(
+                [=](std::vector<member_info>& members) {
+                  self->request(node, timeout, join_atom::value)
+                    .then(
+                      [=](gossiper_actor& peer) {
+                        finish(theirs, members, peer);
+                      },
+                      fail);
+                },
+                fail);
+          },
+          fail);
+    },
+    fail);
+}
+
 gossiper_node_actor::behavior_type
 gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
          ring_manager_actor ring_manager, membership_listener_actor coordinator,
@@ -737,6 +946,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
   st.connector = std::move(connector);
   st.ring = st.settings.saved_ring;
   self_card.info.ring_epoch = st.ring.version;
+  self_card.info.cluster = st.ring.cluster;
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     for (auto& [id, card] : st.cards) {
@@ -794,7 +1004,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       // then reach the peer's gossiper but not its stores. Only a direct
       // connection made by the connector does (reconnect).
       if (auto refusal = merge(self, sender, cards, suspects))
-        return make_kv_error(kv_errc::duplicate_node, *refusal);
+        return std::move(*refusal);
       st.seeded = true;
       adopt_ring(self, sender_ring);
       return caf::make_result(st.self_id, st.all_cards(),
@@ -816,6 +1026,22 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
     [=](ring_atom, const ring_state& planned) {
       if (from_this_node(self, "ring"))
         adopt_ring(self, planned);
+    },
+    [=](join_atom, const std::string& host,
+        uint16_t port) -> caf::result<std::string> {
+      if (!from_this_node(self, "join"))
+        return make_kv_error(kv_errc::invalid_argument,
+                             "a join is asked through the node's coordinator");
+      auto& st = self->state;
+      if (auto why = join_refusal(st))
+        return make_kv_error(kv_errc::invalid_argument, *why);
+      if (host.empty() || port == 0)
+        return make_kv_error(kv_errc::invalid_argument,
+                             "join: the seed needs a host and a port");
+      st.joining = true;
+      auto rp = self->make_response_promise<std::string>();
+      join_cluster(self, seed_address{host, port}, rp);
+      return rp;
     },
     [=](load_atom, const node_load& load) {
       // Travels with the card's next heartbeat; not worth a round of its own.

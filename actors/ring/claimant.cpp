@@ -1,8 +1,11 @@
 #include "actors/ring/claimant.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
+#include <random>
 
+#include "actors/key_hash.hpp"
 #include "actors/ring/partition_map.hpp"
 #include "actors/ring/ring.hpp"
 #include "messages/vector_clock.hpp"
@@ -12,6 +15,21 @@ namespace kv {
 namespace {
 
 using member_index = std::map<std::string, const member_info*>;
+
+std::string hex_name(uint64_t x) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx",
+                static_cast<unsigned long long>(x));
+  return text;
+}
+
+// Deterministic: every node naming the same ring names it alike.
+std::string derived_cluster_name(const ring_state& ring) {
+  std::string basis = std::to_string(ring.version) + "/" + ring.claimant;
+  for (auto& id : ring.current.ids)
+    basis += "/" + id;
+  return hex_name(stable_hash(basis));
+}
 
 member_index index_members(const std::vector<member_info>& members) {
   member_index result;
@@ -144,10 +162,18 @@ std::optional<ring_state> first_ring(const std::string& self_id,
   result.partitions = settings.partitions;
   result.replicas = settings.replicas;
   result.current = map.to_assignment();
+  result.cluster = settings.cluster.empty() ? derived_cluster_name(result)
+                                            : settings.cluster;
   return result;
 }
 
 } // namespace
+
+std::string new_cluster_name() {
+  std::random_device entropy;
+  uint64_t x = (uint64_t{entropy()} << 32) ^ entropy();
+  return hex_name(x);
+}
 
 bool was_removed(const ring_state& ring, const member_info& m) {
   return std::find(ring.removed.begin(), ring.removed.end(), removal_name(m))
@@ -206,10 +232,16 @@ std::optional<ring_state> plan_ring_change(const std::string& self_id,
     done.transition = 0;
     return done;
   }
+  if (held.cluster.empty()) {
+    auto named = successor(held, self_id);
+    named.cluster = derived_cluster_name(held);
+    return named;
+  }
   auto target = map_of(held, held.current);
   std::vector<std::string> joined;
   for (auto& m : members) {
     if (target.find(m.node_id) != nullptr || was_removed(held, m)
+        || !same_cluster(m.cluster, held.cluster)
         || !is_up(view, m.node_id, self_id)
         || m.status == member_status::leaving)
       continue;

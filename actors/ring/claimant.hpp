@@ -19,7 +19,14 @@ struct claimant_settings {
   // any other node waits to hear a ring from its peers.
   std::vector<std::string> initial_members;
   bool alone = false;
+  // The name a first ring made here gets (new_cluster_name()); empty: one
+  // derived from the ring's content (tests).
+  std::string cluster;
 };
+
+// A fresh random cluster name (16 hex digits), drawn once per node start:
+// two clusters started apart never share one.
+std::string new_cluster_name();
 
 // Whether an operator removed some incarnation of node `id` from the ring
 // (its card may linger, marked down, but it holds nothing the cluster
@@ -44,6 +51,8 @@ std::string claimant_of(const ring_state& ring,
 // - no ring yet: the first ring (see claimant_settings);
 // - a change in transfer whose receivers all report their copies complete:
 //   the next assignment becomes the current one;
+// - a ring saved before clusters were named: the same ring with a name
+//   derived from its content (two claimants naming one ring agree);
 // - otherwise members up but not on the ring join, members marked leaving
 //   leave (never the last one), in one change whose copies start now.
 // Nothing changes unless every member of the ring (but removed ones) is up

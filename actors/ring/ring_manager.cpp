@@ -28,6 +28,9 @@ struct ring_manager_state {
       log_line(log_level::error, "ignoring an unusable ring: " + *problem);
       return false;
     }
+    // This node joined another cluster: its versions start there.
+    if (held.cluster != current->state().cluster)
+      planned = 0;
     current = std::make_shared<const ring>(std::move(next));
     return true;
   }

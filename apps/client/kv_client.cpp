@@ -327,6 +327,11 @@ caf::expected<std::string> blocking_client::leave() {
   return ask<std::string>(on_loss::fail, wait_limit({}), leave_atom::value);
 }
 
+caf::expected<std::string> blocking_client::join_cluster(const endpoint& seed) {
+  return ask<std::string>(on_loss::fail, wait_limit({}), join_atom::value,
+                          seed.host, seed.port);
+}
+
 caf::expected<std::string>
 blocking_client::remove_node(const std::string& node_id) {
   return ask<std::string>(on_loss::fail, wait_limit({}), remove_atom::value,

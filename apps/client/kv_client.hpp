@@ -115,6 +115,9 @@ public:
   // The connected node leaves the ring (hands its partitions over first);
   // an operator removes a dead node. The replies say what happens.
   caf::expected<std::string> leave();
+  // The connected node, alone (a cluster of one, or in none yet), joins the
+  // cluster of the node at `seed`; the records it holds go to their owners.
+  caf::expected<std::string> join_cluster(const endpoint& seed);
   caf::expected<std::string> remove_node(const std::string& node_id);
   caf::expected<std::string> replace_node(const std::string& old_id,
                                           const std::string& new_id);

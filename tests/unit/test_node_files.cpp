@@ -103,6 +103,7 @@ BOOST_AUTO_TEST_CASE(membership_file_saves_and_loads) {
 BOOST_AUTO_TEST_CASE(handoff_progress_round_trips_and_bad_files_count_as_none) {
   handoff_progress progress;
   progress.transition = 7;
+  progress.change = "5ad1c0ffee5ad1c0/n1/00000000deadbeef";
   progress.copied = {3, 1, 900};
   progress.partial = 12;
   progress.source = "n2";
@@ -111,6 +112,7 @@ BOOST_AUTO_TEST_CASE(handoff_progress_round_trips_and_bad_files_count_as_none) {
   auto decoded = decode_handoff_progress(encode_handoff_progress(progress));
   BOOST_REQUIRE(decoded);
   BOOST_TEST(decoded->transition == 7u);
+  BOOST_TEST(decoded->change == progress.change);
   BOOST_TEST(decoded->copied == progress.copied);
   BOOST_REQUIRE(decoded->partial);
   BOOST_TEST(*decoded->partial == 12u);
@@ -119,6 +121,7 @@ BOOST_AUTO_TEST_CASE(handoff_progress_round_trips_and_bad_files_count_as_none) {
   BOOST_TEST(decoded->resume_after == progress.resume_after);
   handoff_progress whole;
   whole.transition = 2;
+  whole.change = "-/n1/0";
   auto plain = decode_handoff_progress(encode_handoff_progress(whole));
   BOOST_REQUIRE(plain);
   BOOST_TEST(!plain->partial);
@@ -128,7 +131,9 @@ BOOST_AUTO_TEST_CASE(handoff_progress_round_trips_and_bad_files_count_as_none) {
         "kvactors-handoff 1\ntransition 0\ncopied\npartial\n",
         "kvactors-handoff 1\ntransition 1\ncopied x\npartial\n",
         "kvactors-handoff 1\ntransition 1\ncopied\npartial 1 0 n2 abc\n",
-        "kvactors-handoff 1\ntransition 1\ncopied\npartial 1 0 n2\n"})
+        "kvactors-handoff 1\ntransition 1\ncopied\npartial 1 0 n2\n",
+        // Saved before changes were named: which change it was is unknown.
+        "kvactors-handoff 1\ntransition 1\ncopied 4\npartial\n"})
     BOOST_TEST(!decode_handoff_progress(bad), bad);
   temp_dir dir;
   BOOST_TEST(!load_handoff_progress(dir.path.string()));
@@ -140,4 +145,32 @@ BOOST_AUTO_TEST_CASE(handoff_progress_round_trips_and_bad_files_count_as_none) {
   BOOST_TEST(!load_handoff_progress(dir.path.string()));
   clear_handoff_progress(dir.path.string());
   BOOST_TEST(!std::filesystem::exists(dir.path / "HANDOFF"));
+}
+
+BOOST_AUTO_TEST_CASE(the_ring_file_keeps_the_cluster_name_and_reads_older_files) {
+  ring_state ring;
+  ring.version = 3;
+  ring.claimant = "n1";
+  ring.cluster = "0123456789abcdef";
+  ring.partitions = 2;
+  ring.replicas = 1;
+  ring.current.ids = {"n1"};
+  ring.current.dcs = {"dc1"};
+  ring.current.slots = {0, 0};
+  auto text = encode_ring(ring);
+  auto decoded = decode_ring(text);
+  BOOST_REQUIRE(decoded);
+  BOOST_TEST((*decoded == ring));
+  // A file written before clusters were named has no cluster line.
+  auto unnamed = ring;
+  unnamed.cluster.clear();
+  auto old_text = encode_ring(unnamed);
+  BOOST_TEST(old_text.find("cluster") == std::string::npos);
+  auto old = decode_ring(old_text);
+  BOOST_REQUIRE(old);
+  BOOST_TEST(old->cluster.empty());
+  // A malformed name is refused with the file.
+  auto bad = text;
+  bad.replace(bad.find("0123456789abcdef"), 16, "0123456789abcde!");
+  BOOST_TEST(!decode_ring(bad));
 }

@@ -239,3 +239,66 @@ BOOST_AUTO_TEST_CASE(a_replacement_takes_exactly_the_dead_nodes_place) {
   BOOST_REQUIRE(done);
   BOOST_TEST(done->current.ids == (std::vector<std::string>{"a", "b", "d", "e"}));
 }
+
+BOOST_AUTO_TEST_CASE(a_cluster_is_named_by_its_first_ring_and_keeps_the_name) {
+  std::vector<member_info> members{member("a"), member("b")};
+  auto settings = settings_for({"a", "b"});
+  settings.cluster = "f00dfeedf00dfeed";
+  auto first = plan_ring_change("a", {}, members, settings);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->cluster == "f00dfeedf00dfeed");
+  acknowledge(members, *first);
+  members.push_back(member("c", first->version));
+  auto join = plan_ring_change("a", *first, members, settings_for({}));
+  BOOST_REQUIRE(join);
+  BOOST_TEST(join->cluster == first->cluster);
+  // Two clusters started apart draw different names.
+  BOOST_TEST(new_cluster_name() != new_cluster_name());
+  BOOST_TEST(valid_cluster_id(new_cluster_name()));
+}
+
+// A ring saved before clusters had names: the claimant names it in a version
+// of its own (nothing else changes), the same name on any node that does.
+BOOST_AUTO_TEST_CASE(a_ring_from_before_names_gets_one_derived_from_it) {
+  std::vector<member_info> members{member("a"), member("b"), member("c")};
+  auto legacy = first_ring_of(members);
+  legacy.cluster.clear();
+  auto named = plan_ring_change("a", legacy, members, settings_for({}));
+  BOOST_REQUIRE(named);
+  BOOST_TEST(named->version == legacy.version + 1);
+  BOOST_TEST(!named->cluster.empty());
+  BOOST_TEST((named->current == legacy.current));
+  BOOST_TEST(!named->transition);
+  BOOST_TEST(supersedes(*named, legacy));
+  auto again = plan_ring_change("a", legacy, members, settings_for({}));
+  BOOST_TEST(again->cluster == named->cluster);
+}
+
+// Defence in depth behind the gossiper's filter: a card of another cluster
+// is never planned in as a joiner; a node with no cluster yet is.
+BOOST_AUTO_TEST_CASE(the_claimant_adds_no_member_of_another_cluster) {
+  std::vector<member_info> members{member("a"), member("b")};
+  auto ring = first_ring_of(members);
+  auto stranger = member("c", ring.version);
+  stranger.cluster = "0000000000000bad";
+  members.push_back(stranger);
+  BOOST_TEST(!plan_ring_change("a", ring, members, settings_for({})));
+  members.back().cluster.clear();
+  auto join = plan_ring_change("a", ring, members, settings_for({}));
+  BOOST_REQUIRE(join);
+  BOOST_TEST(join->next.ids.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(cluster_names_are_checked_and_compared) {
+  BOOST_TEST(valid_cluster_id("a1-B_2"));
+  BOOST_TEST(!valid_cluster_id(""));
+  BOOST_TEST(!valid_cluster_id("has space"));
+  BOOST_TEST(!valid_cluster_id(std::string(65, 'a')));
+  BOOST_TEST(same_cluster("", "x"));
+  BOOST_TEST(same_cluster("x", "x"));
+  BOOST_TEST(!same_cluster("x", "y"));
+  std::vector<member_info> members{member("a")};
+  auto ring = first_ring_of(members);
+  ring.cluster = "bad name";
+  BOOST_TEST(ring_problem(ring).has_value());
+}

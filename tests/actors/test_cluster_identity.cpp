@@ -1,0 +1,228 @@
+// Clusters have names (issue 9): a node never takes the members or the ring
+// of another cluster, and a node alone joins a cluster at run time (kvsh
+// `join SEED`), bringing its records with it.
+#define BOOST_TEST_MODULE cluster_identity
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <caf/io/all.hpp>
+
+#include "tests/actors/cluster_fixture.hpp"
+
+using namespace kv;
+using namespace kv::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// n1 and n2 form cluster A; n3 starts alone, its own cluster B. Cleanup and
+// anti-entropy run often, so records n3 brings into A move within seconds.
+cluster_fixture two_clusters() {
+  return cluster_fixture{3, {"dc1"}, [](node_config& nc, std::size_t i) {
+                           if (i == 2)
+                             nc.membership.seeds.clear();
+                           nc.cleanup_settle = 1s;
+                           nc.cleanup_every = 2s;
+                           nc.aae_interval = 200ms;
+                         }};
+}
+
+ring_state ring_of(cluster_fixture& cluster, std::size_t i) {
+  auto r = cluster.client(i).ring();
+  BOOST_REQUIRE_MESSAGE(r, "ring: " << why(r));
+  return *r;
+}
+
+bool knows(cluster_fixture& cluster, std::size_t i, const std::string& id) {
+  auto members = cluster.members_seen_by(i);
+  return std::any_of(members.begin(), members.end(),
+                     [&](const member_info& m) { return m.node_id == id; });
+}
+
+// The two clusters have formed: A's ring lists n1 and n2, B's only n3.
+void wait_for_two_clusters(cluster_fixture& cluster) {
+  BOOST_REQUIRE(eventually([&] {
+    auto a = ring_of(cluster, 0);
+    auto b = ring_of(cluster, 2);
+    return a.current.ids == std::vector<std::string>{"n1", "n2"}
+           && a.transition == 0
+           && b.current.ids == std::vector<std::string>{"n3"};
+  }));
+  BOOST_REQUIRE(!ring_of(cluster, 0).cluster.empty());
+  BOOST_REQUIRE_NE(ring_of(cluster, 0).cluster, ring_of(cluster, 2).cluster);
+}
+
+endpoint address_of(cluster_fixture& cluster, std::size_t i) {
+  return endpoint{"127.0.0.1", cluster.at(i).running->port()};
+}
+
+request_options everyone(uint32_t n) {
+  request_options opts;
+  opts.n = n;
+  opts.r = n;
+  opts.w = n;
+  return opts;
+}
+
+} // namespace
+
+// Regression: gossip carried no cluster name, so a node whose seeds named a
+// node of another cluster merged the two membership lists (each claimant
+// then gave the other cluster's nodes partitions) and the higher ring
+// version overwrote the other cluster's ring. Here n3 (cluster B) gossips
+// with n1 (cluster A) exactly as its gossiper would with such a seed.
+BOOST_AUTO_TEST_CASE(a_node_of_another_cluster_is_refused_and_changes_nothing) {
+  auto cluster = two_clusters();
+  wait_for_two_clusters(cluster);
+  auto ring_a = ring_of(cluster, 0);
+  auto& sys = cluster.at(2).sys;
+  caf::scoped_actor self{sys};
+  // n3's own gossip message: its cards and its ring.
+  std::vector<node_card> cards_b;
+  ring_state ring_b;
+  self
+    ->request(cluster.at(2).running->gossiper(), 5s, gossip_atom::value,
+              std::string{"n9"}, std::vector<node_card>{},
+              std::vector<std::string>{}, uint64_t{0}, ring_state{})
+    .receive(
+      [&](std::string&, std::vector<node_card>& cards,
+          std::vector<std::string>&, uint64_t, ring_state& ring) {
+        cards_b = std::move(cards);
+        ring_b = std::move(ring);
+      },
+      [&](caf::error& err) { BOOST_FAIL("probe n3: " << describe(err)); });
+  BOOST_REQUIRE_EQUAL(cards_b.size(), 1u);
+  BOOST_REQUIRE(ring_b.current.ids == std::vector<std::string>{"n3"});
+  // Sent over the network, as n3 would send it to a seed n1.
+  auto a1 = address_of(cluster, 0);
+  auto coordinator = sys.middleman().remote_actor<coordinator_actor>(a1.host,
+                                                                     a1.port);
+  BOOST_REQUIRE(coordinator);
+  gossiper_actor peer;
+  self->request(*coordinator, 5s, join_atom::value)
+    .receive([&](gossiper_actor& g) { peer = std::move(g); },
+             [&](caf::error& err) { BOOST_FAIL("n1: " << describe(err)); });
+  // A ring version above A's, as a long-lived cluster B might hold.
+  ring_b.version = ring_a.version + 10;
+  bool refused = false;
+  self
+    ->request(peer, 5s, gossip_atom::value, std::string{"n3"}, cards_b,
+              std::vector<std::string>{}, uint64_t{0}, ring_b)
+    .receive(
+      [&](std::string&, std::vector<node_card>&, std::vector<std::string>&,
+          uint64_t, ring_state&) {},
+      [&](caf::error& err) {
+        refused = is_kv_error(err, kv_errc::other_cluster);
+        BOOST_TEST_MESSAGE("n1 answered: " << describe(err));
+      });
+  BOOST_CHECK_MESSAGE(refused, "n1 took a gossip message of another cluster");
+  BOOST_CHECK(!knows(cluster, 0, "n3"));
+  BOOST_CHECK(ring_of(cluster, 0) == ring_a);
+  // A ring of another cluster relayed without its cards (by a node that
+  // has not joined yet) is not taken either.
+  self
+    ->request(peer, 5s, gossip_atom::value, std::string{"n9"},
+              std::vector<node_card>{}, std::vector<std::string>{},
+              uint64_t{0}, ring_b)
+    .receive(
+      [&](std::string&, std::vector<node_card>&, std::vector<std::string>&,
+          uint64_t, ring_state&) {},
+      [&](caf::error& err) { BOOST_FAIL("relay: " << describe(err)); });
+  BOOST_CHECK(ring_of(cluster, 0) == ring_a);
+}
+
+// `join`: n3, alone with records of its own, joins A through n1. It gets
+// partitions, A's keys reach it, and its own keys reach their owners in A;
+// a key written in both clusters keeps both values as siblings.
+BOOST_AUTO_TEST_CASE(a_node_alone_joins_a_cluster_and_brings_its_records) {
+  auto cluster = two_clusters();
+  wait_for_two_clusters(cluster);
+  auto in_a = keys(40, "a-");
+  auto in_b = keys(40, "b-");
+  for (auto& key : in_a)
+    BOOST_REQUIRE(cluster.client(0).put(key, "A", {}, everyone(2)));
+  for (auto& key : in_b)
+    BOOST_REQUIRE(cluster.client(2).put(key, "B", {}, everyone(1)));
+  BOOST_REQUIRE(cluster.client(0).put("both", "from-A", {}, everyone(2)));
+  BOOST_REQUIRE(cluster.client(2).put("both", "from-B", {}, everyone(1)));
+  auto name_a = ring_of(cluster, 0).cluster;
+
+  auto reply = cluster.client(2).join_cluster(address_of(cluster, 0));
+  BOOST_REQUIRE_MESSAGE(reply, "join: " << why(reply));
+  BOOST_TEST_MESSAGE(*reply);
+  BOOST_CHECK_EQUAL(ring_of(cluster, 2).cluster, name_a);
+  // A joined: every node routes with a settled ring of all three.
+  BOOST_REQUIRE(eventually(
+    [&] {
+      for (std::size_t i = 0; i < 3; ++i) {
+        auto r = ring_of(cluster, i);
+        if (r.current.ids != std::vector<std::string>{"n1", "n2", "n3"}
+            || r.transition != 0 || !r.previous.empty())
+          return false;
+      }
+      return true;
+    },
+    60s));
+  // Every key, read from all three replicas through n1.
+  auto holds = [&](const std::string& key,
+                   std::vector<std::string> expected) {
+    auto got = cluster.client(0).get(key, everyone(3));
+    if (!got)
+      return false;
+    std::vector<std::string> values;
+    for (auto& v : got->siblings)
+      values.push_back(v.value);
+    std::sort(values.begin(), values.end());
+    return values == expected;
+  };
+  BOOST_CHECK(eventually(
+    [&] {
+      for (auto& key : in_a)
+        if (!holds(key, {"A"}))
+          return false;
+      for (auto& key : in_b)
+        if (!holds(key, {"B"}))
+          return false;
+      return holds("both", {"from-A", "from-B"});
+    },
+    60s));
+  BOOST_CHECK(knows(cluster, 0, "n3"));
+  BOOST_CHECK(knows(cluster, 2, "n2"));
+}
+
+BOOST_AUTO_TEST_CASE(join_is_refused_with_a_reason_and_changes_nothing) {
+  // n3 is alone but named n1, like a member of A.
+  cluster_fixture cluster{3, {"dc1"}, [](node_config& nc, std::size_t i) {
+                            if (i == 2) {
+                              nc.membership.seeds.clear();
+                              nc.node_id = "n1";
+                            }
+                          }};
+  BOOST_REQUIRE(eventually([&] {
+    return ring_of(cluster, 0).current.ids.size() == 2
+           && ring_of(cluster, 0).transition == 0
+           && ring_of(cluster, 2).version != 0;
+  }));
+  auto ring_a = ring_of(cluster, 0);
+  auto ring_b = ring_of(cluster, 2);
+  auto refused = [&](std::size_t i, const endpoint& seed,
+                     const std::string& reason) {
+    auto reply = cluster.client(i).join_cluster(seed);
+    BOOST_TEST_MESSAGE("join " << seed.to_string() << ": " << why(reply));
+    return !reply && why(reply).find(reason) != std::string::npos;
+  };
+  // Its id is taken there.
+  BOOST_CHECK(refused(2, address_of(cluster, 0), "node id n1 is on the ring"));
+  // A member of a cluster of two does not join another.
+  BOOST_CHECK(refused(1, address_of(cluster, 2), "only a node alone"));
+  // Its own cluster.
+  BOOST_CHECK(refused(1, address_of(cluster, 0), "only a node alone"));
+  // Nobody listens there.
+  BOOST_CHECK(refused(2, endpoint{"127.0.0.1", 1}, "127.0.0.1:1"));
+  BOOST_CHECK(ring_of(cluster, 0) == ring_a);
+  BOOST_CHECK(ring_of(cluster, 2) == ring_b);
+  BOOST_CHECK(!knows(cluster, 0, "n3"));
+}
