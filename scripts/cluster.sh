@@ -17,6 +17,8 @@ usage: cluster.sh COMMAND [ARG...]
                  the ring
   add            start one more node, n<K+1>; it joins the ring, taking
                  its partitions over from the others (waits until done)
+  add --alone    start n<K+1> with no seeds: a cluster of its own, until
+                 kvsh `join HOST:PORT` on it joins this one
   leave ID       the node hands its partitions to the others and leaves
                  the ring, then stops (waits until done)
   remove ID      forget a dead node (stopped or killed) for good: the
@@ -168,7 +170,9 @@ node_args() {
     for ((i = 1; i <= INITIAL; i++)); do initial+=("n$i"); done
     NODE_ARGS+=(--initial-members="$(IFS=,; echo "${initial[*]}")")
   fi
-  ((${#seeds[@]} == 0)) || NODE_ARGS+=(--seeds="$(IFS=,; echo "${seeds[*]}")")
+  # A node started alone has no seeds: the others' cluster is not its own.
+  ((${#seeds[@]} == 0)) || [[ -n ${ALONE:-} ]] \
+    || NODE_ARGS+=(--seeds="$(IFS=,; echo "${seeds[*]}")")
   local -a extra
   read -r -a extra <<<"$NODE_FLAGS"
   NODE_ARGS+=("${extra[@]}")
@@ -254,15 +258,21 @@ kvsh_on() {
 }
 
 cmd_add() {
-  [[ $# -eq 0 ]] || die "add: takes no arguments"
-  local id pid
+  local alone=""
+  case $# in
+    0) ;;
+    1) [[ $1 == --alone ]] || die "add: unknown argument '$1' (only --alone)"
+       alone=1 ;;
+    *) die "add: takes at most --alone" ;;
+  esac
+  local id
   NODES=$((NODES + 1))
   id=n$NODES
   ((BASE_PORT + NODES - 1 <= 65535)) || die "add: no port left for $id"
   save_layout
-  launch "$id"
+  ALONE=$alone launch "$id"
   await_ready "$id" || exit 1
-  await_converged "the join of $id" || exit 1
+  [[ -n $alone ]] || await_converged "the join of $id" || exit 1
   node_line "$id" "$(node_pid "$id")"
 }
 

@@ -395,8 +395,12 @@ std::string format_ring(const ring_state& state,
   ring routing;
   if (auto problem = ring::from_state(state, routing))
     return "the node sent an unusable ring: " + *problem + "\n";
-  std::string out = "ring version " + std::to_string(state.version) + ", "
-                    + std::to_string(state.partitions) + " partitions x "
+  std::string out = "ring version " + std::to_string(state.version)
+                    + (state.cluster.empty()
+                         ? std::string{}
+                         : " of cluster " + state.cluster)
+                    + ", " + std::to_string(state.partitions)
+                    + " partitions x "
                     + std::to_string(state.replicas)
                     + " replicas, last changed by " + state.claimant + "\n";
   out += ownership(routing.current());

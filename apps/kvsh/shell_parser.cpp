@@ -5,6 +5,7 @@
 #include <charconv>
 #include <limits>
 
+#include "messages/endpoint.hpp"
 #include "messages/errors.hpp"
 
 namespace kv {
@@ -140,6 +141,7 @@ const std::vector<command_spec>& command_specs() {
     {"replica", command_kind::replica, {"KEY"}, opt_none, "replica KEY"},
     {"ring", command_kind::ring, {}, opt_n, "ring [KEY [n=N]]"},
     {"leave", command_kind::leave, {}, opt_none, "leave"},
+    {"join", command_kind::join, {"SEED"}, opt_none, "join HOST:PORT"},
     {"remove", command_kind::remove_node, {"NODE"}, opt_none, "remove NODE"},
     {"replace", command_kind::replace_node, {"OLD", "NEW"}, opt_none,
      "replace OLD NEW"},
@@ -329,6 +331,17 @@ parsed_command parse_command(std::string_view line) {
       cmd.key = tokens[1];
       cmd.value = tokens[2];
       break;
+    case command_kind::join: {
+      std::string error;
+      auto seeds = parse_endpoints(tokens[1], "seed", error);
+      if (!seeds || seeds->size() != 1)
+        return fail("join: SEED must be one HOST:PORT"
+                    + (error.empty() ? std::string{} : " (" + error + ")")
+                    + usage);
+      cmd.host = seeds->front().host;
+      cmd.port = seeds->front().port;
+      break;
+    }
     case command_kind::connect: {
       cmd.host = tokens[1];
       auto port = parse_port(tokens[2]);
@@ -441,6 +454,8 @@ const char* shell_help_text() {
          "  ring                 partitions per node, the change in transfer\n"
          "  ring KEY [n=N]       the preference list of KEY (default n: 3)\n"
          "  leave                the connected node leaves the ring\n"
+         "  join HOST:PORT       the connected node, alone, joins the\n"
+         "                       cluster of the node at HOST:PORT\n"
          "  remove NODE          forget a dead node; others re-replicate it\n"
          "  replace OLD NEW      NEW (started after) takes dead OLD's place\n"
          "  aae [all]            anti-entropy: partitions compared, keys\n"

@@ -30,7 +30,7 @@ token_list tokenize(std::string_view line);
 
 enum class command_kind {
   none, put, get, remove, help, quit, connect, nodes, ring, hints, replica,
-  leave, remove_node, replace_node, aae, repair, stats
+  leave, join, remove_node, replace_node, aae, repair, stats
 };
 
 // Where a put or delete takes its causal context from.
@@ -44,8 +44,8 @@ struct shell_command {
   command_kind kind = command_kind::none;
   std::string key;   // put, get, delete, replica; ring (optional); help
   std::string value; // put
-  std::string host;  // connect
-  uint16_t port = 0; // connect
+  std::string host;  // connect, join
+  uint16_t port = 0; // connect, join
   request_options options;
   context_source context_from = context_source::none;
   vector_clock context; // when context_from == given

@@ -97,6 +97,7 @@ void shell_session::run(const shell_command& cmd) {
       run_cluster_view(cmd);
       break;
     case command_kind::leave:
+    case command_kind::join:
     case command_kind::remove_node:
     case command_kind::replace_node:
       run_ring_change(cmd);
@@ -216,6 +217,8 @@ shell_session::cluster_hints(const std::vector<member_info>& members) {
 
 void shell_session::run_ring_change(const shell_command& cmd) {
   auto reply = cmd.kind == command_kind::leave ? client_->leave()
+               : cmd.kind == command_kind::join
+                 ? client_->join_cluster(endpoint{cmd.host, cmd.port})
                : cmd.kind == command_kind::remove_node
                  ? client_->remove_node(cmd.key)
                  : client_->replace_node(cmd.key, cmd.value);

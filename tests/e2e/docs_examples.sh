@@ -2,7 +2,7 @@
 # Every kvsh session in README.md and docs/*.md runs as written (issue 12):
 # each file's sessions run in order in one kvsh, against a fresh 3-node
 # cluster in 2 data centres (what scripts/run.sh starts), and each command
-# must fail exactly when the document shows it failing. Ports 4000-4002 in
+# must fail exactly when the document shows it failing. Ports 4000-4003 in
 # commands become the test cluster's. docs_examples.py reads the files.
 #   docs_examples.sh BIN_DIR
 set -euo pipefail
@@ -79,9 +79,10 @@ while IFS=$'\t' read -r kind a b; do
       ;;
     CMD)
       command=$b
-      # The docs' cluster runs on 4000-4002.
-      for i in 1 2 3; do
+      # The docs' cluster runs on 4000-4002 (4003 for a node added).
+      for i in 1 2 3 4; do
         command=${command//127.0.0.1 $((3999 + i))/127.0.0.1 $(port_of "n$i")}
+        command=${command//127.0.0.1:$((3999 + i))/127.0.0.1:$(port_of "n$i")}
       done
       run "$command"
       if grep -q '^error:' <<<"$OUTPUT"; then got=error; else got=ok; fi

@@ -475,3 +475,14 @@ BOOST_AUTO_TEST_CASE(write_acknowledgement) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(join_takes_one_seed_address) {
+  auto cmd = command_of("join 10.0.0.2:4001");
+  BOOST_TEST(cmd.kind == command_kind::join);
+  BOOST_TEST(cmd.host == "10.0.0.2");
+  BOOST_TEST(cmd.port == 4001);
+  BOOST_TEST(contains(error_of("join"), "join: missing SEED"));
+  BOOST_TEST(contains(error_of("join 10.0.0.2"), "SEED must be one HOST:PORT"));
+  BOOST_TEST(contains(error_of("join a:1,b:2"), "SEED must be one HOST:PORT"));
+  BOOST_TEST(contains(error_of("join h:0"), "SEED must be one HOST:PORT"));
+}
