@@ -250,6 +250,20 @@ void publish_cards(gossiper_pointer self) {
 // in this node's card (peers and the claimant read it as "holds it").
 void adopt_ring(gossiper_pointer self, const ring_state& incoming);
 
+// Takes a node that is not of this cluster out of the membership (it was
+// heard of before it joined another cluster, or while this node had none),
+// so it is neither gossiped on nor waited for.
+void forget_member(gossiper_pointer self, const std::string& id,
+                   const std::string& why) {
+  auto& st = self->state;
+  if (id == st.self_id || st.cards.erase(id) == 0)
+    return;
+  log_line(log_level::warning, "forgetting member " + id + ": " + why);
+  st.detector->remove(id);
+  st.links.erase(id);
+  st.offsets.forget(id);
+}
+
 // Hands the members and the ring to the ring manager; a ring change it
 // planned (this node being the claimant) comes back.
 void publish_ring(gossiper_pointer self) {
@@ -267,20 +281,13 @@ void publish_ring(gossiper_pointer self) {
 // leave the membership: this node never gossips them on.
 void forget_other_clusters(gossiper_pointer self) {
   auto& st = self->state;
-  for (auto i = st.cards.begin(); i != st.cards.end();) {
-    if (i->first == st.self_id
-        || same_cluster(i->second.info.cluster, st.cluster())) {
-      ++i;
-      continue;
-    }
-    log_line(log_level::warning, "forgetting member " + i->first
-                                   + ": it belongs to cluster "
-                                   + i->second.info.cluster);
-    st.detector->remove(i->first);
-    st.links.erase(i->first);
-    st.offsets.forget(i->first);
-    i = st.cards.erase(i);
-  }
+  std::vector<std::string> foreign;
+  for (auto& [id, card] : st.cards)
+    if (id != st.self_id && !same_cluster(card.info.cluster, st.cluster()))
+      foreign.push_back(id);
+  for (auto& id : foreign)
+    forget_member(self, id, "it belongs to cluster "
+                              + st.cards.at(id).info.cluster);
 }
 
 void adopt_ring(gossiper_pointer self, const ring_state& incoming) {
@@ -443,10 +450,16 @@ std::optional<caf::error> merge(gossiper_pointer self,
       continue; // only this node speaks for itself
     if (!same_cluster(card.info.cluster, st.cluster())) {
       // A member of another cluster would be taken for a node waiting to
-      // join this one, and the claimant would give it partitions.
-      if (id == sender)
+      // join this one, and the claimant would give it partitions. A node
+      // known here that says so itself has joined another cluster.
+      if (id == sender) {
         refusal = make_kv_error(kv_errc::other_cluster,
                                 other_cluster(st, card.info));
+        if (st.cards.count(id) > 0) {
+          forget_member(self, id, other_cluster(st, card.info));
+          ring_changed = cards_changed = true;
+        }
+      }
       continue;
     }
     auto known = st.cards.find(id);
@@ -629,10 +642,17 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
       [=](caf::error& err) {
         if (is_kv_error(err, kv_errc::duplicate_node))
           report_id_conflict(self, err);
-        if (is_kv_error(err, kv_errc::other_cluster))
+        if (is_kv_error(err, kv_errc::other_cluster)) {
           self->state.foreign_warnings.line(log_level::warning,
                                             "refused by a peer: "
                                               + describe(err));
+          // The peer is not of this cluster (it joined another one).
+          if (!peer_id.empty()) {
+            forget_member(self, peer_id, describe(err));
+            publish_ring(self);
+            publish_cards(self);
+          }
+        }
         if (!direct_id.empty())
           link_failed(self, direct_id, describe(err), attempt);
         // Otherwise a silent peer: its heartbeat stops advancing here, which

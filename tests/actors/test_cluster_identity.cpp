@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,14 @@ namespace {
 
 // n1 and n2 form cluster A; n3 starts alone, its own cluster B. Cleanup and
 // anti-entropy run often, so records n3 brings into A move within seconds.
-cluster_fixture two_clusters() {
-  return cluster_fixture{3, {"dc1"}, [](node_config& nc, std::size_t i) {
+// A fourth node added later also gets the seed `*also_seed` if set.
+cluster_fixture two_clusters(std::shared_ptr<endpoint> also_seed = nullptr) {
+  return cluster_fixture{3, {"dc1"}, [=](node_config& nc, std::size_t i) {
                            if (i == 2)
                              nc.membership.seeds.clear();
+                           if (i == 3 && also_seed && also_seed->port != 0)
+                             nc.membership.seeds.insert(
+                               nc.membership.seeds.begin(), *also_seed);
                            nc.cleanup_settle = 1s;
                            nc.cleanup_every = 2s;
                            nc.aae_interval = 200ms;
@@ -132,6 +137,41 @@ BOOST_AUTO_TEST_CASE(a_node_of_another_cluster_is_refused_and_changes_nothing) {
           uint64_t, ring_state&) {},
       [&](caf::error& err) { BOOST_FAIL("relay: " << describe(err)); });
   BOOST_CHECK(ring_of(cluster, 0) == ring_a);
+}
+
+// A new node given seeds of two clusters by mistake (kvnode --seeds naming
+// a node of each): it joins whichever ring it hears first; the other
+// cluster forgets it and neither learns of the other. On a0a895b the two
+// membership lists merged and one ring overwrote the other.
+BOOST_AUTO_TEST_CASE(a_node_seeded_with_two_clusters_joins_one_of_them_only) {
+  auto b1 = std::make_shared<endpoint>();
+  auto cluster = two_clusters(b1);
+  wait_for_two_clusters(cluster);
+  auto ring_a = ring_of(cluster, 0);
+  auto ring_b = ring_of(cluster, 2);
+  *b1 = address_of(cluster, 2);
+  // n4's seeds: n3 (cluster B) and n1 (cluster A).
+  BOOST_REQUIRE_EQUAL(cluster.config_for(3).membership.seeds.size(), 2u);
+  cluster.add();
+  std::string joined;
+  BOOST_REQUIRE(eventually(
+    [&] {
+      auto mine = ring_of(cluster, 3);
+      if (mine.cluster == ring_a.cluster || mine.cluster == ring_b.cluster)
+        joined = mine.cluster;
+      return !joined.empty();
+    },
+    30s));
+  auto other = joined == ring_a.cluster ? std::size_t{2} : std::size_t{0};
+  // The other cluster forgets it, and never hears of the first.
+  BOOST_CHECK(eventually([&] { return !knows(cluster, other, "n4"); }, 30s));
+  BOOST_CHECK(!knows(cluster, 0, "n3"));
+  BOOST_CHECK(!knows(cluster, 2, "n1") && !knows(cluster, 2, "n2"));
+  auto other_ring = ring_of(cluster, other);
+  BOOST_CHECK_EQUAL(other_ring.cluster,
+                    other == 0 ? ring_a.cluster : ring_b.cluster);
+  for (auto& id : other_ring.current.ids)
+    BOOST_CHECK(id != "n4" && id != (other == 0 ? "n3" : "n1"));
 }
 
 // `join`: n3, alone with records of its own, joins A through n1. It gets
