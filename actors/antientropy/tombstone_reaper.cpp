@@ -27,7 +27,7 @@ using steady = std::chrono::steady_clock;
 // Candidate tombstones of one partition, asked about together.
 struct reap_batch {
   uint32_t partition = 0;
-  uint64_t ring_version = 0;
+  uint64_t ring_generation = 0;
   steady::time_point agreed_at{};
   partition_chunk tombstones; // keys and their sibling sets
 
@@ -41,7 +41,7 @@ struct reap_batch {
   reap_batch only(const std::vector<uint32_t>& indices) const {
     reap_batch out;
     out.partition = partition;
-    out.ring_version = ring_version;
+    out.ring_generation = ring_generation;
     out.agreed_at = agreed_at;
     for (auto i : indices) {
       out.tombstones.keys.push_back(tombstones.keys[i]);
@@ -77,6 +77,10 @@ struct reaper_state {
   // Where the next page of (partition, local store) starts.
   std::map<std::pair<uint32_t, std::size_t>, std::string> cursors;
   uint64_t cycle_ring = 0;
+  // Bumped by every new ring: a batch asked about under one is reaped only
+  // under the same (versions alone repeat across clusters: a node that
+  // joined another cluster may hold an equal version of another ring).
+  uint64_t ring_generation = 0;
   std::size_t running = 0;                // jobs in flight
   bool pumping = false;                   // pump() is on the stack
   bool pump_again = false;                // a job ended meanwhile
@@ -335,7 +339,7 @@ void reap(reaper_pointer self, reap_batch batch) {
   reap_on(self, *shared, others, [=](bool ok, uint64_t) {
     // The replicas go last, and only while nothing changed meanwhile.
     auto& st = self->state;
-    if (!ok || st.blocker() || shared->ring_version != st.ring->epoch()) {
+    if (!ok || st.blocker() || shared->ring_generation != st.ring_generation) {
       self->state.status.kept += shared->tombstones.keys.size();
       return next_job(self);
     }
@@ -362,7 +366,7 @@ void forget(reaper_state& st, const reap_batch& batch) {
 
 void confirm(reaper_pointer self, reap_batch batch) {
   auto& st = self->state;
-  if (batch.ring_version != st.ring->epoch()) {
+  if (batch.ring_generation != st.ring_generation) {
     forget(st, batch);
     return next_job(self);
   }
@@ -379,7 +383,7 @@ void confirm(reaper_pointer self, reap_batch batch) {
     st.status.kept += shared->tombstones.keys.size() - agreed.size();
     // The world may have changed while the answers came.
     if (agreed.empty() || self->state.blocker()
-        || shared->ring_version != st.ring->epoch())
+        || shared->ring_generation != st.ring_generation)
       return next_job(self);
     reap(self, shared->only(agreed));
   });
@@ -408,7 +412,7 @@ void scan(reaper_pointer self, uint32_t partition, std::size_t store) {
         else
           st.cursors[{partition, store}] = page.resume_after;
         st.status.candidates += page.keys.size();
-        auto version = st.ring->epoch();
+        auto version = st.ring_generation;
         // Batches of the page, asked about next, one after the other.
         std::size_t size = std::max<uint32_t>(st.settings.batch, 1);
         std::vector<reap_job> asks;
@@ -428,7 +432,7 @@ void scan(reaper_pointer self, uint32_t partition, std::size_t store) {
           reap_job job;
           job.what = reap_job::kind::ask;
           job.batch.partition = partition;
-          job.batch.ring_version = version;
+          job.batch.ring_generation = version;
           auto to = std::min(page.keys.size(), from + size);
           for (auto i = from; i < to; ++i) {
             job.batch.tombstones.keys.push_back(std::move(page.keys[i]));
@@ -449,7 +453,7 @@ void ask(reaper_pointer self, reap_batch batch) {
   auto shared = std::make_shared<reap_batch>(std::move(batch));
   check(self, *shared, [=](std::vector<uint32_t> agreed) {
     auto& st = self->state;
-    if (!agreed.empty() && shared->ring_version == st.ring->epoch()) {
+    if (!agreed.empty() && shared->ring_generation == st.ring_generation) {
       auto kept = shared->only(agreed);
       kept.agreed_at = steady::now();
       for (auto& key : kept.tombstones.keys)
@@ -497,7 +501,7 @@ void pump_once(reaper_pointer self) {
   if (!st.stop_reason) {
     if (auto blocked = st.blocker())
       st.stop_reason = blocked;
-    else if (st.ring->epoch() != st.cycle_ring)
+    else if (st.ring_generation != st.cycle_ring)
       st.stop_reason = std::string{"the ring changed during the cycle"};
   }
   if (st.stop_reason)
@@ -524,7 +528,7 @@ void start_cycle(reaper_pointer self) {
     return end_cycle(self, blocked);
   st.in_cycle = true;
   st.stop_reason = std::nullopt;
-  st.cycle_ring = st.ring->epoch();
+  st.cycle_ring = st.ring_generation;
   st.status.state = "checking";
   st.status.candidates = 0;
   for (auto& batch : st.pending) {
@@ -557,7 +561,12 @@ tombstone_reaper(reaper_pointer self, tombstone_reaper_settings settings,
     = self->state.settings.interval.count() > 0 ? "idle" : "off";
   schedule_cycle(self);
   return {
-    [=](ring_atom, ring_snapshot& next) { self->state.ring = std::move(next); },
+    [=](ring_atom, ring_snapshot& next) {
+      auto& st = self->state;
+      if (next->state() != st.ring->state())
+        ++st.ring_generation;
+      st.ring = std::move(next);
+    },
     [=](members_atom, std::vector<node_card>& cards) {
       self->state.cards = cards_by_id(std::move(cards));
     },

@@ -887,10 +887,17 @@ std::vector<member_info> members_of(const coordinator_state& st) {
 // the gossiper watches the connections and reconnects.
 void update_cards(coordinator_pointer self, std::vector<node_card>& cards) {
   auto& st = self->state;
+  // The gossiper's list is the whole membership: a member it forgot (one
+  // that joined another cluster) goes here too.
+  auto own = st.cards.find(st.settings.node_id);
+  std::map<std::string, node_card> fresh;
+  if (own != st.cards.end())
+    fresh.emplace(own->first, std::move(own->second));
   for (auto& card : cards) {
     auto id = card.info.node_id;
-    st.cards[id] = std::move(card);
+    fresh[id] = std::move(card);
   }
+  st.cards = std::move(fresh);
 }
 
 // Tells the gossiper the ring version every write of this node is placed

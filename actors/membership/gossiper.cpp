@@ -294,7 +294,11 @@ void adopt_ring(gossiper_pointer self, const ring_state& incoming) {
   auto& st = self->state;
   if (incoming.version == 0)
     return;
-  if (st.ring.version != 0 && !same_cluster(incoming.cluster, st.cluster())) {
+  // A named cluster never goes back to no name: an unnamed ring is
+  // another cluster's (or one from before names).
+  if (st.ring.version != 0
+      && (!same_cluster(incoming.cluster, st.cluster())
+          || (incoming.cluster.empty() && !st.cluster().empty()))) {
     st.foreign_warnings.line(log_level::warning,
                              "ignoring a ring of cluster " + incoming.cluster
                                + ": this node belongs to cluster "
@@ -414,6 +418,18 @@ std::string id_in_use(const node_card& holder) {
 
 void reconnect(gossiper_pointer self, const std::string& id);
 
+// A node of a cluster whose ring has no name yet (saved by an earlier
+// version) matches any cluster by name; a named cluster takes it only if
+// it is one of its own ring's members, still unnamed during the upgrade.
+bool holds_unnamed_ring(const gossiper_state& st, const member_info& peer) {
+  if (st.cluster().empty() || !peer.cluster.empty() || peer.ring_epoch == 0)
+    return false;
+  for (auto* a : {&st.ring.current, &st.ring.next, &st.ring.previous})
+    if (std::find(a->ids.begin(), a->ids.end(), peer.node_id) != a->ids.end())
+      return false;
+  return true;
+}
+
 std::string other_cluster(const gossiper_state& st, const member_info& peer) {
   return "node " + peer.node_id + " at " + peer.host + ":"
          + std::to_string(peer.port) + " belongs to cluster " + peer.cluster
@@ -450,16 +466,20 @@ std::optional<caf::error> merge(gossiper_pointer self,
       continue; // only this node speaks for itself
     if (!same_cluster(card.info.cluster, st.cluster())) {
       // A member of another cluster would be taken for a node waiting to
-      // join this one, and the claimant would give it partitions. A node
-      // known here that says so itself has joined another cluster.
-      if (id == sender) {
+      // join this one, and the claimant would give it partitions. (A known
+      // node that joined another cluster is forgotten when its own gossiper
+      // answers `other_cluster`: the sender named here may be forged.)
+      if (id == sender)
         refusal = make_kv_error(kv_errc::other_cluster,
                                 other_cluster(st, card.info));
-        if (st.cards.count(id) > 0) {
-          forget_member(self, id, other_cluster(st, card.info));
-          ring_changed = cards_changed = true;
-        }
-      }
+      continue;
+    }
+    if (holds_unnamed_ring(st, card.info)) {
+      if (id == sender)
+        refusal = make_kv_error(
+          kv_errc::other_cluster,
+          "node " + id + " holds a ring of a cluster without a name, not "
+            + st.cluster() + " (check the seeds, or upgrade that cluster)");
       continue;
     }
     auto known = st.cards.find(id);
@@ -818,18 +838,28 @@ std::optional<std::string> join_refusal(const gossiper_state& st) {
   if (st.joining)
     return std::string{"a join is already under way"};
   auto& r = st.ring;
-  if (r.version != 0 && r.current.ids != std::vector<std::string>{st.self_id})
+  std::set<std::string> on_ring;
+  for (auto* a : {&r.current, &r.next, &r.previous})
+    on_ring.insert(a->ids.begin(), a->ids.end());
+  // On a ring with others: a member. Not on its ring at all (a join that
+  // never got through, its cluster gone) and knowing no live node, it may
+  // try again.
+  if (on_ring.count(st.self_id) > 0 && on_ring.size() > 1)
     return st.self_id + " is in cluster " + r.cluster + " with "
-           + std::to_string(r.current.ids.size())
+           + std::to_string(on_ring.size())
            + " member(s) on its ring: only a node alone joins another "
              "cluster (a member leaves, then starts again on an empty data "
              "directory)";
-  if (r.transition != 0 || !r.previous.empty())
+  if (on_ring.count(st.self_id) > 0
+      && (r.transition != 0 || !r.previous.empty()))
     return st.self_id + "'s ring is changing: join once it has settled";
-  if (st.cards.size() > 1 || !st.remembered.empty())
-    return st.self_id + " knows " + std::to_string(st.cards.size() - 1
-                                                   + st.remembered.size())
-           + " other member(s): only a node alone joins another cluster";
+  std::string live;
+  for (auto& [id, card] : st.cards)
+    if (id != st.self_id && st.view_of(card) != member_status::down)
+      live += (live.empty() ? "" : ", ") + id;
+  if (!live.empty())
+    return st.self_id + " knows live members (" + live
+           + "): only a node alone joins another cluster";
   if (st.cards.at(st.self_id).info.status == member_status::leaving)
     return st.self_id + " is leaving";
   return std::nullopt;
@@ -865,8 +895,32 @@ std::optional<std::string> join_refusal(const gossiper_state& st,
 // partitions it does not own to their owners.
 std::optional<std::string> switch_cluster(gossiper_pointer self,
                                           const ring_state& theirs,
+                                          const std::vector<member_info>& members,
                                           const seed_address& seed) {
   auto& st = self->state;
+  // The new cluster's members are remembered (and saved) like those of a
+  // last run: contacted until they gossip, so the node finds its cluster
+  // again after a restart even without seeds.
+  std::map<std::string, member_info> remembered;
+  for (auto m : members) {
+    if (m.node_id == st.self_id || member_problem(m)
+        || remembered.size() >= max_gossip_cards)
+      continue;
+    m.status = m.status == member_status::leaving ? member_status::leaving
+                                                  : member_status::down;
+    m.cluster = theirs.cluster;
+    remembered.emplace(m.node_id, std::move(m));
+  }
+  if (!st.settings.state_dir.empty()) {
+    std::vector<member_info> durable{st.own().info};
+    for (auto& [id, m] : remembered)
+      durable.push_back(m);
+    try {
+      save_membership(st.settings.state_dir, durable);
+    } catch (const storage_error& e) {
+      return std::string{"cannot save the membership: "} + e.what();
+    }
+  }
   if (!st.settings.state_dir.empty()) {
     try {
       save_ring(st.settings.state_dir, theirs);
@@ -880,6 +934,13 @@ std::optional<std::string> switch_cluster(gossiper_pointer self,
              + std::to_string(theirs.version) + ", "
              + std::to_string(theirs.current.ids.size()) + " member(s))");
   st.ring = theirs;
+  std::vector<std::string> old_members;
+  for (auto& [id, card] : st.cards)
+    if (id != st.self_id)
+      old_members.push_back(id);
+  for (auto& id : old_members)
+    forget_member(self, id, "this node joined cluster " + theirs.cluster);
+  st.remembered = std::move(remembered);
   auto& own = st.own().info;
   own.cluster = theirs.cluster;
   own.ring_epoch = 0;
@@ -913,7 +974,7 @@ void join_cluster(gossiper_pointer self, const seed_address& seed,
     if (!why)
       why = join_refusal(st, theirs, members, seed.to_string());
     if (!why)
-      why = switch_cluster(self, theirs, seed);
+      why = switch_cluster(self, theirs, members, seed);
     if (why) {
       rp->deliver(make_kv_error(kv_errc::invalid_argument, *why));
       return;

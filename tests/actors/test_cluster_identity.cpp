@@ -11,6 +11,7 @@
 
 #include <caf/io/all.hpp>
 
+#include "persistence/node_files.hpp"
 #include "tests/actors/cluster_fixture.hpp"
 
 using namespace kv;
@@ -137,6 +138,27 @@ BOOST_AUTO_TEST_CASE(a_node_of_another_cluster_is_refused_and_changes_nothing) {
           uint64_t, ring_state&) {},
       [&](caf::error& err) { BOOST_FAIL("relay: " << describe(err)); });
   BOOST_CHECK(ring_of(cluster, 0) == ring_a);
+  // Review: a ring without a name (saved before names) matched every
+  // cluster, so a node of an unnamed cluster, with a higher version, still
+  // took a named cluster over.
+  auto unnamed = ring_b;
+  unnamed.cluster.clear();
+  auto unnamed_cards = cards_b;
+  unnamed_cards.front().info.cluster.clear();
+  unnamed_cards.front().info.ring_epoch = unnamed.version;
+  refused = false;
+  self
+    ->request(peer, 5s, gossip_atom::value, std::string{"n3"}, unnamed_cards,
+              std::vector<std::string>{}, uint64_t{0}, unnamed)
+    .receive(
+      [&](std::string&, std::vector<node_card>&, std::vector<std::string>&,
+          uint64_t, ring_state&) {},
+      [&](caf::error& err) {
+        refused = is_kv_error(err, kv_errc::other_cluster);
+      });
+  BOOST_CHECK_MESSAGE(refused, "n1 took the card of an unnamed cluster");
+  BOOST_CHECK(!knows(cluster, 0, "n3"));
+  BOOST_CHECK(ring_of(cluster, 0) == ring_a);
 }
 
 // A new node given seeds of two clusters by mistake (kvnode --seeds naming
@@ -231,6 +253,52 @@ BOOST_AUTO_TEST_CASE(a_node_alone_joins_a_cluster_and_brings_its_records) {
     60s));
   BOOST_CHECK(knows(cluster, 0, "n3"));
   BOOST_CHECK(knows(cluster, 2, "n2"));
+}
+
+// Review: the join changed the seeds in memory only and saved a membership
+// of the node alone, so a node started without seeds that restarted before
+// its first exchange never found its cluster again. The seed's members are
+// saved before the join answers.
+BOOST_AUTO_TEST_CASE(a_join_saves_the_members_it_joins) {
+  auto cluster = two_clusters();
+  wait_for_two_clusters(cluster);
+  auto reply = cluster.client(2).join_cluster(address_of(cluster, 0));
+  BOOST_REQUIRE_MESSAGE(reply, "join: " << why(reply));
+  std::vector<std::string> saved;
+  for (auto& m : load_membership(cluster.config_for(2).storage.data_dir))
+    saved.push_back(m.node_id);
+  std::sort(saved.begin(), saved.end());
+  BOOST_CHECK((saved == std::vector<std::string>{"n1", "n2", "n3"}));
+}
+
+// Review: a join could take the ring of a cluster that then went away (its
+// only member joined elsewhere or was wiped); the node, on a ring without
+// itself and knowing no live node, was refused every later join. Here its
+// files are made to say so, and it joins another cluster.
+BOOST_AUTO_TEST_CASE(a_node_on_no_ring_that_knows_no_live_node_may_join_again) {
+  auto cluster = two_clusters();
+  wait_for_two_clusters(cluster);
+  auto ring_a = ring_of(cluster, 0);
+  auto nc = cluster.config_for(2);
+  cluster.stop(2);
+  // The ring of a cluster that is gone, without n3 on it.
+  auto gone = ring_a;
+  gone.cluster = "0000dead0000dead";
+  save_ring(nc.storage.data_dir, gone);
+  std::vector<member_info> alone;
+  for (auto& m : load_membership(nc.storage.data_dir))
+    if (m.node_id == "n3")
+      alone.push_back(m);
+  save_membership(nc.storage.data_dir, alone);
+  cluster.restart(2, nc);
+  auto reply = cluster.client(2).join_cluster(address_of(cluster, 0));
+  BOOST_REQUIRE_MESSAGE(reply, "join: " << why(reply));
+  BOOST_CHECK(eventually(
+    [&] {
+      auto r = ring_of(cluster, 0);
+      return r.current.ids.size() == 3u && r.transition == 0;
+    },
+    60s));
 }
 
 BOOST_AUTO_TEST_CASE(join_is_refused_with_a_reason_and_changes_nothing) {
