@@ -1,0 +1,197 @@
+// The autoscaler's rules (issue 14) over synthetic load traces: a spike,
+// a ramp, oscillation (no flapping), quiet load, and the bounds.
+#define BOOST_TEST_MODULE scaling_policy
+#include <boost/test/unit_test.hpp>
+
+#include <functional>
+#include <ostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/autoscale/scaling_policy.hpp"
+
+using namespace kv;
+using namespace std::chrono_literals;
+
+namespace kv {
+inline std::ostream& boost_test_print_type(std::ostream& out, scale_action x) {
+  return out << to_string(x);
+}
+} // namespace kv
+
+namespace {
+
+scaling_targets targets() {
+  scaling_targets t;
+  t.min_nodes = 3;
+  t.max_nodes = 5;
+  t.replication = 3;
+  t.high_ops_per_node = 4000;
+  t.low_ops_per_node = 1500;
+  t.high_p99_us = 50'000;
+  t.out_window = 60s;
+  t.in_window = 300s;
+  t.cooldown = 300s;
+  return t;
+}
+
+// `nodes` up nodes sharing `total` ops/s evenly, with p99 `p99_us`.
+cluster_sample sample(uint64_t now_ms, std::size_t nodes, double total,
+                      uint32_t p99_us = 5'000) {
+  cluster_sample s;
+  s.now_ms = now_ms;
+  for (std::size_t i = 0; i < nodes; ++i) {
+    node_sample n;
+    n.node_id = "n" + std::to_string(i + 1);
+    n.ops_per_s = total / static_cast<double>(nodes);
+    n.p99_us = p99_us;
+    n.data_bytes = 1'000'000;
+    s.nodes.push_back(n);
+  }
+  return s;
+}
+
+struct step {
+  uint64_t at_ms;
+  scaling_decision decision;
+};
+
+// Runs a trace: one sample a second for `seconds`, total load `load(t)`
+// (t in seconds); the cluster's size follows the decisions at once.
+std::vector<step> run(scaling_policy& policy, std::size_t nodes,
+                      uint64_t seconds_long,
+                      const std::function<double(uint64_t)>& load,
+                      const std::function<uint32_t(uint64_t)>& p99 = {}) {
+  std::vector<step> decided;
+  for (uint64_t t = 0; t < seconds_long; ++t) {
+    auto d = policy.observe(
+      sample(t * 1000, nodes, load(t), p99 ? p99(t) : 5'000));
+    if (d.action == scale_action::grow)
+      ++nodes;
+    if (d.action == scale_action::shrink)
+      --nodes;
+    if (d.action != scale_action::none)
+      decided.push_back({t * 1000, d});
+  }
+  return decided;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_spike_shorter_than_the_window_changes_nothing) {
+  scaling_policy policy{targets()};
+  auto decided = run(policy, 3, 600, [](uint64_t t) {
+    return t >= 100 && t < 150 ? 30'000.0 : 6'000.0; // 50 s at 10k per node
+  });
+  BOOST_TEST(decided.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_ramp_grows_the_cluster_step_by_step_up_to_the_maximum) {
+  scaling_policy policy{targets()};
+  // From 6k to 40k ops/s over 20 minutes, then flat.
+  auto decided = run(policy, 3, 3600, [](uint64_t t) {
+    return 6'000.0 + 34'000.0 * std::min<double>(t, 1200) / 1200.0;
+  });
+  BOOST_REQUIRE_EQUAL(decided.size(), 2u); // 3 -> 4 -> 5, the maximum
+  for (auto& s : decided)
+    BOOST_TEST(s.decision.action == scale_action::grow);
+  // The cooldown separates them.
+  BOOST_TEST(decided[1].at_ms - decided[0].at_ms >= 300'000u);
+  // The first only once 12k ops/s (4k per node) were exceeded for 60 s.
+  BOOST_TEST(decided[0].at_ms >= 60'000u);
+}
+
+BOOST_AUTO_TEST_CASE(latency_alone_grows_the_cluster) {
+  scaling_policy policy{targets()};
+  auto decided = run(
+    policy, 3, 200, [](uint64_t) { return 3'000.0; },
+    [](uint64_t t) { return t >= 10 ? 80'000u : 5'000u; });
+  BOOST_REQUIRE_EQUAL(decided.size(), 1u);
+  BOOST_TEST(decided[0].decision.action == scale_action::grow);
+  BOOST_TEST(decided[0].at_ms == 70'000u);
+}
+
+BOOST_AUTO_TEST_CASE(oscillating_load_does_not_flap) {
+  scaling_policy policy{targets()};
+  // Hot and quiet by turns, each for 40 s: neither window completes.
+  auto decided = run(policy, 4, 3600, [](uint64_t t) {
+    return (t / 40) % 2 == 0 ? 24'000.0 : 1'000.0;
+  });
+  BOOST_TEST(decided.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_grown_cluster_does_not_shrink_back_at_the_load_that_grew_it) {
+  scaling_policy policy{targets()};
+  // 13k ops/s on 3 nodes is hot (4.3k each); on 4 nodes it is 3.25k each,
+  // and with one node fewer 4.3k again: not below the low target.
+  auto decided = run(policy, 3, 7200, [](uint64_t) { return 13'000.0; });
+  BOOST_REQUIRE_EQUAL(decided.size(), 1u);
+  BOOST_TEST(decided[0].decision.action == scale_action::grow);
+}
+
+BOOST_AUTO_TEST_CASE(quiet_load_shrinks_to_the_floor_taking_the_lightest_node) {
+  scaling_policy policy{targets()};
+  std::size_t nodes = 5;
+  std::vector<scaling_decision> decided;
+  for (uint64_t t = 0; t < 3600; ++t) {
+    auto s = sample(t * 1000, nodes, 1'000.0);
+    s.nodes[1].data_bytes = 10; // n2 holds least
+    auto d = policy.observe(s);
+    if (d.action == scale_action::shrink) {
+      decided.push_back(d);
+      --nodes;
+    }
+  }
+  BOOST_REQUIRE_EQUAL(decided.size(), 2u); // 5 -> 4 -> 3, the floor
+  BOOST_TEST(decided[0].node == "n2");
+  // All equal: the greatest id.
+  scaling_policy even{targets()};
+  scaling_decision last;
+  for (uint64_t t = 0; t <= 300; ++t)
+    last = even.observe(sample(t * 1000, 4, 1'000.0));
+  BOOST_TEST(last.action == scale_action::shrink);
+  BOOST_TEST(last.node == "n4");
+}
+
+BOOST_AUTO_TEST_CASE(the_floor_is_the_replication_factor_when_it_is_higher) {
+  auto t = targets();
+  t.min_nodes = 1;
+  t.replication = 3;
+  scaling_policy policy{t};
+  auto decided = run(policy, 3, 3600, [](uint64_t) { return 10.0; });
+  BOOST_TEST(decided.empty());
+}
+
+BOOST_AUTO_TEST_CASE(nothing_is_decided_during_a_change_or_with_a_member_down) {
+  scaling_policy policy{targets()};
+  std::optional<uint64_t> first;
+  std::string reason_meanwhile;
+  for (uint64_t t = 0; t < 600 && !first; ++t) {
+    auto s = sample(t * 1000, 3, 30'000.0); // far above target throughout
+    s.ring_changing = t < 300;
+    s.nodes[2].up = t < 300 || t >= 500; // then a node down until 500 s
+    auto d = policy.observe(s);
+    if (t == 400)
+      reason_meanwhile = d.reason;
+    if (d.action != scale_action::none)
+      first = t * 1000;
+  }
+  // The window starts again once all is well: 500 s + 60 s.
+  BOOST_REQUIRE(first);
+  BOOST_TEST(*first == 560'000u);
+  BOOST_TEST(reason_meanwhile == "a member is not up");
+}
+
+BOOST_AUTO_TEST_CASE(unusable_targets_are_named) {
+  auto t = targets();
+  BOOST_TEST(!targets_problem(t));
+  t.min_nodes = 6;
+  BOOST_TEST(targets_problem(t).has_value());
+  t = targets();
+  t.low_ops_per_node = t.high_ops_per_node;
+  BOOST_TEST(targets_problem(t).has_value());
+  t = targets();
+  t.replication = 9;
+  BOOST_TEST(targets_problem(t).has_value());
+}
