@@ -43,6 +43,15 @@ inline bool eventually(const std::function<bool()>& done,
   return true;
 }
 
+// Request options asking for n replicas with write and read quorums w, r.
+inline request_options replicas(uint32_t n, uint32_t w, uint32_t r) {
+  request_options o;
+  o.n = n;
+  o.w = w;
+  o.r = r;
+  return o;
+}
+
 struct test_node {
   bounded_actor_system system;
   caf::actor_system& sys = system.get();

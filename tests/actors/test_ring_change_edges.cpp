@@ -39,14 +39,6 @@ bool settled(cluster_fixture& cluster, std::size_t count) {
     std::chrono::seconds{60});
 }
 
-request_options opts(uint32_t n, uint32_t w, uint32_t r) {
-  request_options o;
-  o.n = n;
-  o.w = w;
-  o.r = r;
-  return o;
-}
-
 } // namespace
 
 // Regression (stale reads with R+W>N): a request could ask for more
@@ -57,15 +49,15 @@ BOOST_AUTO_TEST_CASE(more_replicas_than_a_partition_holds_are_refused) {
   cluster_fixture cluster{5, {"dc1"}};
   BOOST_REQUIRE(cluster.converged(5));
   BOOST_REQUIRE(settled(cluster, 5));
-  auto wide = cluster.client(0).put("wide", "v", {}, opts(4, 4, 1));
+  auto wide = cluster.client(0).put("wide", "v", {}, replicas(4, 4, 1));
   BOOST_REQUIRE(!wide);
   BOOST_TEST(is_kv_error(wide.error(), kv_errc::invalid_argument));
   BOOST_TEST(describe(wide.error()).find("replicas a partition has")
              != std::string::npos);
-  auto read = cluster.client(0).get("wide", opts(5, 1, 1));
+  auto read = cluster.client(0).get("wide", replicas(5, 1, 1));
   BOOST_TEST(!read);
   BOOST_TEST(static_cast<bool>(cluster.client(0).put("fits", "v", {},
-                                                     opts(3, 3, 1))));
+                                                     replicas(3, 3, 1))));
 }
 
 // Regression (a hang from one message): stopping_atom is part of the public gossiper interface
@@ -93,7 +85,7 @@ BOOST_AUTO_TEST_CASE(one_stopping_message_does_not_take_a_live_node_out) {
   std::this_thread::sleep_for(std::chrono::seconds{2});
   // n2 is alive and was never stopped.
   BOOST_TEST(std::string{to_string(cluster.status_seen_by(0, "n2"))} == "up");
-  auto put = cluster.client(0).put("after-stop", "v", {}, opts(3, 3, 3));
+  auto put = cluster.client(0).put("after-stop", "v", {}, replicas(3, 3, 3));
   BOOST_TEST(static_cast<bool>(put), "put n=3 w=3: " << why(put));
   cluster.add();
   BOOST_TEST(cluster.converged(4)); // the join never starts: 20 s timeout
@@ -111,7 +103,7 @@ BOOST_AUTO_TEST_CASE(a_forged_handoff_report_does_not_complete_a_join) {
   BOOST_REQUIRE(settled(cluster, 3));
   auto ks = keys(100, "old");
   for (auto& key : ks)
-    BOOST_REQUIRE(cluster.client(0).put(key, "v-" + key, {}, opts(3, 3, 1)));
+    BOOST_REQUIRE(cluster.client(0).put(key, "v-" + key, {}, replicas(3, 3, 1)));
   auto joiner = cluster.add();
   BOOST_REQUIRE(eventually([&] { return ring_of(cluster, 0).transition != 0; }));
   auto transition = ring_of(cluster, 0).transition;
@@ -128,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_forged_handoff_report_does_not_complete_a_join) {
   if (completed)
     for (auto& key : ks) {
       // W=3, R=1, N=3; through the joiner, whose local answer comes first.
-      auto got = cluster.client(joiner).get(key, opts(3, 1, 1));
+      auto got = cluster.client(joiner).get(key, replicas(3, 1, 1));
       if (got && got->siblings.empty())
         ++misses;
     }
@@ -150,7 +142,7 @@ BOOST_AUTO_TEST_CASE(a_joiner_with_a_smaller_value_limit_completes_its_join) {
   BOOST_REQUIRE(settled(cluster, 3));
   for (auto& key : keys(20, "big"))
     BOOST_REQUIRE(cluster.client(0).put(key, std::string(5000, 'x'), {},
-                                        opts(3, 3, 1)));
+                                        replicas(3, 3, 1)));
   cluster.add();
   BOOST_TEST(settled(cluster, 4)); // 60 s, then fails
 }
