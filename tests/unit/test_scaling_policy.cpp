@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "actors/autoscale/cluster_load.hpp"
 #include "actors/autoscale/scaling_policy.hpp"
+#include "tests/support/ring_members.hpp"
 
 using namespace kv;
 using namespace std::chrono_literals;
@@ -194,4 +196,42 @@ BOOST_AUTO_TEST_CASE(unusable_targets_are_named) {
   t = targets();
   t.replication = 9;
   BOOST_TEST(targets_problem(t).has_value());
+}
+
+// The sample the autoscaler builds from gossip, and who decides.
+BOOST_AUTO_TEST_CASE(gossiped_load_becomes_one_sample_and_the_smallest_up_member_decides) {
+  std::vector<member_info> members{kv::testing::member("a"),
+                                   kv::testing::member("b"),
+                                   kv::testing::member("c")};
+  auto ring = kv::testing::first_ring_of(members);
+  uint64_t wall = 1'000'000;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    members[i].load.measured_ms = wall - 500;
+    members[i].load.ops_per_s = 1000 * static_cast<uint32_t>(i + 1);
+    members[i].load.p99_us = 2000;
+    members[i].load.disk_bytes = 10 * (i + 1);
+  }
+  auto s = sample_cluster(ring, members, 42, wall, 5000);
+  BOOST_TEST(!s.ring_changing);
+  BOOST_TEST(s.now_ms == 42u);
+  BOOST_REQUIRE_EQUAL(s.nodes.size(), 3u);
+  BOOST_TEST(s.nodes[1].node_id == "b");
+  BOOST_TEST(s.nodes[1].ops_per_s == 2000);
+  BOOST_TEST(s.nodes[2].data_bytes == 30u);
+  BOOST_TEST(decider_of(ring, members, "c") == "a");
+  // a down: b decides, and a counts as not up.
+  members[0].status = member_status::down;
+  BOOST_TEST(decider_of(ring, members, "c") == "b");
+  BOOST_TEST(!sample_cluster(ring, members, 0, wall, 5000).nodes[0].up);
+  members[0].status = member_status::up;
+  // Stale load, a node waiting to join, a node leaving: not a settled view.
+  members[2].load.measured_ms = wall - 6000;
+  BOOST_TEST(sample_cluster(ring, members, 0, wall, 5000).ring_changing);
+  members[2].load.measured_ms = wall;
+  auto joiner = kv::testing::member("d", ring.version);
+  members.push_back(joiner);
+  BOOST_TEST(sample_cluster(ring, members, 0, wall, 5000).ring_changing);
+  members.pop_back();
+  members[1].status = member_status::leaving;
+  BOOST_TEST(sample_cluster(ring, members, 0, wall, 5000).ring_changing);
 }

@@ -1,0 +1,60 @@
+#include "actors/autoscale/cluster_load.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "actors/ring/claimant.hpp"
+
+namespace kv {
+
+cluster_sample sample_cluster(const ring_state& ring,
+                              const std::vector<member_info>& members,
+                              uint64_t now_ms, uint64_t wall_ms,
+                              uint64_t stale_ms) {
+  cluster_sample sample;
+  sample.now_ms = now_ms;
+  sample.ring_changing = ring.version == 0 || ring.transition != 0
+                         || !ring.previous.empty();
+  std::map<std::string, const member_info*> by_id;
+  for (auto& m : members)
+    by_id[m.node_id] = &m;
+  for (auto& id : ring.current.ids) {
+    if (removed_id(ring, id))
+      continue;
+    node_sample n;
+    n.node_id = id;
+    auto i = by_id.find(id);
+    if (i == by_id.end()) {
+      n.up = false;
+      sample.nodes.push_back(n);
+      continue;
+    }
+    auto& m = *i->second;
+    n.up = m.status == member_status::up;
+    auto& load = m.load;
+    bool fresh = load.measured_ms != 0 && load.measured_ms + stale_ms >= wall_ms;
+    if (!fresh)
+      sample.ring_changing = true;
+    n.ops_per_s = load.ops_per_s;
+    n.p99_us = load.p99_us;
+    n.data_bytes = load.disk_bytes;
+    sample.nodes.push_back(n);
+  }
+  // A node up but not on the ring waits to join; one leaving is leaving.
+  for (auto& m : members) {
+    bool on_ring = std::binary_search(ring.current.ids.begin(),
+                                      ring.current.ids.end(), m.node_id);
+    if ((!on_ring && m.status == member_status::up && !was_removed(ring, m))
+        || m.status == member_status::leaving)
+      sample.ring_changing = true;
+  }
+  return sample;
+}
+
+std::string decider_of(const ring_state& ring,
+                       const std::vector<member_info>& members,
+                       const std::string& self_id) {
+  return claimant_of(ring, members, self_id);
+}
+
+} // namespace kv

@@ -1,0 +1,34 @@
+#pragma once
+
+// What the autoscaler reads from gossip: the cluster's load as one sample,
+// and which node decides. Plain C++ over the ring and the member records.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "actors/autoscale/scaling_policy.hpp"
+#include "messages/membership.hpp"
+#include "messages/ring_state.hpp"
+
+namespace kv {
+
+// One sample at `now_ms` (steady time) from the ring and the members as one
+// node sees them: every ring member (but removed ones) with its gossiped
+// load; `ring_changing` while a change is in transfer or draining, a node
+// is waiting to join or leaving, or a member's load is missing or older
+// than `stale_ms` (wall clock `wall_ms`): a decision then would act on
+// what the cluster is not.
+cluster_sample sample_cluster(const ring_state& ring,
+                              const std::vector<member_info>& members,
+                              uint64_t now_ms, uint64_t wall_ms,
+                              uint64_t stale_ms);
+
+// The node that decides: the smallest id among the ring's members that is
+// up in this view (as the claimant), so exactly one node decides once
+// views agree, and another takes over when it goes down. Empty if none.
+std::string decider_of(const ring_state& ring,
+                       const std::vector<member_info>& members,
+                       const std::string& self_id);
+
+} // namespace kv
