@@ -37,6 +37,10 @@ bool same_cluster(const std::string& a, const std::string& b) {
 bool supersedes(const ring_state& candidate, const ring_state& held) {
   if (candidate.version != held.version)
     return candidate.version > held.version;
+  // A named ring never loses to an unnamed one: nodes holding the named
+  // one refuse the unnamed one, so every node must keep the named one.
+  if (candidate.cluster.empty() != held.cluster.empty())
+    return !candidate.cluster.empty();
   if (candidate.claimant != held.claimant)
     return candidate.claimant < held.claimant;
   return content_key(candidate) < content_key(held);

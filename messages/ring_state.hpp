@@ -82,10 +82,11 @@ bool valid_cluster_id(const std::string& id);
 // ring from before names).
 bool same_cluster(const std::string& a, const std::string& b);
 
-// Which of two rings every node keeps (both of one cluster): the higher version; at equal versions
-// (two claimants acted at once, which readiness rules out but a partition
-// might not) the one made by the smaller node id, then the smaller content,
-// so all nodes pick the same one.
+// Which of two rings every node keeps (both of one cluster): the higher
+// version; at equal versions (two claimants acted at once, which readiness
+// rules out but a partition might not) a named one over an unnamed one, then
+// the one made by the smaller node id, then the smaller content, so all
+// nodes pick the same one.
 bool supersedes(const ring_state& candidate, const ring_state& held);
 
 // Why a ring from the wire (or a file) is unusable, if it is: shape, sizes,

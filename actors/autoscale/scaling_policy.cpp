@@ -44,6 +44,8 @@ std::optional<std::string> targets_problem(const scaling_targets& t) {
   if (t.out_window.count() < 0 || t.in_window.count() < 0
       || t.cooldown.count() < 0)
     return std::string{"a negative window or cooldown"};
+  if (!(t.shrink_below_grown_share > 0) || t.shrink_below_grown_share > 1)
+    return std::string{"the share of the grown-at rate must be in (0, 1]"};
   return std::nullopt;
 }
 
@@ -57,6 +59,14 @@ scaling_decision scaling_policy::wait(std::string reason) {
 scaling_decision scaling_policy::observe(const cluster_sample& sample) {
   auto now = sample.now_ms;
   auto& t = targets_;
+  auto max_gap = static_cast<uint64_t>(
+    std::min(t.out_window, t.in_window).count() / 10);
+  if (last_sample_ms_ && (now < *last_sample_ms_
+                          || now - *last_sample_ms_ > std::max<uint64_t>(max_gap, 1000))) {
+    hot_since_.reset();
+    cold_since_.reset();
+  }
+  last_sample_ms_ = now;
   // Load read during a change (a transfer, a node down) is not what the
   // cluster will see after it: the windows start again afterwards.
   auto all_up = std::all_of(sample.nodes.begin(), sample.nodes.end(),
@@ -80,7 +90,9 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
     = count > 1 ? total / static_cast<double>(count - 1) : total;
   bool hot = per_node > t.high_ops_per_node || worst_p99 > t.high_p99_us;
   bool cold = !hot && per_node_with_one_fewer < t.low_ops_per_node
-              && worst_p99 < t.high_p99_us / 2;
+              && worst_p99 < t.high_p99_us / 2
+              && (!total_at_last_grow_
+                  || total < *total_at_last_grow_ * t.shrink_below_grown_share);
   if (hot) {
     if (!hot_since_)
       hot_since_ = now;
@@ -111,6 +123,7 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
     last_decision_ms_ = now;
     hot_since_.reset();
     cold_since_.reset();
+    total_at_last_grow_ = total;
     return scaling_decision{
       scale_action::grow, {},
       load + " above target (" + number(t.high_ops_per_node) + " ops/s, p99 "
@@ -133,6 +146,7 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
     last_decision_ms_ = now;
     hot_since_.reset();
     cold_since_.reset();
+    total_at_last_grow_.reset();
     return scaling_decision{
       scale_action::shrink, leaver->node_id,
       load + ": with one node fewer, " + number(per_node_with_one_fewer)

@@ -33,6 +33,9 @@ struct scaling_targets {
   std::chrono::milliseconds in_window{std::chrono::minutes{5}};
   // Nothing is decided for this long after a decision.
   std::chrono::milliseconds cooldown{std::chrono::minutes{5}};
+  // A cluster that grew shrinks only once its total rate is below this
+  // share of the rate it grew at.
+  double shrink_below_grown_share = 0.8;
 };
 
 // Why targets are unusable, if they are (one line).
@@ -71,7 +74,9 @@ public:
   explicit scaling_policy(scaling_targets targets);
 
   // Takes one sample; a decision other than `none` starts the cooldown and
-  // the windows again (the caller carries it out).
+  // the windows again (the caller carries it out). A window holds only over
+  // samples at most a tenth of it apart, with time moving forward: a decider
+  // that stopped deciding for a while starts its windows again.
   scaling_decision observe(const cluster_sample& sample);
 
   const scaling_targets& targets() const { return targets_; }
@@ -84,6 +89,11 @@ private:
   std::optional<uint64_t> hot_since_;  // grow condition held since
   std::optional<uint64_t> cold_since_; // shrink condition held since
   std::optional<uint64_t> last_decision_ms_;
+  std::optional<uint64_t> last_sample_ms_;
+  // The cluster's total rate when it last grew: it shrinks back only once
+  // the load is clearly below that (a grow for latency at a low rate would
+  // otherwise be undone as soon as the latency recovered).
+  std::optional<double> total_at_last_grow_;
 };
 
 } // namespace kv

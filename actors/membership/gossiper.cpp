@@ -113,6 +113,9 @@ struct gossiper_state {
   std::string saved_membership; // what the state file holds now
   bool id_conflict_reported = false;
   log_throttle foreign_warnings; // peers of another cluster
+  // Processes (id/incarnation) forgotten for joining another cluster: a
+  // stale copy of their card relayed by a peer does not bring them back.
+  std::set<std::string> forgotten;
   bool joining = false;          // an operator's join is under way
 
   static inline const char* name = "gossiper";
@@ -248,7 +251,8 @@ void publish_cards(gossiper_pointer self) {
 
 // Takes `incoming` if it supersedes the ring held: saved first, then shown
 // in this node's card (peers and the claimant read it as "holds it").
-void adopt_ring(gossiper_pointer self, const ring_state& incoming);
+void adopt_ring(gossiper_pointer self, const ring_state& incoming,
+                const std::string& sender);
 
 // Takes a node that is not of this cluster out of the membership (it was
 // heard of before it joined another cluster, or while this node had none),
@@ -256,8 +260,13 @@ void adopt_ring(gossiper_pointer self, const ring_state& incoming);
 void forget_member(gossiper_pointer self, const std::string& id,
                    const std::string& why) {
   auto& st = self->state;
-  if (id == st.self_id || st.cards.erase(id) == 0)
+  auto card = st.cards.find(id);
+  if (id == st.self_id || card == st.cards.end())
     return;
+  if (st.forgotten.size() >= max_gossip_cards)
+    st.forgotten.erase(st.forgotten.begin());
+  st.forgotten.insert(id + "/" + std::to_string(card->second.info.incarnation));
+  st.cards.erase(card);
   log_line(log_level::warning, "forgetting member " + id + ": " + why);
   st.detector->remove(id);
   st.links.erase(id);
@@ -273,7 +282,9 @@ void publish_ring(gossiper_pointer self) {
   self
     ->request(st.ring_manager, caf::infinite, members_atom::value,
               std::move(members), st.ring)
-    .then([=](ring_state& planned) { adopt_ring(self, planned); },
+    .then([=](ring_state& planned) {
+            adopt_ring(self, planned, self->state.self_id);
+          },
           [](caf::error&) {});
 }
 
@@ -290,10 +301,31 @@ void forget_other_clusters(gossiper_pointer self) {
                               + st.cards.at(id).info.cluster);
 }
 
-void adopt_ring(gossiper_pointer self, const ring_state& incoming) {
+// Is `id` on the ring this node holds (now, after the change, before it)?
+bool on_own_ring(const gossiper_state& st, const std::string& id) {
+  for (auto* a : {&st.ring.current, &st.ring.next, &st.ring.previous})
+    if (std::find(a->ids.begin(), a->ids.end(), id) != a->ids.end())
+      return true;
+  return false;
+}
+
+// `sender`: the node that gossiped it (this node's id for its own plans).
+void adopt_ring(gossiper_pointer self, const ring_state& incoming,
+                const std::string& sender) {
   auto& st = self->state;
   if (incoming.version == 0)
     return;
+  // An unnamed ring (from before names) takes the name its claimant gives
+  // it, which members of its ring pass on; a named ring from anyone else
+  // may be another cluster's.
+  if (st.ring.version != 0 && st.cluster().empty() && !incoming.cluster.empty()
+      && sender != st.self_id && !on_own_ring(st, sender)) {
+    st.foreign_warnings.line(log_level::warning,
+                             "ignoring a ring of cluster " + incoming.cluster
+                               + " from " + sender
+                               + ": not a member of this node's ring");
+    return;
+  }
   // A named cluster never goes back to no name: an unnamed ring is
   // another cluster's (or one from before names).
   if (st.ring.version != 0
@@ -420,14 +452,14 @@ void reconnect(gossiper_pointer self, const std::string& id);
 
 // A node of a cluster whose ring has no name yet (saved by an earlier
 // version) matches any cluster by name; a named cluster takes it only if
-// it is one of its own ring's members, still unnamed during the upgrade.
+// it is one of its own ring's members, still unnamed during the upgrade,
+// or a node it already knows (one waiting to join).
 bool holds_unnamed_ring(const gossiper_state& st, const member_info& peer) {
-  if (st.cluster().empty() || !peer.cluster.empty() || peer.ring_epoch == 0)
+  if (st.cluster().empty() || !peer.cluster.empty() || peer.ring_epoch == 0
+      || on_own_ring(st, peer.node_id))
     return false;
-  for (auto* a : {&st.ring.current, &st.ring.next, &st.ring.previous})
-    if (std::find(a->ids.begin(), a->ids.end(), peer.node_id) != a->ids.end())
-      return false;
-  return true;
+  return st.cards.count(peer.node_id) == 0
+         && st.remembered.count(peer.node_id) == 0;
 }
 
 std::string other_cluster(const gossiper_state& st, const member_info& peer) {
@@ -483,6 +515,10 @@ std::optional<caf::error> merge(gossiper_pointer self,
       continue;
     }
     auto known = st.cards.find(id);
+    if (known == st.cards.end()
+        && st.forgotten.count(id + "/" + std::to_string(card.info.incarnation))
+             > 0)
+      continue;
     if (known == st.cards.end()) {
       st.remembered.erase(id);
       log_line(log_level::info, "member " + id + " (" + card.info.dc + ", "
@@ -650,7 +686,7 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
             if (card.info.node_id == direct_id && sender == direct_id)
               own_card = card;
         merge(self, sender, cards, suspects);
-        adopt_ring(self, peer_ring);
+        adopt_ring(self, peer_ring, sender);
         if (!direct_id.empty()) {
           if (own_card)
             link_repaired(self, std::move(*own_card), attempt);
@@ -666,8 +702,10 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
           self->state.foreign_warnings.line(log_level::warning,
                                             "refused by a peer: "
                                               + describe(err));
-          // The peer is not of this cluster (it joined another one).
-          if (!peer_id.empty()) {
+          // The peer is not of this cluster (it joined another one). Only
+          // when its own gossiper (the handle of its card) said so: after
+          // a dial, another process may answer at its address.
+          if (!peer_id.empty() && direct_id.empty()) {
             forget_member(self, peer_id, describe(err));
             publish_ring(self);
             publish_cards(self);
@@ -853,6 +891,17 @@ std::optional<std::string> join_refusal(const gossiper_state& st) {
   if (on_ring.count(st.self_id) > 0
       && (r.transition != 0 || !r.previous.empty()))
     return st.self_id + "'s ring is changing: join once it has settled";
+  // Hints are writes owed to its cluster.
+  auto& own = st.cards.at(st.self_id).info;
+  if (own.load.hints > 0)
+    return st.self_id + " holds " + std::to_string(own.load.hints)
+           + " hint(s) for cluster " + r.cluster
+           + ": join once they are delivered";
+  auto process = own.node_id + "/" + std::to_string(own.incarnation);
+  if (std::find(r.removed.begin(), r.removed.end(), process) != r.removed.end())
+    return st.self_id + " left cluster " + r.cluster
+           + " or was removed from it: start it on an empty data directory "
+             "to join another";
   std::string live;
   for (auto& [id, card] : st.cards)
     if (id != st.self_id && st.view_of(card) != member_status::down)
@@ -920,6 +969,9 @@ std::optional<std::string> switch_cluster(gossiper_pointer self,
     } catch (const storage_error& e) {
       return std::string{"cannot save the membership: "} + e.what();
     }
+    // Not what save_ring_members last wrote: the next save rewrites it
+    // (with the old members, should the ring not be saved below).
+    st.saved_membership.clear();
   }
   if (!st.settings.state_dir.empty()) {
     try {
@@ -1087,7 +1139,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       if (auto refusal = merge(self, sender, cards, suspects))
         return std::move(*refusal);
       st.seeded = true;
-      adopt_ring(self, sender_ring);
+      adopt_ring(self, sender_ring, sender);
       return caf::make_result(st.self_id, st.all_cards(),
                               st.detector->suspects(), wall_clock_ms(),
                               st.ring_for(sender));
@@ -1106,7 +1158,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
     },
     [=](ring_atom, const ring_state& planned) {
       if (from_this_node(self, "ring"))
-        adopt_ring(self, planned);
+        adopt_ring(self, planned, self->state.self_id);
     },
     [=](join_atom, const std::string& host,
         uint16_t port) -> caf::result<std::string> {

@@ -302,3 +302,15 @@ BOOST_AUTO_TEST_CASE(cluster_names_are_checked_and_compared) {
   ring.cluster = "bad name";
   BOOST_TEST(ring_problem(ring).has_value());
 }
+
+// Review: at equal versions an unnamed ring could win the tie, while nodes
+// holding the named one refuse unnamed rings: they never agreed again.
+BOOST_AUTO_TEST_CASE(at_equal_versions_a_named_ring_wins) {
+  std::vector<member_info> members{member("a"), member("b")};
+  auto named = first_ring_of(members);
+  auto unnamed = named;
+  unnamed.cluster.clear();
+  unnamed.claimant = "0"; // would win the claimant tie-break
+  BOOST_TEST(supersedes(named, unnamed));
+  BOOST_TEST(!supersedes(unnamed, named));
+}
