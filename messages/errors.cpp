@@ -28,6 +28,8 @@ const char* to_string(kv_errc x) {
       return "record_changed";
     case kv_errc::other_cluster:
       return "other_cluster";
+    case kv_errc::unnamed_cluster:
+      return "unnamed_cluster";
   }
   return "unknown_error";
 }

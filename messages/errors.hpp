@@ -20,6 +20,7 @@ enum class kv_errc : uint8_t {
   duplicate_node,        // another live node already has this node id
   record_changed,        // a conditional merge found the record changed
   other_cluster,         // the peer belongs to another cluster
+  unnamed_cluster,       // the peer holds a ring of a cluster without a name
 };
 
 const char* to_string(kv_errc x);

@@ -62,7 +62,8 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
   auto max_gap = static_cast<uint64_t>(
     std::min(t.out_window, t.in_window).count() / 10);
   if (last_sample_ms_ && (now < *last_sample_ms_
-                          || now - *last_sample_ms_ > std::max<uint64_t>(max_gap, 1000))) {
+                          || now - *last_sample_ms_
+                               > std::max<uint64_t>(max_gap, 5000))) {
     hot_since_.reset();
     cold_since_.reset();
   }
@@ -91,7 +92,7 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
   bool hot = per_node > t.high_ops_per_node || worst_p99 > t.high_p99_us;
   bool cold = !hot && per_node_with_one_fewer < t.low_ops_per_node
               && worst_p99 < t.high_p99_us / 2
-              && (!total_at_last_grow_
+              && (!total_at_last_grow_ || now >= grown_until_
                   || total < *total_at_last_grow_ * t.shrink_below_grown_share);
   if (hot) {
     if (!hot_since_)
@@ -124,6 +125,7 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
     hot_since_.reset();
     cold_since_.reset();
     total_at_last_grow_ = total;
+    grown_until_ = now + static_cast<uint64_t>(t.grown_memory.count());
     return scaling_decision{
       scale_action::grow, {},
       load + " above target (" + number(t.high_ops_per_node) + " ops/s, p99 "

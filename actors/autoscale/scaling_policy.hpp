@@ -36,6 +36,9 @@ struct scaling_targets {
   // A cluster that grew shrinks only once its total rate is below this
   // share of the rate it grew at.
   double shrink_below_grown_share = 0.8;
+  // ...for this long after the grow (the rate it grew at is held by the
+  // deciding node only; another decider starts without it).
+  std::chrono::milliseconds grown_memory{std::chrono::hours{1}};
 };
 
 // Why targets are unusable, if they are (one line).
@@ -75,8 +78,9 @@ public:
 
   // Takes one sample; a decision other than `none` starts the cooldown and
   // the windows again (the caller carries it out). A window holds only over
-  // samples at most a tenth of it apart, with time moving forward: a decider
-  // that stopped deciding for a while starts its windows again.
+  // samples at most a tenth of it (and at least 5 s) apart, with time moving
+  // forward: a decider that stopped deciding for a while starts its windows
+  // again.
   scaling_decision observe(const cluster_sample& sample);
 
   const scaling_targets& targets() const { return targets_; }
@@ -94,6 +98,7 @@ private:
   // the load is clearly below that (a grow for latency at a low rate would
   // otherwise be undone as soon as the latency recovered).
   std::optional<double> total_at_last_grow_;
+  uint64_t grown_until_ = 0; // that rate counts until then
 };
 
 } // namespace kv

@@ -1,6 +1,7 @@
 #include "actors/membership/gossiper.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <random>
 #include <set>
@@ -115,7 +116,9 @@ struct gossiper_state {
   log_throttle foreign_warnings; // peers of another cluster
   // Processes (id/incarnation) forgotten for joining another cluster: a
   // stale copy of their card relayed by a peer does not bring them back.
+  // Oldest first, bounded.
   std::set<std::string> forgotten;
+  std::deque<std::string> forgotten_order;
   bool joining = false;          // an operator's join is under way
 
   static inline const char* name = "gossiper";
@@ -263,9 +266,13 @@ void forget_member(gossiper_pointer self, const std::string& id,
   auto card = st.cards.find(id);
   if (id == st.self_id || card == st.cards.end())
     return;
-  if (st.forgotten.size() >= max_gossip_cards)
-    st.forgotten.erase(st.forgotten.begin());
-  st.forgotten.insert(id + "/" + std::to_string(card->second.info.incarnation));
+  if (st.forgotten_order.size() >= max_gossip_cards) {
+    st.forgotten.erase(st.forgotten_order.front());
+    st.forgotten_order.pop_front();
+  }
+  auto process = id + "/" + std::to_string(card->second.info.incarnation);
+  if (st.forgotten.insert(process).second)
+    st.forgotten_order.push_back(process);
   st.cards.erase(card);
   log_line(log_level::warning, "forgetting member " + id + ": " + why);
   st.detector->remove(id);
@@ -462,11 +469,19 @@ bool holds_unnamed_ring(const gossiper_state& st, const member_info& peer) {
          && st.remembered.count(peer.node_id) == 0;
 }
 
+// Ends an other_cluster refusal: which process refused, so a peer that
+// reached this address by dialling knows whether it is the member it knew.
+std::string refused_by(const std::string& id, uint64_t incarnation) {
+  return " [refused by " + id + "/" + std::to_string(incarnation) + "]";
+}
+
 std::string other_cluster(const gossiper_state& st, const member_info& peer) {
+  auto& own = st.cards.at(st.self_id).info;
   return "node " + peer.node_id + " at " + peer.host + ":"
          + std::to_string(peer.port) + " belongs to cluster " + peer.cluster
          + ", this node (" + st.self_id + ") to cluster " + st.cluster()
-         + ": clusters never exchange members or rings (check the seeds)";
+         + ": clusters never exchange members or rings (check the seeds)"
+         + refused_by(own.node_id, own.incarnation);
 }
 
 // Merges gossiped cards. Returns why the sender's own card was refused (its
@@ -509,16 +524,22 @@ std::optional<caf::error> merge(gossiper_pointer self,
     if (holds_unnamed_ring(st, card.info)) {
       if (id == sender)
         refusal = make_kv_error(
-          kv_errc::other_cluster,
+          kv_errc::unnamed_cluster,
           "node " + id + " holds a ring of a cluster without a name, not "
             + st.cluster() + " (check the seeds, or upgrade that cluster)");
       continue;
     }
     auto known = st.cards.find(id);
-    if (known == st.cards.end()
-        && st.forgotten.count(id + "/" + std::to_string(card.info.incarnation))
-             > 0)
-      continue;
+    if (known == st.cards.end()) {
+      // A forgotten process is taken back only from itself (it joined this
+      // cluster after all), never from a peer's stale copy of its card.
+      auto process = id + "/" + std::to_string(card.info.incarnation);
+      if (st.forgotten.count(process) > 0) {
+        if (id != sender)
+          continue;
+        st.forgotten.erase(process);
+      }
+    }
     if (known == st.cards.end()) {
       st.remembered.erase(id);
       log_line(log_level::info, "member " + id + " (" + card.info.dc + ", "
@@ -702,10 +723,17 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
           self->state.foreign_warnings.line(log_level::warning,
                                             "refused by a peer: "
                                               + describe(err));
-          // The peer is not of this cluster (it joined another one). Only
-          // when its own gossiper (the handle of its card) said so: after
-          // a dial, another process may answer at its address.
-          if (!peer_id.empty() && direct_id.empty()) {
+          // The peer is not of this cluster (it joined another one): its
+          // own gossiper (the handle of its card) said so, or the process
+          // that answered at its address after a dial is the one known.
+          auto& st = self->state;
+          auto known = st.cards.find(peer_id);
+          bool same_process
+            = known != st.cards.end()
+              && describe(err).find(refused_by(
+                   peer_id, known->second.info.incarnation))
+                   != std::string::npos;
+          if (!peer_id.empty() && (direct_id.empty() || same_process)) {
             forget_member(self, peer_id, describe(err));
             publish_ring(self);
             publish_cards(self);

@@ -86,10 +86,10 @@ std::optional<caf::error> gossip_as(caf::scoped_actor& self,
   return refusal;
 }
 
-bool refused_as_other_cluster(const std::optional<caf::error>& answer) {
+bool refused_as(const std::optional<caf::error>& answer, kv_errc code) {
   if (answer)
     BOOST_TEST_MESSAGE("answered: " << describe(*answer));
-  return answer && is_kv_error(*answer, kv_errc::other_cluster);
+  return answer && is_kv_error(*answer, code);
 }
 
 } // namespace
@@ -133,7 +133,8 @@ BOOST_AUTO_TEST_CASE(a_node_of_another_cluster_is_refused_and_changes_nothing) {
   // A ring version above A's, as a long-lived cluster B might hold.
   ring_b.version = ring_a.version + 10;
   BOOST_CHECK_MESSAGE(
-    refused_as_other_cluster(gossip_as(self, peer, "n3", cards_b, ring_b)),
+    refused_as(gossip_as(self, peer, "n3", cards_b, ring_b),
+               kv_errc::other_cluster),
     "n1 took a gossip message of another cluster");
   BOOST_CHECK(!knows(cluster, 0, "n3"));
   BOOST_CHECK(ring_of(cluster, 0) == ring_a);
@@ -149,8 +150,9 @@ BOOST_AUTO_TEST_CASE(a_node_of_another_cluster_is_refused_and_changes_nothing) {
   auto unnamed_cards = cards_b;
   unnamed_cards.front().info.cluster.clear();
   unnamed_cards.front().info.ring_epoch = unnamed.version;
-  BOOST_CHECK_MESSAGE(refused_as_other_cluster(gossip_as(
-                        self, peer, "n3", unnamed_cards, unnamed)),
+  BOOST_CHECK_MESSAGE(refused_as(gossip_as(self, peer, "n3", unnamed_cards,
+                                           unnamed),
+                                 kv_errc::unnamed_cluster),
                       "n1 took the card of an unnamed cluster");
   BOOST_CHECK(!knows(cluster, 0, "n3"));
   BOOST_CHECK(ring_of(cluster, 0) == ring_a);

@@ -271,7 +271,8 @@ BOOST_AUTO_TEST_CASE(a_grow_for_latency_is_not_undone_at_the_same_rate) {
   scaling_policy policy{targets()};
   std::size_t nodes = 3;
   std::vector<step> decided;
-  for (uint64_t t = 0; t < 7200; ++t) {
+  // Within grown_memory (1 h) of the grow.
+  for (uint64_t t = 0; t < 3600; ++t) {
     // Slow until the cluster has grown, fast afterwards.
     auto d = policy.observe(
       sample(t * 1000, nodes, 3'000.0, nodes == 3 ? 80'000 : 5'000));
@@ -286,7 +287,7 @@ BOOST_AUTO_TEST_CASE(a_grow_for_latency_is_not_undone_at_the_same_rate) {
   BOOST_TEST(decided[0].decision.action == scale_action::grow);
   // Once the load falls well below what it grew at, it shrinks back.
   scaling_decision last;
-  for (uint64_t t = 7200; t < 7200 + 400 && last.action == scale_action::none;
+  for (uint64_t t = 3600; t < 3600 + 400 && last.action == scale_action::none;
        ++t)
     last = policy.observe(sample(t * 1000, nodes, 1'000.0));
   BOOST_TEST(last.action == scale_action::shrink);
@@ -308,4 +309,35 @@ BOOST_AUTO_TEST_CASE(a_gap_in_the_samples_or_time_going_back_restarts_the_window
         == scale_action::grow)
       grew_at = t * 1000;
   BOOST_TEST(grew_at == 61'000u); // the window started again at 1 s
+}
+
+// Review: the rate a cluster grew at blocked shrinking for ever, and jitter
+// around 1 s samples reset short windows.
+BOOST_AUTO_TEST_CASE(the_grown_at_rate_expires_and_jitter_does_not_reset_windows) {
+  auto t = targets();
+  t.grown_memory = 3600s;
+  scaling_policy policy{t};
+  std::size_t nodes = 3;
+  uint64_t shrank_at = 0;
+  // A grow for latency at 500 ops/s, then fast at the same rate.
+  for (uint64_t s = 0; s < 3 * 3600 && shrank_at == 0; ++s) {
+    auto d = policy.observe(
+      sample(s * 1000, nodes, 500.0, nodes == 3 ? 80'000 : 5'000));
+    if (d.action == scale_action::grow)
+      ++nodes;
+    if (d.action == scale_action::shrink)
+      shrank_at = s * 1000;
+  }
+  // Grew at 60 s; the rate it grew at counts for an hour, then quiet load
+  // shrinks it after one in_window more.
+  BOOST_TEST(shrank_at == (60 + 3600 + 300) * 1000u);
+  auto short_windows = targets();
+  short_windows.out_window = 5s;
+  scaling_policy jittery{short_windows};
+  uint64_t grew_at = 0;
+  for (uint64_t s = 0; s < 60 && grew_at == 0; ++s)
+    if (jittery.observe(sample(s * 1003, 3, 30'000.0)).action
+        == scale_action::grow)
+      grew_at = s * 1003;
+  BOOST_TEST(grew_at == 5 * 1003u);
 }
