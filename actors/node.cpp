@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/autoscale/scaling_policy.hpp"
 #include "actors/coordination/coordinator.hpp"
 #include "actors/storage/hint_buffer.hpp"
 #include "actors/log.hpp"
@@ -47,6 +48,13 @@ void apply_node_runtime_defaults(caf::actor_system_config& cfg) {
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{5}});
 }
 
+scaling_targets autoscale_targets(const node_config& cfg) {
+  auto t = cfg.autoscale.targets;
+  t.replication = std::max({t.replication, cfg.consistency.n, cfg.ring.replicas});
+  t.max_nodes = std::max(t.max_nodes, t.replication);
+  return t;
+}
+
 std::optional<std::string> config_problem(const node_config& cfg) {
   if (!valid_node_id(cfg.node_id))
     return "node id '" + cfg.node_id
@@ -74,6 +82,12 @@ std::optional<std::string> config_problem(const node_config& cfg) {
     return "default n=" + std::to_string(cfg.consistency.n)
            + " is more than the " + std::to_string(cfg.ring.replicas)
            + " replicas of a partition (--ring-replicas)";
+  if (auto problem = targets_problem(autoscale_targets(cfg)))
+    return "autoscale bounds: " + *problem;
+  if (cfg.autoscale.interval.count() <= 0
+      || cfg.autoscale.action_timeout.count() <= 0)
+    return std::string{"the autoscale interval and action timeout must be "
+                       "positive"};
   if (cfg.aae_interval.count() < 0)
     return std::string{"the anti-entropy interval cannot be negative"};
   if (cfg.max_request_timeout.count() <= 0
@@ -258,12 +272,18 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   membership.state_dir = cfg.storage.data_dir;
   membership.remembered = std::move(remembered);
   membership.saved_ring = std::move(saved_ring);
+  auto autoscale = cfg.autoscale;
+  autoscale.node_id = cfg.node_id;
+  autoscale.coordinator = coordinator;
+  autoscale.targets = autoscale_targets(cfg);
+  result->autoscaler_ = spawn_autoscaler(sys, std::move(autoscale));
   result->connector_ = spawn_peer_connector(sys, membership.connector);
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
                                      result->hint_buffer_,
                                      {result->handoff_, result->cleaner_,
-                                      result->syncer_, result->reaper_},
+                                      result->syncer_, result->reaper_,
+                                      result->autoscaler_},
                                      result->connector_);
   node_monitor_settings monitoring;
   monitoring.node_id = cfg.node_id;
@@ -282,6 +302,8 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     // senders of this node only.
     caf::scoped_actor self{sys};
     self->send(coordinator, monitor_atom::value, result->monitor_);
+    self->send(coordinator, autoscale_atom::value,
+               caf::actor_cast<autoscaler_actor>(result->autoscaler_));
   }
   if (cfg.http_port) {
     status_server_settings http;
@@ -325,6 +347,8 @@ void node::stop(bool announce) {
     caf::anon_send_exit(status_server_, caf::exit_reason::user_shutdown);
   if (monitor_)
     caf::anon_send_exit(monitor_, caf::exit_reason::user_shutdown);
+  if (autoscaler_)
+    caf::anon_send_exit(autoscaler_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(gossiper_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(connector_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(ring_manager_, caf::exit_reason::user_shutdown);

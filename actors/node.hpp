@@ -9,6 +9,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "actors/autoscale/autoscaler.hpp"
 #include "actors/ring/claimant.hpp"
 #include "actors/membership/gossiper.hpp"
 #include "actors/antientropy/merkle_syncer.hpp"
@@ -68,12 +69,20 @@ struct node_config {
   std::chrono::milliseconds reap_settle_margin{5'000};
   gossiper_settings membership;         // seeds, gossip interval, detection
   hint_buffer_settings hints;           // bounds, expiry, delivery pacing
+  // Bounds, provisioner command and pace of the autoscaler (node id and
+  // coordinator are filled in; the replication bound is raised to this
+  // node's N and ring replicas).
+  autoscaler_settings autoscale;
 };
 
 // The CAF runtime settings a node runs best with (scheduler sized to the
 // cores, 'sharing' policy); kvnode and the benchmarks apply them before
 // their own overrides. Measured in docs/performance.md.
 void apply_node_runtime_defaults(caf::actor_system_config& cfg);
+
+// The autoscaler's bounds for this configuration: at least this node's N
+// and ring replicas as the replication floor, and a maximum at least that.
+scaling_targets autoscale_targets(const node_config& cfg);
 
 // Why a configuration cannot run, if it cannot (bad node id, zero shards...).
 std::optional<std::string> config_problem(const node_config& cfg);
@@ -97,6 +106,7 @@ public:
   const partition_cleaner_actor& cleaner() const { return cleaner_; }
   const merkle_syncer_node_actor& syncer() const { return syncer_; }
   const tombstone_reaper_node_actor& reaper() const { return reaper_; }
+  const autoscaler_node_actor& autoscaler() const { return autoscaler_; }
   const node_config& config() const { return cfg_; }
   const node_identity& identity() const { return identity_; }
 
@@ -128,6 +138,7 @@ private:
   tombstone_reaper_node_actor reaper_;
   peer_connector_actor connector_;
   node_monitor_actor monitor_;
+  autoscaler_node_actor autoscaler_;
   caf::actor status_server_;
   uint16_t port_ = 0;
   uint16_t http_port_ = 0;

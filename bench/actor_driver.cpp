@@ -21,6 +21,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 using bench_done_atom = caf::atom_constant<caf::atom("bench_done")>;
+using bench_send_atom = caf::atom_constant<caf::atom("bench_send")>;
 
 // What one client keeps from window to window. Only the client actor of
 // the current window touches it; the collector reads `out` after that
@@ -43,6 +44,8 @@ struct phase {
   caf::duration timeout;
   bool preload = false;
   uint64_t ops = 0; // 0: until the deadline
+  // --rate: the time between two requests of one client (0: none).
+  clock_type::duration send_every{0};
   clock_type::time_point deadline;
   std::atomic<uint64_t> issued{0};
   // With --use-context: every key's context after the preload, by key index.
@@ -58,6 +61,9 @@ struct client_state {
   uint64_t next_key = 0;
   uint32_t in_flight = 0;
   bool stopping = false;
+  // --rate: when this client sends next, and whether a timer is set for it.
+  clock_type::time_point next_send;
+  bool send_timer = false;
 
   static inline const char* name = "kvbench_client";
 };
@@ -135,8 +141,29 @@ vector_clock context_for(client_state& st, uint64_t key) {
   return {};
 }
 
+// --rate: whether this client may send now; else a timer sends later. A
+// client that fell behind (depth reached) does not burst to catch up.
+bool paced_out(client_actor* self) {
+  auto& st = self->state;
+  auto every = st.ph->send_every;
+  if (every.count() == 0 || st.ph->preload)
+    return false;
+  auto now = clock_type::now();
+  if (now < st.next_send) {
+    if (!st.send_timer) {
+      st.send_timer = true;
+      self->delayed_send(self, st.next_send - now, bench_send_atom::value);
+    }
+    return true;
+  }
+  st.next_send = std::max(st.next_send, now) + every;
+  return false;
+}
+
 void issue(client_actor* self) {
   auto& st = self->state;
+  if (paced_out(self))
+    return;
   auto op = next_op(st);
   if (!op)
     return;
@@ -192,11 +219,25 @@ caf::behavior client(client_actor* self, std::shared_ptr<phase> ph,
   for (uint32_t i = 0; i < ph->opts->depth; ++i)
     issue(self);
   // A client with nothing to do (an empty preload slice) is done at once.
-  st.stopping = st.stopping || st.in_flight == 0;
+  st.stopping = st.stopping || (st.in_flight == 0 && !st.send_timer);
   finish_if_idle(self);
   // Replies arrive through the request handlers; the behaviour only keeps
   // the actor alive until it quits.
-  return {[](bench_done_atom) {}};
+  return {
+    [](bench_done_atom) {},
+    [self](bench_send_atom) {
+      auto& st = self->state;
+      st.send_timer = false;
+      auto depth = st.ph->opts->depth;
+      while (st.in_flight < depth && !st.stopping && !st.send_timer) {
+        auto before = st.in_flight;
+        issue(self);
+        if (st.in_flight == before)
+          break;
+      }
+      finish_if_idle(self);
+    },
+  };
 }
 
 } // namespace
@@ -244,6 +285,9 @@ struct actor_bench::impl {
                     : caf::infinite;
     ph->preload = preload;
     ph->ops = ops;
+    if (opts.rate > 0)
+      ph->send_every = std::chrono::duration_cast<clock_type::duration>(
+        std::chrono::duration<double>{opts.clients / opts.rate});
     ph->deadline = clock_type::now()
                    + std::chrono::duration_cast<clock_type::duration>(
                      std::chrono::duration<double>(seconds));

@@ -124,6 +124,7 @@ const std::map<std::string, option_spec, std::less<>>& option_table() {
     {"clients", number(&bench_options::clients)},
     {"raw-clients", number(&bench_options::raw_clients)},
     {"depth", number(&bench_options::depth)},
+    {"rate", real(&bench_options::rate)},
     {"keys", number(&bench_options::keys)},
     {"value-size", number(&bench_options::value_size)},
     {"read-ratio", real(&bench_options::read_ratio)},
@@ -238,6 +239,10 @@ std::optional<std::string> bench_options_problem(const bench_options& o) {
   if ((problem = range("clients", o.clients, 1, 4096))
       || (problem = range("raw-clients", o.raw_clients, 0, 4096))
       || (problem = range("depth", o.depth, 1, 1u << 20))
+      || (problem = o.rate >= 0 && o.rate <= 10'000'000
+                      ? std::nullopt
+                      : std::optional<std::string>{
+                        "--rate must be 0 (as fast as possible) to 10000000"})
       // key_name() has 12 digits.
       || (problem = range("keys", o.keys, 1, 999999999999ULL))
       || (problem = range("value-size", o.value_size, 0,
@@ -302,6 +307,9 @@ workload
   --clients=N         client actors / raw threads            [4]
   --raw-clients=N     raw threads, if not --clients          [--clients]
   --depth=N           requests in flight per client actor    [16]
+  --rate=R            offered requests/s over all clients, at
+                      most depth in flight each (0: closed loop;
+                      embedded and remote)                   [0]
   --keys=N            key space                              [100000]
   --value-size=N      bytes per value                        [100]
   --read-ratio=X      share of gets, 0..1                    [0.5]

@@ -25,6 +25,9 @@ struct bench_options {
   // concurrent writers, so the best raw figure may need fewer threads.
   uint32_t raw_clients = 0;
   uint32_t depth = 16;        // requests in flight per client actor
+  // Offered load (requests/s over all clients, spread evenly; 0: each
+  // client sends as fast as its depth lets it). Actor modes only.
+  double rate = 0;
   uint64_t keys = 100000;     // key space
   uint32_t value_size = 100;  // bytes per value
   double read_ratio = 0.5;    // share of gets, 0..1

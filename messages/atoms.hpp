@@ -46,6 +46,7 @@ using replace_atom = caf::atom_constant<caf::atom("replace")>;
 using reap_atom = caf::atom_constant<caf::atom("reap")>;
 using tombstones_atom = caf::atom_constant<caf::atom("tombstones")>;
 using discard_atom = caf::atom_constant<caf::atom("discard")>;
+using autoscale_atom = caf::atom_constant<caf::atom("autoscale")>;
 
 using ok_atom = caf::atom_constant<caf::atom("ok")>;
 

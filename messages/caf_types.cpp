@@ -73,6 +73,7 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<hint_stats>("kv_hint_stats");
   cfg.add_message_type<node_load>("kv_node_load");
   cfg.add_message_type<node_stats>("kv_node_stats");
+  cfg.add_message_type<autoscale_status>("kv_autoscale_status");
   cfg.add_message_type<member_info>("kv_member_info");
   cfg.add_message_type<hint>("kv_hint");
   cfg.add_message_type<partition_chunk>("kv_partition_chunk");

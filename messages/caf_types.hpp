@@ -14,6 +14,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "messages/anti_entropy.hpp"
+#include "messages/autoscale.hpp"
 #include "messages/errors.hpp"
 #include "messages/membership.hpp"
 #include "messages/partition_chunk.hpp"
@@ -87,7 +88,33 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_load& x) {
   return f(caf::meta::type_name("node_load"), x.measured_ms, x.ops_per_s,
            x.p99_us, x.keys, x.keys_complete, x.disk_bytes, x.hints,
-           x.transfers);
+           x.transfers, x.cpu_permille);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, scaling_targets& x) {
+  return f(caf::meta::type_name("scaling_targets"), x.min_nodes, x.max_nodes,
+           x.replication, x.high_ops_per_node, x.low_ops_per_node,
+           x.high_p99_us, x.high_cpu_share, x.out_window, x.in_window,
+           x.cooldown, x.shrink_below_grown_share, x.grown_memory);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_sample& x) {
+  return f(caf::meta::type_name("node_sample"), x.node_id, x.up, x.ops_per_s,
+           x.p99_us, x.cpu_share, x.data_bytes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, autoscale_event& x) {
+  return f(caf::meta::type_name("autoscale_event"), x.wall_ms, x.action,
+           x.node, x.reason, x.outcome);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, autoscale_status& x) {
+  return f(caf::meta::type_name("autoscale_status"), x.node_id, x.decider,
+           x.paused, x.provisioner, x.targets, x.load, x.state, x.decisions);
 }
 
 template <class Inspector>

@@ -12,6 +12,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/anti_entropy.hpp"
+#include "messages/autoscale.hpp"
 #include "messages/atoms.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/membership.hpp"
@@ -210,6 +211,10 @@ using coordinator_actor = caf::typed_actor<
   // This node's figures (requests, latency, hints, storage, transfers) as
   // its monitor last gathered them: kvsh `stats`.
   caf::replies_to<get_atom, stats_atom>::with<node_stats>,
+  // The autoscaler: its status and its controls (see autoscaler_actor).
+  caf::replies_to<get_atom, autoscale_atom, bool>::with<autoscale_status>,
+  caf::replies_to<autoscale_atom, std::string, std::string, bool>::with<
+    std::string>,
   // What this node's own replica stores for a key (all versions), for
   // operators and tests: no quorum, no repair.
   caf::replies_to<read_atom, std::string>::with<sibling_list>>;
@@ -294,11 +299,17 @@ using node_monitor_actor = caf::typed_actor<
   caf::replies_to<get_atom, stats_atom>::with<node_stats>,
   caf::reacts_to<tick_atom>>;
 
-// Autoscaler (declared, not built yet): watches the members' load and asks a
-// provisioner for more or fewer nodes; reports per-node ops/s it last saw.
+// A node's autoscaler (actors/autoscale/autoscaler.hpp): on the deciding
+// node, grows or shrinks the cluster with its load. What operators (through
+// any coordinator) ask of it:
 using autoscaler_actor = caf::typed_actor<
-  caf::reacts_to<members_atom, std::vector<member_info>>,
-  caf::replies_to<get_atom, stats_atom>::with<std::vector<std::string>,
-                                              std::vector<uint64_t>>>;
+  // Its status; with `follow`, the deciding node's (asked of that node's
+  // coordinator when it is another one).
+  caf::replies_to<get_atom, autoscale_atom, bool>::with<autoscale_status>,
+  // "pause", "resume", or "set" with "NAME VALUE" (see target_settings.hpp);
+  // with `everywhere`, also on every other up member. The reply says where
+  // it took effect.
+  caf::replies_to<autoscale_atom, std::string, std::string, bool>::with<
+    std::string>>;
 
 } // namespace kv

@@ -24,6 +24,9 @@ struct node_load {
   uint64_t disk_bytes = 0;   // its data directory
   uint64_t hints = 0;        // hints it holds for other nodes
   uint32_t transfers = 0;    // partitions it still has to copy in
+  // The share of its cores its process kept busy, in thousandths (1000:
+  // every core it may use), smoothed like the rate.
+  uint32_t cpu_permille = 0;
 };
 
 // One node as the membership list knows it. The gossiper owns these; the

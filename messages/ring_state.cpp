@@ -34,6 +34,22 @@ bool same_cluster(const std::string& a, const std::string& b) {
   return a.empty() || b.empty() || a == b;
 }
 
+std::vector<std::string> ring_member_ids(const ring_state& ring) {
+  auto ids = ring.current.ids;
+  ids.insert(ids.end(), ring.next.ids.begin(), ring.next.ids.end());
+  ids.insert(ids.end(), ring.previous.ids.begin(), ring.previous.ids.end());
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+bool on_ring(const ring_state& ring, const std::string& id) {
+  for (auto* a : {&ring.current, &ring.next, &ring.previous})
+    if (std::find(a->ids.begin(), a->ids.end(), id) != a->ids.end())
+      return true;
+  return false;
+}
+
 bool supersedes(const ring_state& candidate, const ring_state& held) {
   if (candidate.version != held.version)
     return candidate.version > held.version;

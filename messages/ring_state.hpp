@@ -82,6 +82,13 @@ bool valid_cluster_id(const std::string& id);
 // ring from before names).
 bool same_cluster(const std::string& a, const std::string& b);
 
+// The members of a ring: now, after the change in transfer, and before the
+// last one (while it drains); sorted, each once.
+std::vector<std::string> ring_member_ids(const ring_state& ring);
+
+// Whether `id` is among them.
+bool on_ring(const ring_state& ring, const std::string& id);
+
 // Which of two rings every node keeps (both of one cluster): the higher
 // version; at equal versions (two claimants acted at once, which readiness
 // rules out but a partition might not) a named one over an unnamed one, then

@@ -25,6 +25,10 @@ usage: cluster.sh COMMAND [ARG...]
                  others re-replicate its partitions (waits until done)
   replace ID     a new node, n<K+1>, takes a dead node's place: exactly its
                  partitions, copied from the surviving replicas
+  provision grow | provision shrink ID
+                 what the nodes' autoscaler runs (their provisioner, see
+                 KV_AUTOSCALE): grow = add; shrink = stop ID once it has
+                 left the ring (the autoscaler makes it leave first)
   status         id, dc, address, pid and state (running, stopped, hung) of
                  each node; exit 0 if all run, 3 if all are stopped, else 1
   stop           SIGTERM every node (SIGKILL after KV_STOP_TIMEOUT s)
@@ -44,6 +48,10 @@ the other commands read):
   KV_HTTP_BASE_PORT  node i serves /metrics and its status page on this
                  port + i - 1 (default: the base port + 100; 0: each picks
                  a free one, named in its log; off: none)
+  KV_AUTOSCALE   on (default): each node's autoscaler grows and shrinks
+                 this cluster through `cluster.sh provision` (CPU is not a
+                 reason: the nodes share this machine); off: it only
+                 advises (kvsh `autoscale`)
   KV_START_TIMEOUT, KV_STOP_TIMEOUT  seconds to wait (default 60, 30)
 EOF
 }
@@ -68,6 +76,8 @@ DATA_DIR=${KV_DATA_DIR:-$KV_ROOT/data}
 LOG_DIR=${KV_LOG_DIR:-$KV_ROOT/var/log}
 NODE_FLAGS=${KV_NODE_FLAGS:-}
 HTTP_BASE=${KV_HTTP_BASE_PORT:-}
+AUTOSCALE=${KV_AUTOSCALE:-on}
+SCRIPT=$(realpath "${BASH_SOURCE[0]}")
 load_layout() {
   # shellcheck source=/dev/null
   [[ -f $ENV_FILE ]] && source "$ENV_FILE"
@@ -79,7 +89,7 @@ save_layout() {
   {
     local var
     for var in NODES INITIAL DCS BASE_PORT HTTP_BASE HOST BIN DATA_DIR LOG_DIR \
-      NODE_FLAGS GONE DC_OF; do
+      NODE_FLAGS AUTOSCALE GONE DC_OF; do
       printf '%s=%q\n' "$var" "${!var}"
     done
   } >"$ENV_FILE"
@@ -173,6 +183,11 @@ node_args() {
   # A node started alone has no seeds: the others' cluster is not its own.
   ((${#seeds[@]} == 0)) || [[ -n ${ALONE:-} ]] \
     || NODE_ARGS+=(--seeds="$(IFS=,; echo "${seeds[*]}")")
+  if [[ $AUTOSCALE == on ]]; then
+    # The run directory pins the layout the provisioner acts on.
+    NODE_ARGS+=("--autoscale-command=KV_RUN_DIR=$(printf %q "$RUN_DIR") $(printf %q "$SCRIPT") provision"
+      --autoscale-high-cpu-pct=0)
+  fi
   local -a extra
   read -r -a extra <<<"$NODE_FLAGS"
   NODE_ARGS+=("${extra[@]}")
@@ -193,7 +208,7 @@ launch() {
   # setsid had to fork.
   # shellcheck disable=SC2016 # expanded by the wrapper, not here
   setsid nohup bash -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
-    "$pidf" "$BIN/kvnode" "${NODE_ARGS[@]}" </dev/null >>"$log" 2>&1 &
+    "$pidf" "$BIN/kvnode" "${NODE_ARGS[@]}" </dev/null >>"$log" 2>&1 9>&- &
 }
 
 # await_ready ID: waits for the ready line the node printed after
@@ -277,11 +292,18 @@ cmd_add() {
 }
 
 cmd_leave() {
-  local id=$1 other out
+  local id=$1 out
   running_pid "$id" >/dev/null
   (($(member_count) > 1)) || die "leave: $id is the last member"
   out=$(kvsh_on "$id" leave) || die "leave: $out"
   echo "$out"
+  retire "$id"
+}
+
+# retire ID: a node that is leaving (or has left) the ring: once the others
+# hold a ring without it and it has delivered its hints, it stops.
+retire() {
+  local id=$1 other
   GONE="$GONE$id "
   # Settled once the others hold a ring without it.
   for other in $(node_ids); do
@@ -360,6 +382,22 @@ cmd_remove() {
     return 0
   done
   die "remove: no running node to ask"
+}
+
+# provision grow | provision shrink ID: the autoscaler's requests. It runs
+# in a node's process group, which the autoscaler kills if it takes too
+# long; `stop` kills it too, so no node is started after a stop.
+cmd_provision() {
+  echo $$ >"$RUN_DIR/provision.pid"
+  case ${1:-}:$# in
+    grow:1) cmd_add ;;
+    shrink:2)
+      check_id "$2"
+      running_pid "$2" >/dev/null
+      retire "$2" ;;
+    *) die "provision: expected grow, or shrink ID" ;;
+  esac
+  rm -f "$RUN_DIR/provision.pid"
 }
 
 cmd_start() {
@@ -467,6 +505,15 @@ signal_and_wait() {
 }
 
 cmd_stop() {
+  # A provisioner still at work would start a node after this stop.
+  local pid pgrp
+  if pid=$(cat "$RUN_DIR/provision.pid" 2>/dev/null) && [[ $pid =~ ^[0-9]+$ ]] \
+    && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "cluster.sh provision"; then
+    local stat
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) && stat=${stat##*) } \
+      && read -r _ _ pgrp _ <<<"$stat" && kill -KILL -- "-$pgrp" 2>/dev/null || true
+  fi
+  rm -f "$RUN_DIR/provision.pid"
   # Also the nodes of pid files beyond the recorded layout, if any.
   local -a ids
   mapfile -t ids < <(node_ids)
@@ -519,6 +566,15 @@ case $CMD in
   -h | --help | help) usage; exit 0 ;;
   start) cmd_start "$@"; exit 0 ;;
 esac
+# The commands that change the layout take turns (an operator's and the
+# autoscaler's), each reading the layout the last one left.
+case $CMD in
+  add | leave | remove | replace | provision)
+    mkdir -p "$RUN_DIR"
+    exec 9>>"$RUN_DIR/cluster.lock"
+    flock -w "$((START_TIMEOUT * 5))" 9 || die "$CMD: another change holds $RUN_DIR/cluster.lock"
+    ;;
+esac
 load_layout
 case $CMD in
   status) cmd_status ;;
@@ -532,6 +588,7 @@ case $CMD in
   leave) one_id "$@"; cmd_leave "$1" ;;
   remove) one_id "$@"; cmd_remove "$1" ;;
   replace) one_id "$@"; cmd_replace "$1" ;;
+  provision) cmd_provision "$@" ;;
   wipe) cmd_wipe ;;
   logs)
     [[ $# -ge 1 && $# -le 2 ]] || die "logs: usage: logs ID [-f]"

@@ -13,8 +13,17 @@ cluster_sample sample_cluster(const ring_state& ring,
                               uint64_t stale_ms) {
   cluster_sample sample;
   sample.now_ms = now_ms;
-  sample.ring_changing = ring.version == 0 || ring.transition != 0
-                         || !ring.previous.empty();
+  auto unsettled = [&sample](std::string why) {
+    if (!sample.ring_changing)
+      sample.unsettled = std::move(why);
+    sample.ring_changing = true;
+  };
+  if (ring.version == 0)
+    unsettled("no ring yet");
+  else if (ring.transition != 0)
+    unsettled("a ring change is in transfer");
+  else if (!ring.previous.empty())
+    unsettled("the last ring change still drains");
   std::map<std::string, const member_info*> by_id;
   for (auto& m : members)
     by_id[m.node_id] = &m;
@@ -32,11 +41,15 @@ cluster_sample sample_cluster(const ring_state& ring,
     auto& m = *i->second;
     n.up = m.status == member_status::up;
     auto& load = m.load;
-    bool fresh = load.measured_ms != 0 && load.measured_ms + stale_ms >= wall_ms;
-    if (!fresh)
-      sample.ring_changing = true;
+    if (load.measured_ms == 0)
+      unsettled(id + " has not gossiped its load yet");
+    else if (load.measured_ms + stale_ms < wall_ms)
+      unsettled(id + "'s load is stale (gossiped "
+                + std::to_string((wall_ms - load.measured_ms) / 1000)
+                + " s ago)");
     n.ops_per_s = load.ops_per_s;
     n.p99_us = load.p99_us;
+    n.cpu_share = load.cpu_permille / 1000.0;
     n.data_bytes = load.disk_bytes;
     sample.nodes.push_back(n);
   }
@@ -44,9 +57,10 @@ cluster_sample sample_cluster(const ring_state& ring,
   for (auto& m : members) {
     bool on_ring = std::binary_search(ring.current.ids.begin(),
                                       ring.current.ids.end(), m.node_id);
-    if ((!on_ring && m.status == member_status::up && !was_removed(ring, m))
-        || m.status == member_status::leaving)
-      sample.ring_changing = true;
+    if (!on_ring && m.status == member_status::up && !was_removed(ring, m))
+      unsettled(m.node_id + " waits to join the ring");
+    else if (m.status == member_status::leaving)
+      unsettled(m.node_id + " is leaving");
   }
   return sample;
 }

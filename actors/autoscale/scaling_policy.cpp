@@ -39,6 +39,8 @@ std::optional<std::string> targets_problem(const scaling_targets& t) {
     return std::string{"the replication factor must fit the maximum"};
   if (!(t.low_ops_per_node >= 0) || !(t.high_ops_per_node > t.low_ops_per_node))
     return std::string{"the low rate must be below the high rate"};
+  if (!(t.high_cpu_share >= 0) || t.high_cpu_share > 1)
+    return std::string{"the CPU share must be in [0, 1] (0: off)"};
   if (t.high_p99_us == 0)
     return std::string{"a p99 target of 0"};
   if (t.out_window.count() < 0 || t.in_window.count() < 0
@@ -75,23 +77,33 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
   if (sample.ring_changing || !all_up || sample.nodes.empty()) {
     hot_since_.reset();
     cold_since_.reset();
-    return wait(sample.ring_changing ? "a ring change is in transfer"
+    return wait(sample.ring_changing ? (sample.unsettled.empty()
+                                          ? "a ring change is in transfer"
+                                          : sample.unsettled)
                 : sample.nodes.empty() ? "no members known"
                                        : "a member is not up");
   }
   auto count = sample.nodes.size();
   double total = 0;
+  double total_cpu = 0;
   uint32_t worst_p99 = 0;
   for (auto& n : sample.nodes) {
     total += n.ops_per_s;
+    total_cpu += n.cpu_share;
     worst_p99 = std::max(worst_p99, n.p99_us);
   }
+  auto with_one_fewer = [count](double sum) {
+    return count > 1 ? sum / static_cast<double>(count - 1) : sum;
+  };
   auto per_node = total / static_cast<double>(count);
-  auto per_node_with_one_fewer
-    = count > 1 ? total / static_cast<double>(count - 1) : total;
-  bool hot = per_node > t.high_ops_per_node || worst_p99 > t.high_p99_us;
+  auto per_node_with_one_fewer = with_one_fewer(total);
+  auto cpu = total_cpu / static_cast<double>(count);
+  bool cpu_on = t.high_cpu_share > 0;
+  bool hot = per_node > t.high_ops_per_node || worst_p99 > t.high_p99_us
+             || (cpu_on && cpu > t.high_cpu_share);
   bool cold = !hot && per_node_with_one_fewer < t.low_ops_per_node
               && worst_p99 < t.high_p99_us / 2
+              && (!cpu_on || with_one_fewer(total_cpu) < t.high_cpu_share / 2)
               && (!total_at_last_grow_ || now >= grown_until_
                   || total < *total_at_last_grow_ * t.shrink_below_grown_share);
   if (hot) {
@@ -107,7 +119,8 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
     cold_since_.reset();
   }
   auto load = number(per_node) + " ops/s per node, worst p99 "
-              + number(worst_p99 / 1000.0) + " ms";
+              + number(worst_p99 / 1000.0) + " ms"
+              + (cpu_on ? ", CPU " + number(cpu * 100) + "%" : "");
   if (last_decision_ms_
       && now < *last_decision_ms_ + static_cast<uint64_t>(t.cooldown.count()))
     return wait("cooldown after the last change (" + seconds(t.cooldown)
@@ -129,7 +142,9 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
     return scaling_decision{
       scale_action::grow, {},
       load + " above target (" + number(t.high_ops_per_node) + " ops/s, p99 "
-        + number(t.high_p99_us / 1000.0) + " ms) for "
+        + number(t.high_p99_us / 1000.0) + " ms"
+        + (cpu_on ? ", CPU " + number(t.high_cpu_share * 100) + "%" : "")
+        + ") for "
         + seconds(t.out_window)};
   }
   if (held(cold_since_, t.in_window)) {
@@ -140,7 +155,9 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
     // greatest id (the newest, by the scripts' naming).
     auto leaver = std::min_element(
       sample.nodes.begin(), sample.nodes.end(),
-      [](const node_sample& a, const node_sample& b) {
+      [&sample](const node_sample& a, const node_sample& b) {
+        if ((a.node_id == sample.keep) != (b.node_id == sample.keep))
+          return b.node_id == sample.keep;
         if (a.data_bytes != b.data_bytes)
           return a.data_bytes < b.data_bytes;
         return a.node_id > b.node_id;

@@ -11,47 +11,12 @@
 #include <string>
 #include <vector>
 
-namespace kv {
+#include "messages/autoscale.hpp"
 
-struct scaling_targets {
-  uint32_t min_nodes = 3;
-  uint32_t max_nodes = 5;
-  // The largest replication factor in use: the cluster never shrinks below
-  // it (a key could not have that many replicas).
-  uint32_t replication = 3;
-  // Per-node request rate (mean over the up nodes) above which the cluster
-  // grows, and the rate per node the cluster would have with one node fewer
-  // below which it shrinks. The gap between them keeps a change from
-  // undoing itself.
-  double high_ops_per_node = 4000;
-  double low_ops_per_node = 1500;
-  // The worst node's p99 latency above which the cluster grows; it shrinks
-  // only while every node's p99 is below half of this.
-  uint32_t high_p99_us = 50'000;
-  // How long a condition must hold without a break before it counts.
-  std::chrono::milliseconds out_window{std::chrono::seconds{60}};
-  std::chrono::milliseconds in_window{std::chrono::minutes{5}};
-  // Nothing is decided for this long after a decision.
-  std::chrono::milliseconds cooldown{std::chrono::minutes{5}};
-  // A cluster that grew shrinks only once its total rate is below this
-  // share of the rate it grew at.
-  double shrink_below_grown_share = 0.8;
-  // ...for this long after the grow (the rate it grew at is held by the
-  // deciding node only; another decider starts without it).
-  std::chrono::milliseconds grown_memory{std::chrono::hours{1}};
-};
+namespace kv {
 
 // Why targets are unusable, if they are (one line).
 std::optional<std::string> targets_problem(const scaling_targets& t);
-
-// One node as the decider sees it.
-struct node_sample {
-  std::string node_id;
-  bool up = true;
-  double ops_per_s = 0;
-  uint32_t p99_us = 0;
-  uint64_t data_bytes = 0; // what its departure would move
-};
 
 // The cluster at one moment.
 struct cluster_sample {
@@ -60,6 +25,10 @@ struct cluster_sample {
   // A change in transfer (or draining), a member not up, or a node this
   // one cannot reach: nothing is decided meanwhile.
   bool ring_changing = false;
+  std::string unsettled; // why, when known (for the log and kvsh)
+  // A node a shrink never takes out: the deciding one, which sees the
+  // departure through to the end.
+  std::string keep;
 };
 
 enum class scale_action { none, grow, shrink };

@@ -105,6 +105,7 @@ struct coordinator_state {
   // answered.
   std::shared_ptr<request_stats> stats = std::make_shared<request_stats>();
   node_monitor_actor monitor; // set once the node has spawned it
+  autoscaler_actor autoscaler; // likewise
 
   static inline const char* name = "coordinator";
 
@@ -1015,6 +1016,26 @@ coordinator(coordinator_pointer self, coordinator_settings settings,
     [=](monitor_atom, node_monitor_actor& monitor) {
       if (from_own_node(self))
         self->state.monitor = std::move(monitor);
+    },
+    [=](autoscale_atom, autoscaler_actor& autoscaler) {
+      if (from_own_node(self))
+        self->state.autoscaler = std::move(autoscaler);
+    },
+    [=](get_atom, autoscale_atom,
+        bool follow) -> caf::result<autoscale_status> {
+      if (!self->state.autoscaler)
+        return make_kv_error(kv_errc::unavailable,
+                             "this node's autoscaler is not running yet");
+      return self->delegate(self->state.autoscaler, get_atom::value,
+                            autoscale_atom::value, follow);
+    },
+    [=](autoscale_atom, const std::string& what, const std::string& value,
+        bool everywhere) -> caf::result<std::string> {
+      if (!self->state.autoscaler)
+        return make_kv_error(kv_errc::unavailable,
+                             "this node's autoscaler is not running yet");
+      return self->delegate(self->state.autoscaler, autoscale_atom::value,
+                            what, value, everywhere);
     },
     [=](get_atom, stats_atom) -> caf::result<node_stats> {
       if (!self->state.monitor)

@@ -49,7 +49,9 @@ using coordinator_node_actor = coordinator_actor::extend<
   // What this coordinator served since it started (the node monitor's).
   caf::replies_to<stats_atom>::with<request_stats>,
   // The node's monitor, which answers clients' get_atom, stats_atom.
-  caf::reacts_to<monitor_atom, node_monitor_actor>>;
+  caf::reacts_to<monitor_atom, node_monitor_actor>,
+  // The node's autoscaler, which answers clients' autoscale_atom messages.
+  caf::reacts_to<autoscale_atom, autoscaler_actor>>;
 
 // Spawns the node's coordinator: it serves client put/get/delete for any key
 // by sending each to the key's replicas (from the ring) and answering once W

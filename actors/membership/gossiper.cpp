@@ -10,6 +10,7 @@
 #include <caf/io/all.hpp>
 
 #include "actors/membership/clock_offsets.hpp"
+#include "actors/ring/claimant.hpp"
 #include "actors/log.hpp"
 #include "messages/limits.hpp"
 #include "messages/validation.hpp"
@@ -270,7 +271,7 @@ void forget_member(gossiper_pointer self, const std::string& id,
     st.forgotten.erase(st.forgotten_order.front());
     st.forgotten_order.pop_front();
   }
-  auto process = id + "/" + std::to_string(card->second.info.incarnation);
+  auto process = removal_name(card->second.info);
   if (st.forgotten.insert(process).second)
     st.forgotten_order.push_back(process);
   st.cards.erase(card);
@@ -308,14 +309,6 @@ void forget_other_clusters(gossiper_pointer self) {
                               + st.cards.at(id).info.cluster);
 }
 
-// Is `id` on the ring this node holds (now, after the change, before it)?
-bool on_own_ring(const gossiper_state& st, const std::string& id) {
-  for (auto* a : {&st.ring.current, &st.ring.next, &st.ring.previous})
-    if (std::find(a->ids.begin(), a->ids.end(), id) != a->ids.end())
-      return true;
-  return false;
-}
-
 // `sender`: the node that gossiped it (this node's id for its own plans).
 void adopt_ring(gossiper_pointer self, const ring_state& incoming,
                 const std::string& sender) {
@@ -326,7 +319,7 @@ void adopt_ring(gossiper_pointer self, const ring_state& incoming,
   // it, which members of its ring pass on; a named ring from anyone else
   // may be another cluster's.
   if (st.ring.version != 0 && st.cluster().empty() && !incoming.cluster.empty()
-      && sender != st.self_id && !on_own_ring(st, sender)) {
+      && sender != st.self_id && !on_ring(st.ring, sender)) {
     st.foreign_warnings.line(log_level::warning,
                              "ignoring a ring of cluster " + incoming.cluster
                                + " from " + sender
@@ -463,7 +456,7 @@ void reconnect(gossiper_pointer self, const std::string& id);
 // or a node it already knows (one waiting to join).
 bool holds_unnamed_ring(const gossiper_state& st, const member_info& peer) {
   if (st.cluster().empty() || !peer.cluster.empty() || peer.ring_epoch == 0
-      || on_own_ring(st, peer.node_id))
+      || on_ring(st.ring, peer.node_id))
     return false;
   return st.cards.count(peer.node_id) == 0
          && st.remembered.count(peer.node_id) == 0;
@@ -533,7 +526,7 @@ std::optional<caf::error> merge(gossiper_pointer self,
     if (known == st.cards.end()) {
       // A forgotten process is taken back only from itself (it joined this
       // cluster after all), never from a peer's stale copy of its card.
-      auto process = id + "/" + std::to_string(card.info.incarnation);
+      auto process = removal_name(card.info);
       if (st.forgotten.count(process) > 0) {
         if (id != sender)
           continue;
@@ -904,20 +897,18 @@ std::optional<std::string> join_refusal(const gossiper_state& st) {
   if (st.joining)
     return std::string{"a join is already under way"};
   auto& r = st.ring;
-  std::set<std::string> on_ring;
-  for (auto* a : {&r.current, &r.next, &r.previous})
-    on_ring.insert(a->ids.begin(), a->ids.end());
+  auto members = ring_member_ids(r);
+  bool member = on_ring(r, st.self_id);
   // On a ring with others: a member. Not on its ring at all (a join that
   // never got through, its cluster gone) and knowing no live node, it may
   // try again.
-  if (on_ring.count(st.self_id) > 0 && on_ring.size() > 1)
+  if (member && members.size() > 1)
     return st.self_id + " is in cluster " + r.cluster + " with "
-           + std::to_string(on_ring.size())
+           + std::to_string(members.size())
            + " member(s) on its ring: only a node alone joins another "
              "cluster (a member leaves, then starts again on an empty data "
              "directory)";
-  if (on_ring.count(st.self_id) > 0
-      && (r.transition != 0 || !r.previous.empty()))
+  if (member && (r.transition != 0 || !r.previous.empty()))
     return st.self_id + "'s ring is changing: join once it has settled";
   // Hints are writes owed to its cluster.
   auto& own = st.cards.at(st.self_id).info;
@@ -925,8 +916,7 @@ std::optional<std::string> join_refusal(const gossiper_state& st) {
     return st.self_id + " holds " + std::to_string(own.load.hints)
            + " hint(s) for cluster " + r.cluster
            + ": join once they are delivered";
-  auto process = own.node_id + "/" + std::to_string(own.incarnation);
-  if (std::find(r.removed.begin(), r.removed.end(), process) != r.removed.end())
+  if (was_removed(r, own))
     return st.self_id + " left cluster " + r.cluster
            + " or was removed from it: start it on an empty data directory "
              "to join another";
@@ -952,10 +942,9 @@ std::optional<std::string> join_refusal(const gossiper_state& st,
     return "the node at " + seed + " has no ring yet: it is not in a cluster";
   if (!theirs.cluster.empty() && theirs.cluster == st.cluster())
     return "the node at " + seed + " is in this node's cluster already";
-  for (auto* a : {&theirs.current, &theirs.next, &theirs.previous})
-    if (std::find(a->ids.begin(), a->ids.end(), st.self_id) != a->ids.end())
-      return "node id " + st.self_id + " is on the ring of the cluster at "
-             + seed + ": start this node with another --node-id";
+  if (on_ring(theirs, st.self_id))
+    return "node id " + st.self_id + " is on the ring of the cluster at "
+           + seed + ": start this node with another --node-id";
   for (auto& m : members)
     if (m.node_id == st.self_id)
       return "node id " + st.self_id + " is a member of the cluster at "

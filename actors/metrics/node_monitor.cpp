@@ -7,6 +7,7 @@
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
+#include "actors/metrics/cpu_meter.hpp"
 #include "actors/metrics/request_window.hpp"
 
 namespace kv {
@@ -22,6 +23,8 @@ struct node_monitor_state {
   node_stats figures;
   steady::time_point started = steady::now();
   bool gathering = false; // a round of questions is out
+  cpu_meter cpu;
+  std::optional<double> cpu_smoothed; // share of the cores, 0..1
 
   static inline const char* name = "node_monitor";
 };
@@ -109,6 +112,14 @@ struct round {
       f.handoff_partitions > f.handoff_copied
         ? f.handoff_partitions - f.handoff_copied
         : 0);
+    if (auto share = st.cpu.sample()) {
+      // The same smoothing over about ten rounds as the request rate: one
+      // busy second (a tree build, a compaction) is not load.
+      st.cpu_smoothed = st.cpu_smoothed ? *st.cpu_smoothed * 0.9 + *share * 0.1
+                                        : *share;
+    }
+    load.cpu_permille = static_cast<uint32_t>(st.cpu_smoothed.value_or(0) * 1000
+                                              + 0.5);
     if (st.settings.gossiper)
       self->send(st.settings.gossiper, load_atom::value, load);
   }

@@ -38,10 +38,6 @@ member_index index_members(const std::vector<member_info>& members) {
   return result;
 }
 
-std::string removal_name(const member_info& m) {
-  return m.node_id + "/" + std::to_string(m.incarnation);
-}
-
 bool is_up(const member_index& view, const std::string& id,
            const std::string& self_id) {
   if (id == self_id)
@@ -51,23 +47,12 @@ bool is_up(const member_index& view, const std::string& id,
                              || i->second->status == member_status::leaving);
 }
 
-// Members of the ring: now, after the change in transfer, and before the
-// last one (while it drains).
-std::vector<std::string> ring_ids(const ring_state& ring) {
-  auto ids = ring.current.ids;
-  ids.insert(ids.end(), ring.next.ids.begin(), ring.next.ids.end());
-  ids.insert(ids.end(), ring.previous.ids.begin(), ring.previous.ids.end());
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  return ids;
-}
-
 // Every member of the ring that was not removed is up here, and every node
 // that is up (on the ring or not: a node waiting to join, or one that left
 // and still runs, coordinates requests too) routes with this version.
 bool ready(const ring_state& ring, const member_index& view,
            const std::string& self_id) {
-  for (auto& id : ring_ids(ring)) {
+  for (auto& id : ring_member_ids(ring)) {
     if (removed_id(ring, id))
       continue;
     if (view.count(id) == 0 || !is_up(view, id, self_id))
@@ -180,6 +165,10 @@ bool was_removed(const ring_state& ring, const member_info& m) {
          != ring.removed.end();
 }
 
+std::string removal_name(const member_info& m) {
+  return m.node_id + "/" + std::to_string(m.incarnation);
+}
+
 bool removed_id(const ring_state& ring, const std::string& id) {
   auto prefix = id + "/";
   return std::any_of(ring.removed.begin(), ring.removed.end(),
@@ -192,7 +181,7 @@ std::string claimant_of(const ring_state& ring,
                         const std::vector<member_info>& members,
                         const std::string& self_id) {
   auto view = index_members(members);
-  for (auto& id : ring_ids(ring))
+  for (auto& id : ring_member_ids(ring))
     if (!removed_id(ring, id) && is_up(view, id, self_id))
       return id;
   return {};
@@ -274,7 +263,7 @@ namespace {
 std::string removal_refusal(const std::string& self_id, const ring_state& held,
                             const member_index& view,
                             const std::string& node_id) {
-  auto ids = ring_ids(held);
+  auto ids = ring_member_ids(held);
   if (std::find(ids.begin(), ids.end(), node_id) == ids.end())
     return node_id + " is not on the ring";
   if (node_id == self_id)
@@ -310,7 +299,7 @@ removal_plan plan_replacement(const std::string& self_id,
   result.refusal = removal_refusal(self_id, held, view, old_id);
   if (!result.refusal.empty())
     return result;
-  auto ids = ring_ids(held);
+  auto ids = ring_member_ids(held);
   if (std::find(ids.begin(), ids.end(), new_id) != ids.end()) {
     result.refusal = new_id + " is on the ring already";
     return result;

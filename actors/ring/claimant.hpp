@@ -33,6 +33,10 @@ std::string new_cluster_name();
 // waits for).
 bool removed_id(const ring_state& ring, const std::string& id);
 
+// How a ring's `removed` list (and a gossiper's forgotten set) names one
+// process of a node: "id/incarnation".
+std::string removal_name(const member_info& m);
+
 // Whether this very process of the member (id and incarnation) was removed
 // (or left): it is never taken back.
 bool was_removed(const ring_state& ring, const member_info& m);

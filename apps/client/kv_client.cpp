@@ -289,6 +289,18 @@ caf::expected<node_stats> blocking_client::stats() {
                          stats_atom::value);
 }
 
+caf::expected<autoscale_status> blocking_client::autoscale() {
+  return ask<autoscale_status>(on_loss::fail, wait_limit({}), get_atom::value,
+                               autoscale_atom::value, true);
+}
+
+caf::expected<std::string>
+blocking_client::autoscale_control(const std::string& what,
+                                   const std::string& value) {
+  return ask<std::string>(on_loss::fail, wait_limit({}), autoscale_atom::value,
+                          what, value, true);
+}
+
 caf::expected<std::vector<aae_partition>> blocking_client::anti_entropy() {
   return ask<std::vector<aae_partition>>(on_loss::fail, wait_limit({}),
                                          get_atom::value, aae_atom::value);

@@ -135,6 +135,13 @@ public:
   // This node's figures: requests, latency, hints, storage, transfers.
   caf::expected<node_stats> stats();
 
+  // The autoscaler as the deciding node reports it (asked through the
+  // connected node), and an operator's control applied on every up node:
+  // "pause", "resume", or "set" with "NAME VALUE" (docs/autoscaling.md).
+  caf::expected<autoscale_status> autoscale();
+  caf::expected<std::string> autoscale_control(const std::string& what,
+                                               const std::string& value);
+
   // Every version this node's own replica stores for `key` (no quorum).
   caf::expected<sibling_list> local_versions(const std::string& key);
 

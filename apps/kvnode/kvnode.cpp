@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <pthread.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/autoscale/target_settings.hpp"
 #include "actors/log.hpp"
 #include "apps/kvnode/config_file.hpp"
 #include "messages/version.hpp"
@@ -49,6 +51,11 @@ public:
   uint32_t cleanup_every_s = 600;
   uint32_t tombstone_grace_ms = 60'000;
   uint32_t max_request_timeout_ms = kv::max_request_timeout_ms;
+  // --autoscale-NAME for every bound of kv::target_settings(); std::map
+  // keeps each value where CAF's option points.
+  std::map<std::string, uint32_t> autoscale_bounds;
+  uint32_t autoscale_interval_ms = 2000;
+  uint32_t autoscale_action_timeout_s = 1200;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -122,7 +129,24 @@ public:
       .add(node.hints.max_hints, "max-hints",
            "hints held for unreachable nodes before new ones are refused")
       .add(hint_max_age_s, "hint-max-age-s",
-           "seconds a hint is kept before it expires");
+           "seconds a hint is kept before it expires")
+      .add(node.autoscale.command, "autoscale-command",
+           "provisioner run for a scaling decision as COMMAND grow or "
+           "COMMAND shrink NODE (empty: decisions are advice only)")
+      .add(node.autoscale.paused, "autoscale-paused",
+           "start with the autoscaler paused")
+      .add(autoscale_interval_ms, "autoscale-interval-ms",
+           "milliseconds between two looks at the cluster's load")
+      .add(autoscale_action_timeout_s, "autoscale-action-timeout-s",
+           "longest a step of a scaling action (leave, provisioner, join) "
+           "may take before it counts as failed");
+    for (auto& bound : kv::target_settings()) {
+      auto& value = autoscale_bounds[bound.name];
+      value = static_cast<uint32_t>(
+        *kv::get_target(node.autoscale.targets, bound.name));
+      caf::config_option_adder{custom_options_, "global"}.add(
+        value, std::string{"autoscale-"} + bound.name, bound.help);
+    }
   }
 
   // The flags CAF (help) and main (config file, dump) handle themselves:
@@ -258,6 +282,15 @@ public:
     node.cleanup_every = std::chrono::seconds{cleanup_every_s};
     node.tombstone_grace = std::chrono::milliseconds{tombstone_grace_ms};
     node.max_request_timeout = std::chrono::milliseconds{max_request_timeout_ms};
+    std::vector<std::pair<std::string, uint64_t>> bounds;
+    for (auto& [name, value] : autoscale_bounds)
+      if (kv::get_target(node.autoscale.targets, name) != uint64_t{value})
+        bounds.emplace_back(name, value);
+    if (auto problem = kv::set_targets(node.autoscale.targets, bounds))
+      return "autoscale bounds (--autoscale-*): " + *problem;
+    node.autoscale.interval = std::chrono::milliseconds{autoscale_interval_ms};
+    node.autoscale.action_timeout
+      = std::chrono::seconds{autoscale_action_timeout_s};
     if (node.storage.data_dir.empty())
       node.storage.data_dir = "data/" + node.node_id;
     return kv::config_problem(node);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "actors/autoscale/target_settings.hpp"
 #include "actors/ring/ring.hpp"
 
 #include <cstdio>
@@ -245,7 +246,7 @@ std::string format_members(std::vector<member_info> members, uint64_t now_ms) {
               return x.node_id < y.node_id;
             });
   std::string out = "node     dc     address                status   ops/s  "
-                    "p99       keys       disk        hints    transfers ring\n";
+                    "p99       cpu   keys       disk        hints    transfers ring\n";
   uint64_t oldest_ms = 0;
   for (auto& m : members) {
     auto& load = m.load;
@@ -260,6 +261,10 @@ std::string format_members(std::vector<member_info> members, uint64_t now_ms) {
            + padded(measured && load.p99_us > 0 ? format_micros(load.p99_us)
                                                 : "-",
                     9)
+           + " "
+           + padded(measured ? std::to_string((load.cpu_permille + 5) / 10) + "%"
+                             : "?",
+                    5)
            + " " + padded(keys, 10) + " "
            + padded(measured ? format_bytes(load.disk_bytes) : "?", 11) + " "
            + padded(measured ? std::to_string(load.hints) : "?", 8) + " "
@@ -271,6 +276,45 @@ std::string format_members(std::vector<member_info> members, uint64_t now_ms) {
   out += "(load as each node last gossiped it, at most "
          + std::to_string(oldest_ms / 1000) + " s ago; keys: ~ while its "
          "anti-entropy trees still count them)\n";
+  return out;
+}
+
+std::string format_autoscale(const autoscale_status& s, uint64_t now_ms) {
+  std::string out = "autoscaler of " + s.node_id
+                    + (s.decider == s.node_id ? " (the deciding node)"
+                       : s.decider.empty()    ? " (no deciding node known)"
+                                              : " (decided by " + s.decider + ")")
+                    + ": " + (s.paused ? "paused" : "running") + "\n";
+  out += "provisioner: "
+         + (s.provisioner.empty()
+              ? std::string{"none: decisions are advice only "
+                            "(kvnode --autoscale-command)"}
+              : s.provisioner)
+         + "\n";
+  out += "now: " + s.state + "\n";
+  out += "bounds: " + describe_targets(s.targets) + " (floor: N="
+         + std::to_string(s.targets.replication) + ")\n";
+  out += "node     state  ops/s  p99       cpu   data\n";
+  for (auto& n : s.load)
+    out += padded(n.node_id, 8) + " " + padded(n.up ? "up" : "not up", 6) + " "
+           + padded(std::to_string(static_cast<uint64_t>(n.ops_per_s + 0.5)), 6)
+           + " " + padded(n.p99_us > 0 ? format_micros(n.p99_us) : "-", 9)
+           + " "
+           + padded(std::to_string(static_cast<int>(n.cpu_share * 100 + 0.5))
+                      + "%",
+                    5)
+           + " " + format_bytes(n.data_bytes) + "\n";
+  if (s.decisions.empty()) {
+    out += "no decisions yet\n";
+    return out;
+  }
+  out += "decisions (latest last):\n";
+  for (auto& e : s.decisions) {
+    auto age = now_ms > e.wall_ms ? (now_ms - e.wall_ms) / 1000 : 0;
+    out += "  " + format_timestamp(e.wall_ms) + " (" + std::to_string(age)
+           + " s ago) " + e.action + (e.node.empty() ? "" : " " + e.node)
+           + ": " + e.outcome + "\n    because " + e.reason + "\n";
+  }
   return out;
 }
 

@@ -53,6 +53,10 @@ std::string format_members(std::vector<member_info> members, uint64_t now_ms);
 // `stats`: one node's figures, several lines.
 std::string format_stats(const node_stats& stats);
 
+// kvsh `autoscale`: who decides, its bounds, the load it last sampled, what
+// it does now and its latest decisions.
+std::string format_autoscale(const autoscale_status& status, uint64_t now_ms);
+
 // One holder's answer for the cluster-wide `hints`.
 struct held_hints {
   std::string holder;

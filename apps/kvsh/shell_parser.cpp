@@ -147,6 +147,8 @@ const std::vector<command_spec>& command_specs() {
      "replace OLD NEW"},
     {"aae", command_kind::aae, {}, opt_none, "aae [all]"},
     {"repair", command_kind::repair, {}, opt_none, "repair [NODE]"},
+    {"autoscale", command_kind::autoscale, {}, opt_none,
+     "autoscale [pause|resume|set NAME VALUE]"},
     {"set", command_kind::put, {"KEY", "VALUE"},
      opt_ctx | opt_n | opt_r | opt_w | opt_timeout | opt_strict,
      "set KEY VALUE (the same as put)"},
@@ -316,6 +318,23 @@ parsed_command parse_command(std::string_view line) {
                 + spec->positionals[tokens.size() - 1] + usage);
   auto& cmd = result.command;
   cmd.kind = spec->kind;
+  if (spec->kind == command_kind::autoscale) {
+    auto control = tokens.size() > 1 ? lowercase(tokens[1]) : std::string{};
+    if (tokens.size() == 1
+        || ((control == "pause" || control == "resume") && tokens.size() == 2)) {
+      cmd.key = control;
+      return result;
+    }
+    if (control != "set" || tokens.size() != 4)
+      return fail("autoscale: expected nothing, pause, resume or set NAME "
+                  "VALUE" + usage);
+    if (!parse_unsigned(tokens[3], uint64_t{1} << 40))
+      return fail("autoscale set: VALUE must be a whole number, got '"
+                  + tokens[3] + "'" + usage);
+    cmd.key = control;
+    cmd.value = lowercase(tokens[2]) + " " + tokens[3];
+    return result;
+  }
   switch (spec->kind) {
     case command_kind::put:
       cmd.key = tokens[1];
@@ -462,6 +481,12 @@ const char* shell_help_text() {
          "                       repaired (all: every partition)\n"
          "  repair [NODE]        compare every partition with its replicas\n"
          "                       now (or only those shared with NODE)\n"
+         "  autoscale            the autoscaler: bounds, load, decisions\n"
+         "  autoscale pause|resume  stop or restart its decisions (every node)\n"
+         "  autoscale set NAME VALUE  change a bound on every node\n"
+         "                       (min, max, high-ops, low-ops, high-p99-ms,\n"
+         "                       high-cpu-pct, out-window-s, in-window-s,\n"
+         "                       cooldown-s, grown-share-pct, grown-memory-s)\n"
          "  help                 this text\n"
          "  quit | exit\n"
          "arguments:\n"

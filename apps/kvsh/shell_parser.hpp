@@ -30,7 +30,7 @@ token_list tokenize(std::string_view line);
 
 enum class command_kind {
   none, put, get, remove, help, quit, connect, nodes, ring, hints, replica,
-  leave, join, remove_node, replace_node, aae, repair, stats
+  leave, join, remove_node, replace_node, aae, repair, stats, autoscale
 };
 
 // Where a put or delete takes its causal context from.
@@ -42,8 +42,10 @@ enum class context_source {
 
 struct shell_command {
   command_kind kind = command_kind::none;
-  std::string key;   // put, get, delete, replica; ring (optional); help
-  std::string value; // put
+  // put, get, delete, replica; ring (optional); help; autoscale's control
+  // (pause, resume, set; empty: show)
+  std::string key;
+  std::string value; // put; autoscale set: "NAME VALUE"
   std::string host;  // connect, join
   uint16_t port = 0; // connect, join
   request_options options;

@@ -106,6 +106,9 @@ void shell_session::run(const shell_command& cmd) {
     case command_kind::repair:
       run_anti_entropy(cmd);
       break;
+    case command_kind::autoscale:
+      run_autoscale(cmd);
+      break;
     case command_kind::put:
     case command_kind::remove:
       run_write(cmd);
@@ -113,6 +116,22 @@ void shell_session::run(const shell_command& cmd) {
     default:
       break;
   }
+}
+
+void shell_session::run_autoscale(const shell_command& cmd) {
+  if (!cmd.key.empty()) {
+    auto reply = client_->autoscale_control(cmd.key, cmd.value);
+    if (reply)
+      out_ << *reply << '\n';
+    else
+      report(describe(reply.error()));
+    return;
+  }
+  auto status = client_->autoscale();
+  if (status)
+    out_ << format_autoscale(*status, wall_clock_ms());
+  else
+    report(describe(status.error()));
 }
 
 void shell_session::run_cluster_view(const shell_command& cmd) {

@@ -49,6 +49,7 @@ private:
   void run_get(const shell_command& cmd);
   void run_ring_change(const shell_command& cmd);
   void run_anti_entropy(const shell_command& cmd);
+  void run_autoscale(const shell_command& cmd);
   void run_cluster_view(const shell_command& cmd);
   // Every member's hints, asked of each member directly.
   std::vector<held_hints> cluster_hints(const std::vector<member_info>& members);

@@ -64,7 +64,7 @@ load_gossiped() {
       "$WORK/nodes.out") -eq 3 ]]
 }
 wait_for 20 load_gossiped || fail "n2 does not show n1's load: $(cat "$WORK/nodes.out")"
-head -n 1 "$WORK/nodes.out" | grep -qE '^node +dc +address +status +ops/s +p99 +keys +disk +hints +transfers +ring$' \
+head -n 1 "$WORK/nodes.out" | grep -qE '^node +dc +address +status +ops/s +p99 +cpu +keys +disk +hints +transfers +ring$' \
   || fail "no nodetool-like header: $(head -n 1 "$WORK/nodes.out")"
 try_on n1 "$WORK/stats.out" stats || fail "stats: $(cat "$WORK/stats.out")"
 grep -qE '^put +100 +0 ' "$WORK/stats.out" || fail "stats: $(cat "$WORK/stats.out")"

@@ -1,0 +1,408 @@
+#include "actors/autoscale/autoscaler.hpp"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "actors/autoscale/cluster_load.hpp"
+#include "actors/autoscale/provision_command.hpp"
+#include "actors/autoscale/scaling_policy.hpp"
+#include "actors/autoscale/target_settings.hpp"
+#include "actors/log.hpp"
+
+namespace kv {
+
+namespace {
+
+// How many decisions kvsh `autoscale` shows.
+constexpr std::size_t kept_decisions = 20;
+
+// How long an operator's request to another node may take.
+constexpr std::chrono::seconds peer_timeout{5};
+
+uint64_t steady_ms() {
+  return static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now().time_since_epoch())
+      .count());
+}
+
+// The decision being carried out.
+struct action_in_progress {
+  enum class step { leaving, provisioning, joining };
+  scale_action action = scale_action::none;
+  std::string node; // shrink: the node that leaves
+  step at = step::provisioning;
+  uint64_t step_started_ms = 0;
+  std::size_t target_nodes = 0; // grow: members once done
+  std::unique_ptr<provision_command> command;
+};
+
+struct autoscaler_state {
+  autoscaler_settings settings;
+  std::optional<scaling_policy> policy;
+  std::map<std::string, node_card> cards;
+  std::deque<autoscale_event> decisions;
+  std::optional<action_in_progress> action;
+  std::string decider;
+  std::string state_line = "starting";
+  std::vector<node_sample> load;
+  bool sampling = false; // a ring request is out
+
+  static inline const char* name = "autoscaler";
+};
+
+using autoscaler_pointer
+  = autoscaler_node_actor::stateful_pointer<autoscaler_state>;
+
+const char* step_name(action_in_progress::step s) {
+  switch (s) {
+    case action_in_progress::step::leaving:
+      return "waiting for the node to leave the ring";
+    case action_in_progress::step::provisioning:
+      return "running the provisioner";
+    default:
+      return "waiting for the new node to join the ring";
+  }
+}
+
+void log_event(const autoscale_event& e) {
+  log_line(log_level::info, "autoscale: " + e.action
+                              + (e.node.empty() ? "" : " " + e.node) + ": "
+                              + e.outcome + " (" + e.reason + ")");
+}
+
+void finish(autoscaler_pointer self, std::string outcome) {
+  auto& st = self->state;
+  auto& event = st.decisions.back();
+  event.outcome = std::move(outcome);
+  log_event(event);
+  st.action.reset();
+}
+
+void next_step(autoscaler_pointer self, action_in_progress::step step) {
+  auto& a = *self->state.action;
+  a.at = step;
+  a.step_started_ms = steady_ms();
+}
+
+void run_provisioner(autoscaler_pointer self) {
+  auto& st = self->state;
+  auto& a = *st.action;
+  std::vector<std::string> args{to_string(a.action)};
+  if (!a.node.empty())
+    args.push_back(a.node);
+  auto& event = st.decisions.back();
+  std::vector<std::pair<std::string, std::string>> env{
+    {"KV_AUTOSCALE_ACTION", to_string(a.action)},
+    {"KV_AUTOSCALE_NODE", a.node},
+    {"KV_AUTOSCALE_NODES", std::to_string(st.load.size())},
+    {"KV_AUTOSCALE_TARGET", std::to_string(a.action == scale_action::grow
+                                             ? st.load.size() + 1
+                                             : st.load.size())},
+    {"KV_AUTOSCALE_REASON", event.reason}};
+  try {
+    a.command = std::make_unique<provision_command>(st.settings.command, args,
+                                                    env);
+    next_step(self, action_in_progress::step::provisioning);
+    log_line(log_level::info, "autoscale: running the provisioner: "
+                                + st.settings.command + " " + args[0]
+                                + (a.node.empty() ? "" : " " + a.node));
+  } catch (const std::exception& e) {
+    finish(self, std::string{"failed: "} + e.what());
+  }
+}
+
+void start(autoscaler_pointer self, const scaling_decision& decision) {
+  auto& st = self->state;
+  autoscale_event event;
+  event.wall_ms = wall_clock_ms();
+  event.action = to_string(decision.action);
+  event.node = decision.node;
+  event.reason = decision.reason;
+  event.outcome = "in progress";
+  if (st.decisions.size() >= kept_decisions)
+    st.decisions.pop_front();
+  st.decisions.push_back(event);
+  if (st.settings.command.empty()) {
+    st.decisions.back().outcome
+      = "advice only: no provisioner is set (--autoscale-command)";
+    log_event(st.decisions.back());
+    return;
+  }
+  log_event(st.decisions.back());
+  st.action.emplace();
+  auto& a = *st.action;
+  a.action = decision.action;
+  a.node = decision.node;
+  a.target_nodes = st.load.size() + 1;
+  if (decision.action == scale_action::grow) {
+    run_provisioner(self);
+    return;
+  }
+  auto card = st.cards.find(decision.node);
+  if (card == st.cards.end() || !card->second.coordinator) {
+    finish(self, "failed: " + decision.node + " is not reachable from here");
+    return;
+  }
+  next_step(self, action_in_progress::step::leaving);
+  auto node = decision.node;
+  self->request(card->second.coordinator, peer_timeout, leave_atom::value)
+    .then(
+      [=](const std::string& reply) {
+        log_line(log_level::info, "autoscale: " + reply);
+      },
+      [=](caf::error& err) {
+        auto& st = self->state;
+        if (st.action && st.action->node == node
+            && st.action->at == action_in_progress::step::leaving)
+          finish(self, "failed: " + node + " did not take the leave: "
+                         + self->system().render(err));
+      });
+}
+
+// One step of the action in progress, on a fresh sample.
+void advance(autoscaler_pointer self, const ring_state& ring,
+             const cluster_sample& sample) {
+  auto& st = self->state;
+  auto& a = *st.action;
+  auto elapsed = steady_ms() - a.step_started_ms;
+  if (elapsed > static_cast<uint64_t>(st.settings.action_timeout.count())) {
+    if (a.command)
+      a.command->kill();
+    finish(self, std::string{"failed: not done within "}
+                   + std::to_string(st.settings.action_timeout.count() / 1000)
+                   + " s (" + step_name(a.at) + ")");
+    return;
+  }
+  switch (a.at) {
+    case action_in_progress::step::leaving:
+      // Its partitions are handed over once no assignment lists it and no
+      // change drains.
+      if (!on_ring(ring, a.node) && ring.transition == 0
+          && ring.previous.empty())
+        run_provisioner(self);
+      break;
+    case action_in_progress::step::provisioning: {
+      auto how = a.command->poll();
+      if (!how)
+        break;
+      if (!a.command->succeeded()) {
+        finish(self, "failed: the provisioner ended with " + *how);
+        break;
+      }
+      if (a.action == scale_action::shrink) {
+        finish(self, "done: " + a.node + " left the ring and was stopped");
+        break;
+      }
+      next_step(self, action_in_progress::step::joining);
+      [[fallthrough]];
+    }
+    case action_in_progress::step::joining:
+      if (sample.nodes.size() >= a.target_nodes && !sample.ring_changing)
+        finish(self, "done: " + std::to_string(sample.nodes.size())
+                       + " nodes on the ring");
+      break;
+  }
+}
+
+void decide(autoscaler_pointer self, const ring_state& ring,
+            const std::vector<member_info>& members) {
+  auto& st = self->state;
+  st.decider = decider_of(ring, members, st.settings.node_id);
+  auto sample = sample_cluster(
+    ring, members, steady_ms(), wall_clock_ms(),
+    static_cast<uint64_t>(st.settings.stale_after.count()));
+  sample.keep = st.settings.node_id;
+  st.load = sample.nodes;
+  // An action started here is seen through here, even if another node
+  // decides meanwhile: only this node runs its command.
+  if (st.action) {
+    advance(self, ring, sample);
+    if (st.action)
+      st.state_line = std::string{to_string(st.action->action)}
+                      + (st.action->node.empty() ? "" : " " + st.action->node)
+                      + ": " + step_name(st.action->at);
+    return;
+  }
+  if (st.decider != st.settings.node_id) {
+    st.state_line = st.decider.empty() ? "no deciding node is known"
+                                       : "decided by " + st.decider;
+    return;
+  }
+  if (st.settings.paused) {
+    st.state_line = "paused";
+    return;
+  }
+  auto decision = st.policy->observe(sample);
+  st.state_line = decision.reason;
+  if (decision.action != scale_action::none)
+    start(self, decision);
+}
+
+autoscale_status status_of(const autoscaler_state& st) {
+  autoscale_status s;
+  s.node_id = st.settings.node_id;
+  s.decider = st.decider;
+  s.paused = st.settings.paused;
+  s.provisioner = st.settings.command;
+  s.targets = st.policy->targets();
+  s.load = st.load;
+  s.state = st.state_line;
+  s.decisions.assign(st.decisions.begin(), st.decisions.end());
+  return s;
+}
+
+// Applies one control here; the reply text, or a one-line problem.
+std::optional<std::string> apply_control(autoscaler_state& st,
+                                         const std::string& what,
+                                         const std::string& value) {
+  if (what == "pause" || what == "resume") {
+    st.settings.paused = what == "pause";
+    return std::nullopt;
+  }
+  if (what != "set")
+    return "unknown autoscale control '" + what
+           + "' (pause, resume or set NAME VALUE)";
+  auto space = value.find(' ');
+  auto name = value.substr(0, space);
+  auto number = space == std::string::npos ? std::string{}
+                                           : value.substr(space + 1);
+  if (number.empty() || number.size() > 12
+      || number.find_first_not_of("0123456789") != std::string::npos)
+    return "set " + name + ": expected a whole number, got '" + number + "'";
+  auto targets = st.policy->targets();
+  if (auto problem = set_target(targets, name, std::stoull(number)))
+    return problem;
+  st.policy->set_targets(targets);
+  return std::nullopt;
+}
+
+std::string control_done(const std::string& what, const std::string& value) {
+  if (what == "set")
+    return "autoscale " + value.substr(0, value.find(' ')) + " set to "
+           + value.substr(value.find(' ') + 1);
+  return std::string{"autoscaler "} + (what == "pause" ? "paused" : "resumed");
+}
+
+} // namespace
+
+autoscaler_node_actor spawn_autoscaler(caf::actor_system& sys,
+                                       autoscaler_settings settings) {
+  auto behavior = [](autoscaler_pointer self, autoscaler_settings settings)
+    -> autoscaler_node_actor::behavior_type {
+    auto& st = self->state;
+    st.settings = std::move(settings);
+    st.policy.emplace(st.settings.targets);
+    self->send(self, tick_atom::value);
+    return {
+      [=](members_atom, std::vector<node_card>& cards) {
+        self->state.cards = cards_by_id(std::move(cards));
+      },
+      [=](tick_atom) {
+        auto& st = self->state;
+        self->delayed_send(self, st.settings.interval, tick_atom::value);
+        if (st.sampling)
+          return;
+        st.sampling = true;
+        self
+          ->request(st.settings.coordinator, st.settings.interval,
+                    get_atom::value, ring_atom::value)
+          .then(
+            [=](const ring_state& ring) {
+              // The members as the gossiper has them now: the cards it
+              // pushes carry the load of their last membership change.
+              self
+                ->request(self->state.settings.coordinator,
+                          self->state.settings.interval, get_atom::value,
+                          members_atom::value)
+                .then(
+                  [=](const std::vector<member_info>& members) {
+                    self->state.sampling = false;
+                    decide(self, ring, members);
+                  },
+                  [=](caf::error& err) {
+                    self->state.sampling = false;
+                    self->state.state_line = "cannot read the members: "
+                                             + self->system().render(err);
+                  });
+            },
+            [=](caf::error& err) {
+              self->state.sampling = false;
+              self->state.state_line = "cannot read the ring: "
+                                       + self->system().render(err);
+            });
+      },
+      [=](get_atom, autoscale_atom,
+          bool follow) -> caf::result<autoscale_status> {
+        auto& st = self->state;
+        auto own = status_of(st);
+        auto decider = st.cards.find(st.decider);
+        if (!follow || st.decider.empty() || st.decider == st.settings.node_id
+            || decider == st.cards.end() || !decider->second.coordinator)
+          return own;
+        auto rp = self->make_response_promise<autoscale_status>();
+        self
+          ->request(decider->second.coordinator, peer_timeout, get_atom::value,
+                    autoscale_atom::value, false)
+          .then(
+            [=](autoscale_status& theirs) mutable { rp.deliver(theirs); },
+            [=](caf::error& err) mutable {
+              auto mine = own;
+              mine.state = "the deciding node " + mine.decider
+                           + " did not answer (" + self->system().render(err)
+                           + "); this is " + mine.node_id + "'s view: "
+                           + mine.state;
+              rp.deliver(mine);
+            });
+        return rp;
+      },
+      [=](autoscale_atom, const std::string& what, const std::string& value,
+          bool everywhere) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (auto problem = apply_control(st, what, value))
+          return make_kv_error(kv_errc::invalid_argument, *problem);
+        log_line(log_level::info, "autoscale: " + control_done(what, value)
+                                    + " by an operator");
+        auto done = control_done(what, value) + " on " + st.settings.node_id;
+        std::vector<coordinator_actor> others;
+        std::vector<std::string> other_ids;
+        for (auto& [id, card] : st.cards)
+          if (everywhere && id != st.settings.node_id
+              && card.info.status == member_status::up && card.coordinator) {
+            others.push_back(card.coordinator);
+            other_ids.push_back(id);
+          }
+        if (others.empty())
+          return done;
+        // Every answer (or failure) adds to the reply; the last one sends it.
+        auto rp = self->make_response_promise<std::string>();
+        auto reply = std::make_shared<std::string>(done);
+        auto waiting = std::make_shared<std::size_t>(others.size());
+        auto one_done = [=](const std::string& part) mutable {
+          *reply += part;
+          if (--*waiting == 0)
+            rp.deliver(*reply);
+        };
+        for (std::size_t i = 0; i < others.size(); ++i) {
+          auto id = other_ids[i];
+          self
+            ->request(others[i], peer_timeout, autoscale_atom::value, what,
+                      value, false)
+            .then([=](const std::string&) mutable { one_done(", " + id); },
+                  [=](caf::error& err) mutable {
+                    one_done(", not on " + id + " ("
+                             + self->system().render(err) + ")");
+                  });
+        }
+        return rp;
+      },
+    };
+  };
+  return sys.spawn(behavior, std::move(settings));
+}
+
+} // namespace kv
