@@ -42,6 +42,11 @@ struct scaling_targets {
   // ...for this long after the grow (the rate it grew at is held by the
   // deciding node only; another decider starts without it).
   std::chrono::milliseconds grown_memory{std::chrono::hours{1}};
+  // Which node a shrink takes out: false, the one with the least data (its
+  // departure moves least); true, the newest by id (n10 after n9), for
+  // provisioners that can only remove their last node (a Kubernetes
+  // StatefulSet removes its highest ordinal).
+  bool shrink_newest = false;
 };
 
 // One node as the decider sees it.

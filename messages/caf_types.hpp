@@ -96,7 +96,8 @@ typename Inspector::result_type inspect(Inspector& f, scaling_targets& x) {
   return f(caf::meta::type_name("scaling_targets"), x.min_nodes, x.max_nodes,
            x.replication, x.high_ops_per_node, x.low_ops_per_node,
            x.high_p99_us, x.high_cpu_share, x.out_window, x.in_window,
-           x.cooldown, x.shrink_below_grown_share, x.grown_memory);
+           x.cooldown, x.shrink_below_grown_share, x.grown_memory,
+           x.shrink_newest);
 }
 
 template <class Inspector>

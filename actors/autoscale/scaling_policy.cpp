@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <tuple>
 
 namespace kv {
 
@@ -18,6 +19,18 @@ std::string seconds(std::chrono::milliseconds d) {
 }
 
 } // namespace
+
+bool numbered_after(const std::string& a, const std::string& b) {
+  // Split off the trailing digits: "kv-10" is ("kv-", 10).
+  auto split = [](const std::string& id) {
+    auto digits = id.find_last_not_of("0123456789") + 1;
+    auto number = id.substr(digits);
+    // Leading zeros do not count; longer runs of digits are larger.
+    number.erase(0, std::min(number.find_first_not_of('0'), number.size()));
+    return std::make_tuple(id.substr(0, digits), number.size(), number);
+  };
+  return split(a) > split(b);
+}
 
 const char* to_string(scale_action x) {
   switch (x) {
@@ -151,16 +164,17 @@ scaling_decision scaling_policy::observe(const cluster_sample& sample) {
     if (count <= floor)
       return wait("below target but at the floor of "
                   + std::to_string(floor) + " nodes; " + load);
-    // The node whose departure moves least: the least data, then the
-    // greatest id (the newest, by the scripts' naming).
+    // The node whose departure moves least (the least data), or the
+    // newest; ties go to the newest (the greatest id, as the scripts and a
+    // StatefulSet number nodes).
     auto leaver = std::min_element(
       sample.nodes.begin(), sample.nodes.end(),
-      [&sample](const node_sample& a, const node_sample& b) {
+      [&](const node_sample& a, const node_sample& b) {
         if ((a.node_id == sample.keep) != (b.node_id == sample.keep))
           return b.node_id == sample.keep;
-        if (a.data_bytes != b.data_bytes)
+        if (!t.shrink_newest && a.data_bytes != b.data_bytes)
           return a.data_bytes < b.data_bytes;
-        return a.node_id > b.node_id;
+        return numbered_after(a.node_id, b.node_id);
       });
     last_decision_ms_ = now;
     hot_since_.reset();

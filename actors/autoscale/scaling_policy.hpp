@@ -15,6 +15,10 @@
 
 namespace kv {
 
+// Whether node id `a` comes after `b` counting a trailing number as a
+// number: n10 after n9, kv-2 after kv-1 (else plain text order).
+bool numbered_after(const std::string& a, const std::string& b);
+
 // Why targets are unusable, if they are (one line).
 std::optional<std::string> targets_problem(const scaling_targets& t);
 

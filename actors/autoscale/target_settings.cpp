@@ -35,6 +35,9 @@ const std::vector<target_setting>& target_settings() {
     {"grown-share-pct",
      "after a grow, shrink only below this % of the rate it grew at"},
     {"grown-memory-s", "...for this long after the grow (s)"},
+    {"shrink-newest",
+     "1: a shrink takes the newest node (highest number) out, not the one "
+     "with the least data"},
   };
   return all;
 }
@@ -63,6 +66,8 @@ std::optional<uint64_t> get_target(const scaling_targets& t,
     return rounded(t.shrink_below_grown_share * 100);
   if (name == "grown-memory-s")
     return seconds_of(t.grown_memory);
+  if (name == "shrink-newest")
+    return t.shrink_newest ? 1 : 0;
   return std::nullopt;
 }
 
@@ -103,6 +108,11 @@ std::optional<std::string> assign(scaling_targets& next, std::string_view name,
     next.shrink_below_grown_share = static_cast<double>(value) / 100;
   else if (name == "grown-memory-s")
     next.grown_memory = seconds;
+  else if (name == "shrink-newest") {
+    if (value > 1)
+      return std::string{"shrink-newest is 0 or 1"};
+    next.shrink_newest = value == 1;
+  }
   else {
     std::string names;
     for (auto& s : target_settings())

@@ -70,7 +70,8 @@ int usage(const std::string& why) {
             << "\nusage: kvcheck run|check --nodes=n1=HOST:PORT,... "
                "--log=FILE [--n= --r= --w= --timeout-ms=]\n"
                "  run:   [--duration-s=60 --unique-workers=4 --set-workers=3 "
-               "--hot-keys=3 --delete-percent=20 --seed=1 --prefix=r --pause-ms=20]\n"
+               "--hot-keys=3 --delete-percent=20 --seed=1 --prefix=r --pause-ms=20\n"
+               "          --stop-file=PATH (stop once it exists)]\n"
                "  check: --events=FILE --out=FILE [--incidents=FILE "
                "--converge-timeout-s=60 --reap-timeout-s=0]\n";
   return 2;
@@ -127,6 +128,7 @@ int run_mode(caf::actor_system& sys, arguments& args,
   opts.seed = args.number("seed", 1);
   opts.pause_ms = args.number("pause-ms", 20);
   opts.prefix = args.text("prefix", "r");
+  opts.stop_file = args.text("stop-file", "");
   auto path = args.text("log", "");
   if (auto bad = args.unknown())
     return usage("unknown argument " + *bad);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -112,7 +113,7 @@ public:
   }
 
   void run(uint64_t deadline_ms, bool sets) {
-    while (now_ms() < deadline_ms) {
+    while (now_ms() < deadline_ms && !stop_asked()) {
       bool ok = sets ? set_step() : unique_step();
       // A node that is down fails fast: do not flood the log meanwhile.
       std::this_thread::sleep_for(milliseconds{ok ? opts_.pause_ms : 100});
@@ -120,6 +121,12 @@ public:
   }
 
 private:
+  bool stop_asked() const {
+    std::error_code ec;
+    return !opts_.stop_file.empty()
+           && std::filesystem::exists(opts_.stop_file, ec);
+  }
+
   op_record start(op_kind kind, const std::string& key) {
     op_record op;
     op.worker = id_;

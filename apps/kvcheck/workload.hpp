@@ -42,6 +42,10 @@ struct workload_options {
   // Each worker rests this long after every step: the history stays small
   // enough for the final check to read back every key within a minute.
   uint32_t pause_ms = 20;
+  // When this file exists the workers stop before their next step (each
+  // finishes and logs the request it has out): a test ends the workload at
+  // a moment it chooses without cutting a request short. Empty: none.
+  std::string stop_file;
 };
 
 // Runs the workers for the duration; each record goes to `log` as soon as

@@ -486,3 +486,19 @@ BOOST_AUTO_TEST_CASE(join_takes_one_seed_address) {
   BOOST_TEST(contains(error_of("join a:1,b:2"), "SEED must be one HOST:PORT"));
   BOOST_TEST(contains(error_of("join h:0"), "SEED must be one HOST:PORT"));
 }
+
+BOOST_AUTO_TEST_CASE(autoscale_shows_pauses_resumes_and_sets_one_bound) {
+  auto show = command_of("autoscale");
+  BOOST_TEST(show.kind == command_kind::autoscale);
+  BOOST_TEST(show.key.empty());
+  BOOST_TEST(command_of("AUTOSCALE Pause").key == "pause");
+  BOOST_TEST(command_of("autoscale resume").key == "resume");
+  auto set = command_of("autoscale set High-Ops 3000");
+  BOOST_TEST(set.key == "set");
+  BOOST_TEST(set.value == "high-ops 3000");
+  BOOST_TEST(contains(error_of("autoscale set high-ops"), "set NAME VALUE"));
+  BOOST_TEST(contains(error_of("autoscale set high-ops -1"),
+                      "VALUE must be a whole number, got '-1'"));
+  BOOST_TEST(contains(error_of("autoscale pause now"), "expected nothing"));
+  BOOST_TEST(contains(error_of("autoscale grow"), "expected nothing"));
+}

@@ -334,3 +334,97 @@ BOOST_AUTO_TEST_CASE(the_grown_at_rate_expires_and_jitter_does_not_reset_windows
       grew_at = s * 1003;
   BOOST_TEST(grew_at == 5 * 1003u);
 }
+
+BOOST_AUTO_TEST_CASE(busy_cores_grow_the_cluster_unless_cpu_is_off) {
+  // 500 ops/s per node is well within the rate target; 90% CPU is not.
+  auto busy = [](uint64_t now_ms, std::size_t nodes) {
+    auto s = sample(now_ms, nodes, 500.0 * nodes);
+    for (auto& n : s.nodes)
+      n.cpu_share = 0.9;
+    return s;
+  };
+  scaling_policy on{targets()};
+  std::optional<scaling_decision> grew;
+  for (uint64_t t = 0; t <= 61 && !grew; ++t)
+    if (auto d = on.observe(busy(t * 1000, 3)); d.action != scale_action::none)
+      grew = d;
+  BOOST_REQUIRE(grew);
+  BOOST_TEST(grew->action == scale_action::grow);
+  BOOST_TEST(grew->reason.find("CPU 90%") != std::string::npos);
+  auto t = targets();
+  t.high_cpu_share = 0;
+  scaling_policy off{t};
+  for (uint64_t s = 0; s <= 400; ++s)
+    BOOST_TEST(off.observe(busy(s * 1000, 3)).action == scale_action::none);
+}
+
+BOOST_AUTO_TEST_CASE(cpu_that_one_node_fewer_would_push_past_half_the_target_blocks_a_shrink) {
+  // Quiet by rate, but 4 nodes at 35% would be 47% each on 3 (above 40%).
+  auto t = targets();
+  scaling_policy policy{t};
+  for (uint64_t s = 0; s <= 700; ++s) {
+    auto x = sample(s * 1000, 4, 400);
+    for (auto& n : x.nodes)
+      n.cpu_share = 0.35;
+    BOOST_TEST(policy.observe(x).action == scale_action::none);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_shrink_never_takes_out_the_deciding_node) {
+  scaling_policy policy{targets()};
+  std::optional<scaling_decision> shrunk;
+  for (uint64_t s = 0; s <= 301 && !shrunk; ++s) {
+    auto x = sample(s * 1000, 4, 100);
+    x.nodes[0].data_bytes = 10; // the lightest...
+    x.keep = "n1";              // ...but it decides
+    if (auto d = policy.observe(x); d.action != scale_action::none)
+      shrunk = d;
+  }
+  BOOST_REQUIRE(shrunk);
+  BOOST_TEST(shrunk->action == scale_action::shrink);
+  BOOST_TEST(shrunk->node == "n4");
+}
+
+BOOST_AUTO_TEST_CASE(an_unsettled_sample_says_why) {
+  using kv::testing::member;
+  std::vector<member_info> members{member("a"), member("b"), member("c")};
+  auto ring = kv::testing::first_ring_of(members);
+  uint64_t wall = 1'000'000;
+  for (auto& m : members)
+    m.load.measured_ms = wall;
+  members[1].load.measured_ms = wall - 40'000;
+  auto s = sample_cluster(ring, members, 0, wall, 30'000);
+  BOOST_TEST(s.ring_changing);
+  BOOST_TEST(s.unsettled == "b's load is stale (gossiped 40 s ago)");
+  scaling_policy policy{targets()};
+  BOOST_TEST(policy.observe(s).reason == s.unsettled);
+  members[1].load.measured_ms = wall;
+  members.push_back(member("d", ring.version));
+  s = sample_cluster(ring, members, 0, wall, 30'000);
+  BOOST_TEST(s.unsettled == "d waits to join the ring");
+  members.back().status = member_status::leaving;
+  BOOST_TEST(sample_cluster(ring, members, 0, wall, 30'000).unsettled
+             == "d is leaving");
+}
+
+BOOST_AUTO_TEST_CASE(shrink_newest_takes_the_highest_number_whatever_its_data) {
+  BOOST_TEST(numbered_after("kv-10", "kv-9"));
+  BOOST_TEST(!numbered_after("kv-9", "kv-10"));
+  BOOST_TEST(numbered_after("n2", "n1"));
+  BOOST_TEST(numbered_after("kv-010", "kv-9"));
+  BOOST_TEST(numbered_after("b", "a"));
+  auto t = targets();
+  t.shrink_newest = true;
+  scaling_policy policy{t};
+  std::optional<scaling_decision> shrunk;
+  for (uint64_t s = 0; s <= 301 && !shrunk; ++s) {
+    auto x = sample(s * 1000, 4, 100);
+    for (std::size_t i = 0; i < x.nodes.size(); ++i)
+      x.nodes[i].node_id = "kv-" + std::to_string(i + 8); // kv-8 .. kv-11
+    x.nodes[3].data_bytes = 1u << 30; // the newest holds the most
+    if (auto d = policy.observe(x); d.action != scale_action::none)
+      shrunk = d;
+  }
+  BOOST_REQUIRE(shrunk);
+  BOOST_TEST(shrunk->node == "kv-11");
+}
