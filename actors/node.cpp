@@ -50,7 +50,7 @@ void apply_node_runtime_defaults(caf::actor_system_config& cfg) {
 
 scaling_targets autoscale_targets(const node_config& cfg) {
   auto t = cfg.autoscale.targets;
-  t.replication = std::max({t.replication, cfg.consistency.n, cfg.ring.replicas});
+  t.replication = std::max(cfg.consistency.n, cfg.ring.replicas);
   t.max_nodes = std::max(t.max_nodes, t.replication);
   return t;
 }
@@ -264,19 +264,18 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   cleanup.max_bytes_per_s = cfg.handoff_bytes_per_s;
   cleanup.max_busy_share = cfg.handoff_busy_share;
   result->cleaner_ = spawn_partition_cleaner(sys, cleanup, result->stores_);
+  auto autoscale = cfg.autoscale;
+  autoscale.node_id = cfg.node_id;
+  autoscale.targets = autoscale_targets(cfg);
+  result->autoscaler_ = spawn_autoscaler(sys, std::move(autoscale));
   result->ring_manager_ = spawn_ring_manager(
     sys, cfg.node_id, claimant, saved_ring,
     {coordinator, result->handoff_, result->cleaner_, result->hint_buffer_,
-     result->syncer_, result->reaper_});
+     result->syncer_, result->reaper_, result->autoscaler_});
   auto membership = cfg.membership;
   membership.state_dir = cfg.storage.data_dir;
   membership.remembered = std::move(remembered);
   membership.saved_ring = std::move(saved_ring);
-  auto autoscale = cfg.autoscale;
-  autoscale.node_id = cfg.node_id;
-  autoscale.coordinator = coordinator;
-  autoscale.targets = autoscale_targets(cfg);
-  result->autoscaler_ = spawn_autoscaler(sys, std::move(autoscale));
   result->connector_ = spawn_peer_connector(sys, membership.connector);
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
@@ -304,6 +303,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     self->send(coordinator, monitor_atom::value, result->monitor_);
     self->send(coordinator, autoscale_atom::value,
                caf::actor_cast<autoscaler_actor>(result->autoscaler_));
+    self->send(result->autoscaler_, gossip_atom::value, result->gossiper_);
   }
   if (cfg.http_port) {
     status_server_settings http;

@@ -239,10 +239,11 @@ std::optional<std::string> bench_options_problem(const bench_options& o) {
   if ((problem = range("clients", o.clients, 1, 4096))
       || (problem = range("raw-clients", o.raw_clients, 0, 4096))
       || (problem = range("depth", o.depth, 1, 1u << 20))
-      || (problem = o.rate >= 0 && o.rate <= 10'000'000
+      || (problem = o.rate == 0 || (o.rate >= 0.01 && o.rate <= 10'000'000)
                       ? std::nullopt
                       : std::optional<std::string>{
-                        "--rate must be 0 (as fast as possible) to 10000000"})
+                        "--rate must be 0 (as fast as possible) or 0.01 to "
+                        "10000000"})
       // key_name() has 12 digits.
       || (problem = range("keys", o.keys, 1, 999999999999ULL))
       || (problem = range("value-size", o.value_size, 0,

@@ -25,10 +25,12 @@ usage: cluster.sh COMMAND [ARG...]
                  others re-replicate its partitions (waits until done)
   replace ID     a new node, n<K+1>, takes a dead node's place: exactly its
                  partitions, copied from the surviving replicas
-  provision grow | provision shrink ID
+  provision grow | provision check-shrink ID | provision shrink ID
                  what the nodes' autoscaler runs (their provisioner, see
-                 KV_AUTOSCALE): grow = add; shrink = stop ID once it has
-                 left the ring (the autoscaler makes it leave first)
+                 KV_AUTOSCALE): grow = add; check-shrink = may ID be
+                 stopped (it runs); shrink = stop ID once it has left the
+                 ring and delivered its hints (the autoscaler makes it
+                 leave in between)
   status         id, dc, address, pid and state (running, stopped, hung) of
                  each node; exit 0 if all run, 3 if all are stopped, else 1
   stop           SIGTERM every node (SIGKILL after KV_STOP_TIMEOUT s)
@@ -300,10 +302,12 @@ cmd_leave() {
   retire "$id"
 }
 
-# retire ID: a node that is leaving (or has left) the ring: once the others
-# hold a ring without it and it has delivered its hints, it stops.
+# retire ID [strict]: a node that is leaving (or has left) the ring: once
+# the others hold a ring without it and it has delivered its hints, it
+# stops. Strict: a node still holding hints is not stopped (they may be
+# the only copy of acknowledged writes).
 retire() {
-  local id=$1 other
+  local id=$1 strict=${2:-} other
   GONE="$GONE$id "
   # Settled once the others hold a ring without it.
   for other in $(node_ids); do
@@ -317,8 +321,10 @@ retire() {
     kvsh_on "$id" hints | grep -q '^no hints pending' && break
     sleep 1
   done
-  kvsh_on "$id" hints | grep -q '^no hints pending' \
-    || echo "cluster.sh: warning: $id still holds hints; stopping it anyway" >&2
+  if ! kvsh_on "$id" hints | grep -q '^no hints pending'; then
+    [[ -z $strict ]] || die "$id still holds hints after $START_TIMEOUT s; not stopping it"
+    echo "cluster.sh: warning: $id still holds hints; stopping it anyway" >&2
+  fi
   signal_and_wait TERM "$id"
 }
 
@@ -391,11 +397,14 @@ cmd_provision() {
   echo $$ >"$RUN_DIR/provision.pid"
   case ${1:-}:$# in
     grow:1) cmd_add ;;
+    check-shrink:2)
+      check_id "$2"
+      running_pid "$2" >/dev/null ;;
     shrink:2)
       check_id "$2"
       running_pid "$2" >/dev/null
-      retire "$2" ;;
-    *) die "provision: expected grow, or shrink ID" ;;
+      retire "$2" strict ;;
+    *) die "provision: expected grow, check-shrink ID or shrink ID" ;;
   esac
   rm -f "$RUN_DIR/provision.pid"
 }

@@ -4,8 +4,11 @@
 #   k8s-provisioner.sh grow          one more node: the StatefulSet grows
 #                                    by one pod, which starts kvnode with
 #                                    the cluster's seeds and joins the ring
-#   k8s-provisioner.sh shrink NODE   NODE has already left the ring (its
-#                                    partitions handed over): remove its pod
+#   k8s-provisioner.sh check-shrink NODE
+#                                    can NODE's pod be removed? (before NODE
+#                                    is asked to leave: a leave is for good)
+#   k8s-provisioner.sh shrink NODE   NODE has left the ring (its partitions
+#                                    and hints handed over): remove its pod
 # A StatefulSet only removes its highest ordinal, so run the nodes with
 # --autoscale-shrink-newest=1 and node ids that end in the pod's ordinal
 # (the pod name, e.g. kv-3). The environment names the StatefulSet:
@@ -23,20 +26,21 @@ case ${1:-}:$# in
   grow:1)
     "${kubectl[@]}" scale statefulset "$sts" --replicas=$((replicas + 1))
     ;;
-  shrink:2)
+  check-shrink:2 | shrink:2)
     last="$sts-$((replicas - 1))"
     if [[ $2 != "$last" ]]; then
       echo "k8s-provisioner: $2 is not the last pod ($last): a StatefulSet" \
         "removes only that one (run the nodes with --autoscale-shrink-newest=1)" >&2
       exit 1
     fi
+    [[ $1 == shrink ]] || exit 0
     "${kubectl[@]}" scale statefulset "$sts" --replicas=$((replicas - 1))
     # Its volume claim stays (StatefulSets keep them): a node that left may
     # not come back on that data, so drop it.
     "${kubectl[@]}" delete pvc "data-$last" --wait=false || true
     ;;
   *)
-    echo "usage: $0 grow | shrink NODE" >&2
+    echo "usage: $0 grow | check-shrink NODE | shrink NODE" >&2
     exit 2
     ;;
 esac

@@ -32,12 +32,16 @@ uint64_t steady_ms() {
 
 // The decision being carried out.
 struct action_in_progress {
-  enum class step { leaving, provisioning, joining };
+  // grow: provisioning -> joining. shrink: provisioning (check-shrink) ->
+  // leaving -> draining -> provisioning (shrink).
+  enum class step { provisioning, leaving, draining, joining };
   scale_action action = scale_action::none;
   std::string node; // shrink: the node that leaves
   step at = step::provisioning;
   uint64_t step_started_ms = 0;
+  uint64_t left_ring_wall_ms = 0; // shrink: when the ring stopped listing it
   std::size_t target_nodes = 0; // grow: members once done
+  std::string verb; // what the provisioner was asked: grow, check-shrink, shrink
   std::unique_ptr<provision_command> command;
 };
 
@@ -45,6 +49,9 @@ struct autoscaler_state {
   autoscaler_settings settings;
   std::optional<scaling_policy> policy;
   std::map<std::string, node_card> cards;
+  ring_snapshot ring;      // from the ring manager
+  gossiper_actor gossiper; // this node's: the members, freshest
+
   std::deque<autoscale_event> decisions;
   std::optional<action_in_progress> action;
   std::string decider;
@@ -62,6 +69,8 @@ const char* step_name(action_in_progress::step s) {
   switch (s) {
     case action_in_progress::step::leaving:
       return "waiting for the node to leave the ring";
+    case action_in_progress::step::draining:
+      return "waiting for the node to deliver its hints";
     case action_in_progress::step::provisioning:
       return "running the provisioner";
     default:
@@ -89,15 +98,16 @@ void next_step(autoscaler_pointer self, action_in_progress::step step) {
   a.step_started_ms = steady_ms();
 }
 
-void run_provisioner(autoscaler_pointer self) {
+void run_provisioner(autoscaler_pointer self, std::string verb) {
   auto& st = self->state;
   auto& a = *st.action;
-  std::vector<std::string> args{to_string(a.action)};
+  a.verb = std::move(verb);
+  std::vector<std::string> args{a.verb};
   if (!a.node.empty())
     args.push_back(a.node);
   auto& event = st.decisions.back();
   std::vector<std::pair<std::string, std::string>> env{
-    {"KV_AUTOSCALE_ACTION", to_string(a.action)},
+    {"KV_AUTOSCALE_ACTION", a.verb},
     {"KV_AUTOSCALE_NODE", a.node},
     {"KV_AUTOSCALE_NODES", std::to_string(st.load.size())},
     {"KV_AUTOSCALE_TARGET", std::to_string(a.action == scale_action::grow
@@ -109,7 +119,7 @@ void run_provisioner(autoscaler_pointer self) {
                                                     env);
     next_step(self, action_in_progress::step::provisioning);
     log_line(log_level::info, "autoscale: running the provisioner: "
-                                + st.settings.command + " " + args[0]
+                                + st.settings.command + " " + a.verb
                                 + (a.node.empty() ? "" : " " + a.node));
   } catch (const std::exception& e) {
     finish(self, std::string{"failed: "} + e.what());
@@ -139,17 +149,22 @@ void start(autoscaler_pointer self, const scaling_decision& decision) {
   a.action = decision.action;
   a.node = decision.node;
   a.target_nodes = st.load.size() + 1;
-  if (decision.action == scale_action::grow) {
-    run_provisioner(self);
-    return;
-  }
-  auto card = st.cards.find(decision.node);
+  // A shrink asks the provisioner first whether it can stop the node: a
+  // leave cannot be undone, and a node that left but is not stopped would
+  // idle on for good.
+  run_provisioner(self, decision.action == scale_action::grow ? "grow"
+                                                              : "check-shrink");
+}
+
+void ask_to_leave(autoscaler_pointer self) {
+  auto& st = self->state;
+  auto node = st.action->node;
+  auto card = st.cards.find(node);
   if (card == st.cards.end() || !card->second.coordinator) {
-    finish(self, "failed: " + decision.node + " is not reachable from here");
+    finish(self, "failed: " + node + " is not reachable from here");
     return;
   }
   next_step(self, action_in_progress::step::leaving);
-  auto node = decision.node;
   self->request(card->second.coordinator, peer_timeout, leave_atom::value)
     .then(
       [=](const std::string& reply) {
@@ -157,15 +172,25 @@ void start(autoscaler_pointer self, const scaling_decision& decision) {
       },
       [=](caf::error& err) {
         auto& st = self->state;
-        if (st.action && st.action->node == node
-            && st.action->at == action_in_progress::step::leaving)
-          finish(self, "failed: " + node + " did not take the leave: "
+        if (!st.action || st.action->node != node
+            || st.action->at != action_in_progress::step::leaving)
+          return;
+        // Refused (it holds no partition, it is not up...): nothing left.
+        // No answer in time: the leave may be under way; the ring tells.
+        if (err.category() == error_category)
+          finish(self, "failed: " + node + " refused the leave: "
                          + self->system().render(err));
+        else
+          log_line(log_level::warning,
+                   "autoscale: no answer from " + node + " to the leave ("
+                     + self->system().render(err)
+                     + "); waiting for the ring to show it");
       });
 }
 
 // One step of the action in progress, on a fresh sample.
 void advance(autoscaler_pointer self, const ring_state& ring,
+             const std::vector<member_info>& members,
              const cluster_sample& sample) {
   auto& st = self->state;
   auto& a = *st.action;
@@ -183,15 +208,26 @@ void advance(autoscaler_pointer self, const ring_state& ring,
       // Its partitions are handed over once no assignment lists it and no
       // change drains.
       if (!on_ring(ring, a.node) && ring.transition == 0
-          && ring.previous.empty())
-        run_provisioner(self);
+          && ring.previous.empty()) {
+        a.left_ring_wall_ms = wall_clock_ms();
+        next_step(self, action_in_progress::step::draining);
+      }
+      break;
+    case action_in_progress::step::draining:
+      if (left_and_drained(members, a.node, a.left_ring_wall_ms))
+        run_provisioner(self, "shrink");
       break;
     case action_in_progress::step::provisioning: {
       auto how = a.command->poll();
       if (!how)
         break;
       if (!a.command->succeeded()) {
-        finish(self, "failed: the provisioner ended with " + *how);
+        finish(self, "failed: the provisioner (" + a.verb + ") ended with "
+                       + *how);
+        break;
+      }
+      if (a.verb == "check-shrink") {
+        ask_to_leave(self);
         break;
       }
       if (a.action == scale_action::shrink) {
@@ -221,7 +257,7 @@ void decide(autoscaler_pointer self, const ring_state& ring,
   // An action started here is seen through here, even if another node
   // decides meanwhile: only this node runs its command.
   if (st.action) {
-    advance(self, ring, sample);
+    advance(self, ring, members, sample);
     if (st.action)
       st.state_line = std::string{to_string(st.action->action)}
                       + (st.action->node.empty() ? "" : " " + st.action->node)
@@ -241,6 +277,22 @@ void decide(autoscaler_pointer self, const ring_state& ring,
   st.state_line = decision.reason;
   if (decision.action != scale_action::none)
     start(self, decision);
+}
+
+bool from_own_node(autoscaler_pointer self) {
+  auto& sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+std::chrono::milliseconds sample_timeout(const autoscaler_settings& s) {
+  return std::max(s.interval, std::chrono::milliseconds{5000});
+}
+
+void sample_failed(autoscaler_pointer self, const std::string& what,
+                   const caf::error& err) {
+  self->state.sampling = false;
+  self->state.state_line = "cannot read " + what + ": "
+                           + self->system().render(err);
 }
 
 autoscale_status status_of(const autoscaler_state& st) {
@@ -299,42 +351,44 @@ autoscaler_node_actor spawn_autoscaler(caf::actor_system& sys,
     st.policy.emplace(st.settings.targets);
     self->send(self, tick_atom::value);
     return {
+      // From this node only: the autoscaler's address reaches clients
+      // (its replies to delegated requests), and forged cards or ticks
+      // from them must change nothing.
       [=](members_atom, std::vector<node_card>& cards) {
-        self->state.cards = cards_by_id(std::move(cards));
+        if (from_own_node(self))
+          self->state.cards = cards_by_id(std::move(cards));
+      },
+      [=](ring_atom, ring_snapshot& ring) {
+        if (from_own_node(self))
+          self->state.ring = std::move(ring);
+      },
+      [=](gossip_atom, gossiper_actor& gossiper) {
+        if (from_own_node(self))
+          self->state.gossiper = std::move(gossiper);
       },
       [=](tick_atom) {
         auto& st = self->state;
+        // Only its own timer: a stray tick would start a second chain.
+        if (self->current_sender() != self->ctrl())
+          return;
         self->delayed_send(self, st.settings.interval, tick_atom::value);
-        if (st.sampling)
+        if (st.sampling || !st.ring || !st.gossiper)
           return;
         st.sampling = true;
+        // The members as the gossiper has them now (the cards it pushes
+        // carry the load of their last membership change), asked of it
+        // directly: the coordinator's mailbox is longest exactly when the
+        // cluster is overloaded.
+        auto ring = st.ring;
         self
-          ->request(st.settings.coordinator, st.settings.interval,
-                    get_atom::value, ring_atom::value)
+          ->request(st.gossiper, sample_timeout(st.settings), get_atom::value,
+                    members_atom::value)
           .then(
-            [=](const ring_state& ring) {
-              // The members as the gossiper has them now: the cards it
-              // pushes carry the load of their last membership change.
-              self
-                ->request(self->state.settings.coordinator,
-                          self->state.settings.interval, get_atom::value,
-                          members_atom::value)
-                .then(
-                  [=](const std::vector<member_info>& members) {
-                    self->state.sampling = false;
-                    decide(self, ring, members);
-                  },
-                  [=](caf::error& err) {
-                    self->state.sampling = false;
-                    self->state.state_line = "cannot read the members: "
-                                             + self->system().render(err);
-                  });
-            },
-            [=](caf::error& err) {
+            [=](const std::vector<member_info>& members) {
               self->state.sampling = false;
-              self->state.state_line = "cannot read the ring: "
-                                       + self->system().render(err);
-            });
+              decide(self, ring->state(), members);
+            },
+            [=](caf::error& err) { sample_failed(self, "the members", err); });
       },
       [=](get_atom, autoscale_atom,
           bool follow) -> caf::result<autoscale_status> {

@@ -65,6 +65,15 @@ cluster_sample sample_cluster(const ring_state& ring,
   return sample;
 }
 
+bool left_and_drained(const std::vector<member_info>& members,
+                      const std::string& node, uint64_t left_ring_wall_ms) {
+  for (auto& m : members)
+    if (m.node_id == node)
+      return m.status == member_status::leaving
+             && m.load.measured_ms > left_ring_wall_ms && m.load.hints == 0;
+  return false;
+}
+
 std::string decider_of(const ring_state& ring,
                        const std::vector<member_info>& members,
                        const std::string& self_id) {

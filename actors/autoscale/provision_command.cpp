@@ -86,7 +86,7 @@ provision_command::provision_command(
 }
 
 provision_command::~provision_command() {
-  kill();
+  poll();
 }
 
 void provision_command::record(int status) {

@@ -26,7 +26,9 @@ public:
                     const std::vector<std::string>& args,
                     const std::vector<std::pair<std::string, std::string>>& env);
 
-  // Kills a command still running (and its group) and reaps it.
+  // Reaps a command that ended; one still running is left to finish (its
+  // node is stopping: a shrink half done is worse than a process that
+  // outlives its parent).
   ~provision_command();
 
   provision_command(const provision_command&) = delete;

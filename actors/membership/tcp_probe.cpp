@@ -38,7 +38,7 @@ int start_tcp_connect(const std::string& host, uint16_t port,
   int fd = -1;
   int last = 0;
   for (auto* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) {
       last = errno;
       continue;
@@ -90,7 +90,7 @@ std::string tcp_listen_problem(const std::string& host, uint16_t port) {
   int last = 0;
   bool opened = false;
   for (auto* a = found; a != nullptr && !opened; a = a->ai_next) {
-    int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) {
       last = errno;
       continue;

@@ -219,6 +219,9 @@ node_monitor_impl::behavior_type node_monitor(monitor_pointer self,
   self->send(self, tick_atom::value);
   return {
     [=](tick_atom) {
+      // Only its own timer: a stray tick would start a second chain.
+      if (self->current_sender() != self->ctrl())
+        return;
       gather(self);
       self->delayed_send(self, self->state.settings.interval,
                          tick_atom::value);

@@ -27,6 +27,9 @@ provision() { "$ROOT/scripts/k8s-provisioner.sh" "$@"; }
 
 provision grow
 [[ $(<"$WORK/replicas") == 4 ]] || fail "grow: replicas $(<"$WORK/replicas")"
+provision check-shrink kv-3 || fail "check-shrink of the last pod refused"
+[[ $(<"$WORK/replicas") == 4 ]] || fail "check-shrink changed the replicas"
+if provision check-shrink kv-1 2>/dev/null; then fail "check-shrink of kv-1 accepted"; fi
 provision shrink kv-3
 [[ $(<"$WORK/replicas") == 3 ]] || fail "shrink: replicas $(<"$WORK/replicas")"
 grep -qx "delete pvc data-kv-3 --wait=false" "$WORK/calls" || fail "no pvc delete: $(cat "$WORK/calls")"

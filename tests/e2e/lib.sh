@@ -206,8 +206,11 @@ cluster_on_exit() {
 # port with K free ports.
 cluster_env() {
   # Free HTTP ports: a fixed offset from a random base could be taken.
+  # Autoscaling advises only: a test cluster must not grow or shrink under
+  # a test that does not expect it (autoscale_ramp.sh turns it on).
   export KV_BIN KV_DATA_DIR=$WORK/data KV_LOG_DIR=$WORK/log \
-    KV_RUN_DIR=$WORK/run KV_NODE_FLAGS=$2 KV_HTTP_BASE_PORT=0
+    KV_RUN_DIR=$WORK/run KV_NODE_FLAGS=$2 KV_HTTP_BASE_PORT=0 \
+    KV_AUTOSCALE=${KV_AUTOSCALE:-off}
   KV_BIN=$(dirname "$KVNODE")
   trap cluster_on_exit EXIT
   BASE=$(pick_base "$1") || fail "no $1 free ports found"

@@ -19,6 +19,7 @@
 #include "actors/autoscale/scaling_policy.hpp"
 #include "actors/autoscale/target_settings.hpp"
 #include "actors/metrics/cpu_meter.hpp"
+#include "actors/node.hpp"
 
 using namespace kv;
 using namespace std::chrono_literals;
@@ -184,4 +185,20 @@ BOOST_AUTO_TEST_CASE(the_provisioner_can_be_stopped_by_sigterm_though_its_node_b
   provision_command cmd{"kill -TERM $$; sleep 5", {}, {}};
   BOOST_TEST(wait_for(cmd) == "killed by signal 15");
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+// Review: the floor was at least 3 whatever the node's N, because the
+// default replication bound was only ever raised.
+BOOST_AUTO_TEST_CASE(the_replication_floor_is_the_nodes_n_and_ring_replicas) {
+  node_config cfg;
+  cfg.storage.data_dir = "/nonexistent/only-checked";
+  cfg.consistency.n = 2;
+  cfg.ring.replicas = 2;
+  cfg.autoscale.targets.min_nodes = 2;
+  cfg.autoscale.targets.max_nodes = 2;
+  auto t = autoscale_targets(cfg);
+  BOOST_TEST(t.replication == 2u);
+  BOOST_TEST(config_problem(cfg).value_or("") == "");
+  cfg.ring.replicas = 5; // the maximum is raised to what N needs
+  BOOST_TEST(autoscale_targets(cfg).max_nodes == 5u);
 }

@@ -308,6 +308,8 @@ BOOST_AUTO_TEST_CASE(rejects_bad_options_with_one_line) {
     {"--mode=embedded", "--raw-plain"},
     {"--scheduler-policy=fifo"},
     {"--port=70000"},
+    {"--rate=-5"},            {"--rate=1e-10"},
+    {"--rate=nan"},
   };
   for (auto& args : bad) {
     auto res = parse(args);

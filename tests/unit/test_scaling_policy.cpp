@@ -428,3 +428,21 @@ BOOST_AUTO_TEST_CASE(shrink_newest_takes_the_highest_number_whatever_its_data) {
   BOOST_REQUIRE(shrunk);
   BOOST_TEST(shrunk->node == "kv-11");
 }
+
+// Review: a shrink ran the provisioner as soon as the ring stopped listing
+// the node, although it could still hold hints (acknowledged writes whose
+// only copy it has); the provisioner then stopped it, or deleted its disk.
+BOOST_AUTO_TEST_CASE(a_node_that_left_is_stopped_only_once_it_holds_no_hint) {
+  auto leaver = kv::testing::member("n4");
+  leaver.status = member_status::leaving;
+  leaver.load.measured_ms = 2000;
+  leaver.load.hints = 3;
+  std::vector<member_info> members{kv::testing::member("n1"), leaver};
+  BOOST_TEST(!left_and_drained(members, "n4", 1000)); // hints held
+  members[1].load.hints = 0;
+  BOOST_TEST(left_and_drained(members, "n4", 1000));
+  BOOST_TEST(!left_and_drained(members, "n4", 2000)); // measured before it left
+  members[1].status = member_status::down;            // cannot tell: wait
+  BOOST_TEST(!left_and_drained(members, "n4", 1000));
+  BOOST_TEST(!left_and_drained(members, "n9", 0));    // unknown
+}
