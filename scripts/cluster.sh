@@ -307,25 +307,40 @@ cmd_leave() {
 # stops. Strict: a node still holding hints is not stopped (they may be
 # the only copy of acknowledged writes).
 retire() {
-  local id=$1 strict=${2:-} other
+  local id=$1 strict=${2:-}
+  # Strict: the hints first, so a node refused for them stays in the
+  # layout (status shows it; the autoscaler asks again later).
+  [[ -z $strict ]] || await_no_hints "$id" \
+    || die "$id still holds hints after $START_TIMEOUT s; not stopping it"
   GONE="$GONE$id "
   # Settled once the others hold a ring without it.
-  for other in $(node_ids); do
-    node_pid "$other" >/dev/null || die "leave: $other is not running"
-  done
+  others_running "$id"
   await_converged "the leave of $id" || exit 1
   save_layout
   # The writes it holds as hints for other nodes go before it does.
+  await_no_hints "$id" \
+    || echo "cluster.sh: warning: $id still holds hints; stopping it anyway" >&2
+  signal_and_wait TERM "$id"
+}
+
+# await_no_hints ID: true once ID reports no hints pending (bounded).
+await_no_hints() {
   local i
   for ((i = 0; i < START_TIMEOUT; i++)); do
-    kvsh_on "$id" hints | grep -q '^no hints pending' && break
+    kvsh_on "$1" hints | grep -q '^no hints pending' && return 0
     sleep 1
   done
-  if ! kvsh_on "$id" hints | grep -q '^no hints pending'; then
-    [[ -z $strict ]] || die "$id still holds hints after $START_TIMEOUT s; not stopping it"
-    echo "cluster.sh: warning: $id still holds hints; stopping it anyway" >&2
-  fi
-  signal_and_wait TERM "$id"
+  return 1
+}
+
+# The nodes of the layout other than ID, all running: a retire needs them
+# to see the ring settle.
+others_running() {
+  local other
+  for other in $(node_ids); do
+    [[ $other == "$1" ]] || node_pid "$other" >/dev/null \
+      || die "$other is not running"
+  done
 }
 
 # ring_change_via_others ID COMMAND EXPECT: sends COMMAND through the first
@@ -395,18 +410,20 @@ cmd_remove() {
 # long; `stop` kills it too, so no node is started after a stop.
 cmd_provision() {
   echo $$ >"$RUN_DIR/provision.pid"
+  trap 'rm -f "$RUN_DIR/provision.pid"' EXIT
   case ${1:-}:$# in
     grow:1) cmd_add ;;
     check-shrink:2)
+      # What shrink will need: the node and every other one running.
       check_id "$2"
-      running_pid "$2" >/dev/null ;;
+      running_pid "$2" >/dev/null
+      others_running "$2" ;;
     shrink:2)
       check_id "$2"
       running_pid "$2" >/dev/null
       retire "$2" strict ;;
     *) die "provision: expected grow, check-shrink ID or shrink ID" ;;
   esac
-  rm -f "$RUN_DIR/provision.pid"
 }
 
 cmd_start() {
@@ -519,8 +536,10 @@ cmd_stop() {
   if pid=$(cat "$RUN_DIR/provision.pid" 2>/dev/null) && [[ $pid =~ ^[0-9]+$ ]] \
     && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "cluster.sh provision"; then
     local stat
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) && stat=${stat##*) } \
-      && read -r _ _ pgrp _ <<<"$stat" && kill -KILL -- "-$pgrp" 2>/dev/null || true
+    if stat=$(cat "/proc/$pid/stat" 2>/dev/null); then
+      read -r _ _ pgrp _ <<<"${stat##*) }"
+      kill -KILL -- "-$pgrp" 2>/dev/null || true
+    fi
   fi
   rm -f "$RUN_DIR/provision.pid"
   # Also the nodes of pid files beyond the recorded layout, if any.

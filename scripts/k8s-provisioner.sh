@@ -17,7 +17,7 @@
 #   and scale on that StatefulSet.
 set -euo pipefail
 sts=${KV_K8S_STATEFULSET:-kv}
-kubectl=(${KUBECTL:-kubectl})
+read -r -a kubectl <<<"${KUBECTL:-kubectl}"
 [[ -n ${KV_K8S_NAMESPACE:-} ]] && kubectl+=(--namespace "$KV_K8S_NAMESPACE")
 
 replicas=$("${kubectl[@]}" get statefulset "$sts" -o 'jsonpath={.spec.replicas}')

@@ -39,7 +39,10 @@ struct action_in_progress {
   std::string node; // shrink: the node that leaves
   step at = step::provisioning;
   uint64_t step_started_ms = 0;
-  uint64_t left_ring_wall_ms = 0; // shrink: when the ring stopped listing it
+  // shrink: the leaver's own last load measurement (its clock) when the ring
+  // stopped listing it; its hints count once a later one shows none.
+  uint64_t load_ms_at_leave = 0;
+  bool already_left = false; // resumed: it left under an earlier action
   std::size_t target_nodes = 0; // grow: members once done
   std::string verb; // what the provisioner was asked: grow, check-shrink, shrink
   std::unique_ptr<provision_command> command;
@@ -58,6 +61,7 @@ struct autoscaler_state {
   std::string state_line = "starting";
   std::vector<node_sample> load;
   bool sampling = false; // a ring request is out
+  uint64_t last_finish_ms = 0; // steady: when the last action ended
 
   static inline const char* name = "autoscaler";
 };
@@ -90,6 +94,7 @@ void finish(autoscaler_pointer self, std::string outcome) {
   event.outcome = std::move(outcome);
   log_event(event);
   st.action.reset();
+  st.last_finish_ms = steady_ms();
 }
 
 void next_step(autoscaler_pointer self, action_in_progress::step step) {
@@ -126,8 +131,7 @@ void run_provisioner(autoscaler_pointer self, std::string verb) {
   }
 }
 
-void start(autoscaler_pointer self, const scaling_decision& decision) {
-  auto& st = self->state;
+void record(autoscaler_state& st, const scaling_decision& decision) {
   autoscale_event event;
   event.wall_ms = wall_clock_ms();
   event.action = to_string(decision.action);
@@ -137,6 +141,12 @@ void start(autoscaler_pointer self, const scaling_decision& decision) {
   if (st.decisions.size() >= kept_decisions)
     st.decisions.pop_front();
   st.decisions.push_back(event);
+}
+
+void start(autoscaler_pointer self, const scaling_decision& decision,
+           bool already_left = false) {
+  auto& st = self->state;
+  record(st, decision);
   if (st.settings.command.empty()) {
     st.decisions.back().outcome
       = "advice only: no provisioner is set (--autoscale-command)";
@@ -148,6 +158,7 @@ void start(autoscaler_pointer self, const scaling_decision& decision) {
   auto& a = *st.action;
   a.action = decision.action;
   a.node = decision.node;
+  a.already_left = already_left;
   a.target_nodes = st.load.size() + 1;
   // A shrink asks the provisioner first whether it can stop the node: a
   // leave cannot be undone, and a node that left but is not stopped would
@@ -188,33 +199,59 @@ void ask_to_leave(autoscaler_pointer self) {
       });
 }
 
-// One step of the action in progress, on a fresh sample.
+// Why the shrink decided a while ago may no longer go ahead (the
+// provisioner's check took time): the node must still be an up member of a
+// settled ring above the floor.
+std::optional<std::string> shrink_obsolete(const autoscaler_state& st,
+                                           const std::string& node,
+                                           const cluster_sample& sample) {
+  if (sample.ring_changing)
+    return "the ring is changing (" + sample.unsettled + ")";
+  auto& t = st.policy->targets();
+  if (sample.nodes.size() <= std::max(t.min_nodes, t.replication))
+    return std::string{"the cluster is at its floor"};
+  bool member = false;
+  for (auto& n : sample.nodes) {
+    if (!n.up)
+      return n.node_id + " is not up";
+    member = member || n.node_id == node;
+  }
+  if (!member)
+    return node + " is no longer on the ring";
+  return std::nullopt;
+}
+
+// The leaver's own latest load measurement (0: none known).
+uint64_t load_ms_of(const std::vector<member_info>& members,
+                    const std::string& node) {
+  for (auto& m : members)
+    if (m.node_id == node)
+      return m.load.measured_ms;
+  return 0;
+}
+
+// One step of the action in progress, on a fresh sample. A step that is
+// done counts even when checked after its time ran out.
 void advance(autoscaler_pointer self, const ring_state& ring,
              const std::vector<member_info>& members,
              const cluster_sample& sample) {
   auto& st = self->state;
   auto& a = *st.action;
-  auto elapsed = steady_ms() - a.step_started_ms;
-  if (elapsed > static_cast<uint64_t>(st.settings.action_timeout.count())) {
-    if (a.command)
-      a.command->kill();
-    finish(self, std::string{"failed: not done within "}
-                   + std::to_string(st.settings.action_timeout.count() / 1000)
-                   + " s (" + step_name(a.at) + ")");
-    return;
-  }
+  auto step_at_start = a.at;
+  auto started = a.step_started_ms;
   switch (a.at) {
     case action_in_progress::step::leaving:
       // Its partitions are handed over once no assignment lists it and no
       // change drains.
       if (!on_ring(ring, a.node) && ring.transition == 0
           && ring.previous.empty()) {
-        a.left_ring_wall_ms = wall_clock_ms();
+        a.load_ms_at_leave = load_ms_of(members, a.node);
         next_step(self, action_in_progress::step::draining);
       }
       break;
     case action_in_progress::step::draining:
-      if (left_and_drained(members, a.node, a.left_ring_wall_ms))
+      // Compared on the leaver's own clock: no skew between nodes.
+      if (left_and_drained(members, a.node, a.load_ms_at_leave))
         run_provisioner(self, "shrink");
       break;
     case action_in_progress::step::provisioning: {
@@ -227,7 +264,14 @@ void advance(autoscaler_pointer self, const ring_state& ring,
         break;
       }
       if (a.verb == "check-shrink") {
-        ask_to_leave(self);
+        if (a.already_left) {
+          a.load_ms_at_leave = load_ms_of(members, a.node);
+          next_step(self, action_in_progress::step::draining);
+        } else if (auto why = shrink_obsolete(st, a.node, sample)) {
+          finish(self, "cancelled before the leave: " + *why);
+        } else {
+          ask_to_leave(self);
+        }
         break;
       }
       if (a.action == scale_action::shrink) {
@@ -243,6 +287,43 @@ void advance(autoscaler_pointer self, const ring_state& ring,
                        + " nodes on the ring");
       break;
   }
+  auto limit = static_cast<uint64_t>(st.settings.action_timeout.count());
+  if (!st.action || st.action->at != step_at_start
+      || st.action->step_started_ms != started
+      || steady_ms() - started <= limit)
+    return;
+  // A node that left and was not stopped is taken up again later (see
+  // resume_leaver): the failure does not strand it.
+  if (a.command)
+    a.command->kill();
+  finish(self, std::string{"failed: not done within "}
+                 + std::to_string(limit / 1000) + " s (" + step_name(a.at)
+                 + ")");
+}
+
+// A member that left the ring but still runs (its shrink failed after the
+// leave, or its decider went away) would block every later decision as
+// "leaving": the decider sees its shrink through, at most once a cooldown.
+// Only with a provisioner; after an operator's own `leave`, cluster.sh
+// stops the node itself.
+bool resume_leaver(autoscaler_pointer self, const ring_state& ring,
+                   const std::vector<member_info>& members) {
+  auto& st = self->state;
+  auto cooldown = static_cast<uint64_t>(st.policy->targets().cooldown.count());
+  if (st.settings.command.empty()
+      || (st.last_finish_ms != 0 && steady_ms() - st.last_finish_ms < cooldown)
+      || ring.transition != 0 || !ring.previous.empty())
+    return false;
+  for (auto& m : members)
+    if (m.status == member_status::leaving && !on_ring(ring, m.node_id)
+        && m.node_id != st.settings.node_id) {
+      start(self,
+            scaling_decision{scale_action::shrink, m.node_id,
+                             m.node_id + " left the ring but still runs"},
+            true);
+      return true;
+    }
+  return false;
 }
 
 void decide(autoscaler_pointer self, const ring_state& ring,
@@ -272,6 +353,16 @@ void decide(autoscaler_pointer self, const ring_state& ring,
   if (st.settings.paused) {
     st.state_line = "paused";
     return;
+  }
+  if (resume_leaver(self, ring, members))
+    return;
+  // The ring's own replication: a node's flags describe only rings it
+  // would create.
+  if (ring.replicas > st.policy->targets().replication) {
+    auto t = st.policy->targets();
+    t.replication = ring.replicas;
+    t.max_nodes = std::max(t.max_nodes, t.replication);
+    st.policy->set_targets(t);
   }
   auto decision = st.policy->observe(sample);
   st.state_line = decision.reason;

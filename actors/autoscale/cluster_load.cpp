@@ -66,11 +66,11 @@ cluster_sample sample_cluster(const ring_state& ring,
 }
 
 bool left_and_drained(const std::vector<member_info>& members,
-                      const std::string& node, uint64_t left_ring_wall_ms) {
+                      const std::string& node, uint64_t load_ms_at_leave) {
   for (auto& m : members)
     if (m.node_id == node)
       return m.status == member_status::leaving
-             && m.load.measured_ms > left_ring_wall_ms && m.load.hints == 0;
+             && m.load.measured_ms > load_ms_at_leave && m.load.hints == 0;
   return false;
 }
 

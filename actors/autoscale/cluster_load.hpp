@@ -31,11 +31,12 @@ std::string decider_of(const ring_state& ring,
                        const std::vector<member_info>& members,
                        const std::string& self_id);
 
-// Whether `node`, which the ring stopped listing at `left_ring_wall_ms`,
-// may be stopped: it runs (its card says leaving) and its load, measured
-// after that moment, shows no hint held. A hint it holds may be the only
-// copy of an acknowledged write (sloppy quorum).
+// Whether `node`, whose own last load measurement (its clock) was
+// `load_ms_at_leave` when the ring stopped listing it, may be stopped: it
+// runs (its card says leaving) and a later measurement of its own shows no
+// hint held. A hint it holds may be the only copy of an acknowledged write
+// (sloppy quorum).
 bool left_and_drained(const std::vector<member_info>& members,
-                      const std::string& node, uint64_t left_ring_wall_ms);
+                      const std::string& node, uint64_t load_ms_at_leave);
 
 } // namespace kv

@@ -131,8 +131,9 @@ public:
       .add(hint_max_age_s, "hint-max-age-s",
            "seconds a hint is kept before it expires")
       .add(node.autoscale.command, "autoscale-command",
-           "provisioner run for a scaling decision as COMMAND grow or "
-           "COMMAND shrink NODE (empty: decisions are advice only)")
+           "provisioner run for a scaling decision as COMMAND grow, "
+           "COMMAND check-shrink NODE or COMMAND shrink NODE (empty: "
+           "decisions are advice only)")
       .add(node.autoscale.paused, "autoscale-paused",
            "start with the autoscaler paused")
       .add(autoscale_interval_ms, "autoscale-interval-ms",

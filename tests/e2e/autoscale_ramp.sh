@@ -30,6 +30,9 @@ cluster_env 5 "--gossip-interval-ms=200 --n=3 --r=2 --w=2 --cleanup-settle-s=5 \
 --autoscale-out-window-s=5 --autoscale-in-window-s=10 --autoscale-cooldown-s=10 \
 --autoscale-high-p99-ms=5000 --autoscale-min=3 --autoscale-max=5"
 
+T0=$SECONDS
+step() { echo "--- [$((SECONDS - T0)) s] $*"; }
+
 step "three nodes, their autoscalers provisioning through cluster.sh"
 cluster start --nodes=3 --dcs=2 --base-port="$BASE" >/dev/null
 nodes_flag=--nodes=n1=127.0.0.1:$(port_of n1),n2=127.0.0.1:$(port_of n2),n3=127.0.0.1:$(port_of n3)
@@ -48,7 +51,6 @@ workload=$!
 # shrink never takes the decider out).
 autoscale() { try_on n1 "$WORK/autoscale.out" autoscale && cat "$WORK/autoscale.out"; }
 OFFERED=0
-T0=$SECONDS
 VIEW="" NODES=0
 echo "t_s,offered_ops,nodes,gossiped_ops" >"$WORK/timeline.csv"
 # sample: one look at n1's autoscaler (VIEW, NODES), one line of the
@@ -72,7 +74,7 @@ sample_until() {
   done
   return 1
 }
-step() { echo "--- [$((SECONDS - T0)) s] $*"; }
+
 never() { false; }
 load() {
   OFFERED=$1
