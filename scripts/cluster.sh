@@ -308,18 +308,22 @@ cmd_leave() {
 # the only copy of acknowledged writes).
 retire() {
   local id=$1 strict=${2:-}
-  # Strict: the hints first, so a node refused for them stays in the
-  # layout (status shows it; the autoscaler asks again later).
-  [[ -z $strict ]] || await_no_hints "$id" \
-    || die "$id still holds hints after $START_TIMEOUT s; not stopping it"
   GONE="$GONE$id "
   # Settled once the others hold a ring without it.
   others_running "$id"
   await_converged "the leave of $id" || exit 1
   save_layout
   # The writes it holds as hints for other nodes go before it does.
-  await_no_hints "$id" \
-    || echo "cluster.sh: warning: $id still holds hints; stopping it anyway" >&2
+  if ! await_no_hints "$id"; then
+    if [[ -n $strict ]]; then
+      # Back in the layout: it runs, status shows it, the autoscaler asks
+      # again later.
+      GONE=${GONE/ $id / }
+      save_layout
+      die "$id still holds hints after $START_TIMEOUT s; not stopping it"
+    fi
+    echo "cluster.sh: warning: $id still holds hints; stopping it anyway" >&2
+  fi
   signal_and_wait TERM "$id"
 }
 

@@ -43,7 +43,7 @@ struct action_in_progress {
   // stopped listing it; its hints count once a later one shows none.
   uint64_t load_ms_at_leave = 0;
   bool already_left = false; // resumed: it left under an earlier action
-  std::size_t target_nodes = 0; // grow: members once done
+  std::size_t target_nodes = 0; // ring members once done
   std::string verb; // what the provisioner was asked: grow, check-shrink, shrink
   std::unique_ptr<provision_command> command;
 };
@@ -62,6 +62,10 @@ struct autoscaler_state {
   std::vector<node_sample> load;
   bool sampling = false; // a ring request is out
   uint64_t last_finish_ms = 0; // steady: when the last action ended
+  // Members seen leaving and off the ring, since when (steady), without a
+  // break: taken up only after a cooldown, so a shrink another decider
+  // still runs is not taken over.
+  std::map<std::string, uint64_t> stranded_since;
 
   static inline const char* name = "autoscaler";
 };
@@ -115,9 +119,7 @@ void run_provisioner(autoscaler_pointer self, std::string verb) {
     {"KV_AUTOSCALE_ACTION", a.verb},
     {"KV_AUTOSCALE_NODE", a.node},
     {"KV_AUTOSCALE_NODES", std::to_string(st.load.size())},
-    {"KV_AUTOSCALE_TARGET", std::to_string(a.action == scale_action::grow
-                                             ? st.load.size() + 1
-                                             : st.load.size())},
+    {"KV_AUTOSCALE_TARGET", std::to_string(a.target_nodes)},
     {"KV_AUTOSCALE_REASON", event.reason}};
   try {
     a.command = std::make_unique<provision_command>(st.settings.command, args,
@@ -159,7 +161,10 @@ void start(autoscaler_pointer self, const scaling_decision& decision,
   a.action = decision.action;
   a.node = decision.node;
   a.already_left = already_left;
-  a.target_nodes = st.load.size() + 1;
+  // Ring members once done (a node that already left is not among them).
+  a.target_nodes = decision.action == scale_action::grow ? st.load.size() + 1
+                   : already_left                        ? st.load.size()
+                                                         : st.load.size() - 1;
   // A shrink asks the provisioner first whether it can stop the node: a
   // leave cannot be undone, and a node that left but is not stopped would
   // idle on for good.
@@ -309,21 +314,20 @@ void advance(autoscaler_pointer self, const ring_state& ring,
 bool resume_leaver(autoscaler_pointer self, const ring_state& ring,
                    const std::vector<member_info>& members) {
   auto& st = self->state;
+  auto now = steady_ms();
   auto cooldown = static_cast<uint64_t>(st.policy->targets().cooldown.count());
   if (st.settings.command.empty()
-      || (st.last_finish_ms != 0 && steady_ms() - st.last_finish_ms < cooldown)
-      || ring.transition != 0 || !ring.previous.empty())
+      || (st.last_finish_ms != 0 && now - st.last_finish_ms < cooldown))
     return false;
-  for (auto& m : members)
-    if (m.status == member_status::leaving && !on_ring(ring, m.node_id)
-        && m.node_id != st.settings.node_id) {
-      start(self,
-            scaling_decision{scale_action::shrink, m.node_id,
-                             m.node_id + " left the ring but still runs"},
-            true);
-      return true;
-    }
-  return false;
+  auto node = stranded_leaver(st.stranded_since, ring, members,
+                              st.settings.node_id, now, cooldown);
+  if (!node)
+    return false;
+  start(self,
+        scaling_decision{scale_action::shrink, *node,
+                         *node + " left the ring but still runs"},
+        true);
+  return true;
 }
 
 void decide(autoscaler_pointer self, const ring_state& ring,

@@ -74,6 +74,29 @@ bool left_and_drained(const std::vector<member_info>& members,
   return false;
 }
 
+std::optional<std::string>
+stranded_leaver(std::map<std::string, uint64_t>& since, const ring_state& ring,
+                const std::vector<member_info>& members,
+                const std::string& self_id, uint64_t now_ms, uint64_t wait_ms) {
+  std::map<std::string, uint64_t> seen_now;
+  for (auto& m : members)
+    if (m.status == member_status::leaving && !on_ring(ring, m.node_id)
+        && m.node_id != self_id) {
+      auto seen = since.find(m.node_id);
+      seen_now[m.node_id] = seen != since.end() ? seen->second : now_ms;
+    }
+  since = std::move(seen_now);
+  if (ring.transition != 0 || !ring.previous.empty())
+    return std::nullopt;
+  std::optional<std::string> oldest;
+  for (auto& [id, first] : since)
+    if (now_ms - first >= wait_ms && (!oldest || first < since[*oldest]))
+      oldest = id;
+  if (oldest)
+    since.erase(*oldest);
+  return oldest;
+}
+
 std::string decider_of(const ring_state& ring,
                        const std::vector<member_info>& members,
                        const std::string& self_id) {

@@ -4,6 +4,8 @@
 // and which node decides. Plain C++ over the ring and the member records.
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,19 @@ cluster_sample sample_cluster(const ring_state& ring,
 // The node that decides: the smallest id among the ring's members that is
 // up in this view (as the claimant), so exactly one node decides once
 // views agree, and another takes over when it goes down. Empty if none.
+// A member that left the ring but still runs (status leaving, on no
+// assignment; not `self_id`): its shrink failed after the leave, or its
+// decider went away. `since` tracks each one across calls (first seen,
+// steady ms, without a break). The one stranded longest, once for at least
+// `wait_ms` and with no change in transfer, is returned and forgotten (if
+// it stays, it waits again), so a shrink another decider still runs is not
+// taken over and one the provisioner keeps refusing does not starve the
+// others.
+std::optional<std::string>
+stranded_leaver(std::map<std::string, uint64_t>& since, const ring_state& ring,
+                const std::vector<member_info>& members,
+                const std::string& self_id, uint64_t now_ms, uint64_t wait_ms);
+
 std::string decider_of(const ring_state& ring,
                        const std::vector<member_info>& members,
                        const std::string& self_id);

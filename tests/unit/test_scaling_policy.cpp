@@ -446,3 +446,44 @@ BOOST_AUTO_TEST_CASE(a_node_that_left_is_stopped_only_once_it_holds_no_hint) {
   BOOST_TEST(!left_and_drained(members, "n4", 1000));
   BOOST_TEST(!left_and_drained(members, "n9", 0));    // unknown
 }
+
+// Review: a node that left the ring but was never stopped (its shrink
+// failed after the leave) showed as "leaving" for good and held every later
+// decision back; the first fix took such a node over at once, even while
+// another decider was still draining it.
+BOOST_AUTO_TEST_CASE(a_node_that_left_but_still_runs_is_taken_up_after_a_wait) {
+  using kv::testing::member;
+  std::vector<member_info> members{member("a"), member("b"), member("c")};
+  auto ring = kv::testing::first_ring_of(members);
+  auto left = member("d");
+  left.status = member_status::leaving; // off the ring: it left
+  auto late = member("e");
+  late.status = member_status::leaving;
+  members.push_back(left);
+  std::map<std::string, uint64_t> since;
+  BOOST_TEST(!stranded_leaver(since, ring, members, "a", 1000, 10'000));
+  BOOST_TEST(!stranded_leaver(since, ring, members, "a", 10'999, 10'000));
+  members.push_back(late);
+  auto first = stranded_leaver(since, ring, members, "a", 11'000, 10'000);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(*first == "d"); // waited its 10 s; e has just been seen
+  // d waits again from now on, so e, stranded longer, comes next.
+  auto second = stranded_leaver(since, ring, members, "a", 21'000, 10'000);
+  BOOST_REQUIRE(second);
+  BOOST_TEST(*second == "e");
+  auto third = stranded_leaver(since, ring, members, "a", 31'000, 10'000);
+  BOOST_REQUIRE(third);
+  BOOST_TEST(*third == "d");
+  // Never the node asking; never while a change is in transfer; a node
+  // that stops leaving (stopped: down) is forgotten.
+  std::map<std::string, uint64_t> mine;
+  BOOST_TEST(!stranded_leaver(mine, ring, {left}, "d", 0, 0));
+  auto changing = ring;
+  changing.transition = changing.version;
+  std::map<std::string, uint64_t> during;
+  BOOST_TEST(!stranded_leaver(during, changing, members, "a", 0, 0));
+  members[3].status = member_status::down;
+  members[4].status = member_status::down;
+  stranded_leaver(since, ring, members, "a", 40'000, 10'000);
+  BOOST_TEST(since.empty());
+}
