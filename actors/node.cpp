@@ -6,11 +6,13 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/autoscale/scaling_policy.hpp"
 #include "actors/coordination/coordinator.hpp"
 #include "actors/storage/hint_buffer.hpp"
 #include "actors/log.hpp"
+#include "actors/membership/card_identity.hpp"
 #include "actors/membership/peer_connector.hpp"
 #include "actors/membership/tcp_probe.hpp"
 #include "actors/metrics/node_monitor.hpp"
@@ -20,6 +22,7 @@
 #include "messages/vector_clock.hpp"
 #include "persistence/node_files.hpp"
 #include "persistence/storage_error.hpp"
+#include "actors/security/remoting.hpp"
 
 namespace kv {
 
@@ -143,6 +146,23 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
                                   const node_config& cfg) {
   if (auto problem = config_problem(cfg))
     throw std::runtime_error(*problem);
+  // Before the data directory is touched: a node that cannot prove who it
+  // is must not start serving under that id.
+  std::optional<identity_signer> signer;
+  std::shared_ptr<identity_verifier> verifier;
+  if (cfg.tls.any()) {
+    if (auto problem = tls_files_problem(cfg.tls, "node", cfg.node_id))
+      throw std::runtime_error(*problem);
+    if (!sys.has_openssl_manager())
+      throw std::runtime_error("TLS files are given but the actor system "
+                               "has no TLS manager (see apply_tls)");
+    std::string error;
+    signer = identity_signer::load(cfg.tls.cert, cfg.tls.key, error);
+    auto loaded = identity_verifier::load(cfg.tls.ca, error);
+    if (!signer || !loaded)
+      throw std::runtime_error(error);
+    verifier = std::make_shared<identity_verifier>(std::move(*loaded));
+  }
   std::unique_ptr<node> result{new node(sys, cfg)};
   auto engine = std::make_shared<wt_engine>(cfg.storage);
   // Before any store opens its tables: data written before partitions
@@ -236,8 +256,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   result->coordinator_ = coordinator;
   card.coordinator = coordinator;
   if (cfg.publish) {
-    auto port = sys.middleman().publish(result->coordinator_, cfg.port,
-                                        cfg.host.c_str(), true);
+    auto port = publish_on(sys, result->coordinator_, cfg.port, cfg.host);
     if (!port) {
       auto reason = tcp_listen_problem(cfg.host, cfg.port);
       if (reason.empty()) // free again: say what CAF saw
@@ -250,6 +269,8 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     result->port_ = *port;
   }
   card.info.port = result->port_;
+  if (signer)
+    card.proof = signer->prove(identity_statement(card));
   handoff_settings handoff;
   handoff.node_id = cfg.node_id;
   handoff.max_value_bytes = cfg.max_value_bytes;
@@ -276,6 +297,7 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   membership.state_dir = cfg.storage.data_dir;
   membership.remembered = std::move(remembered);
   membership.saved_ring = std::move(saved_ring);
+  membership.identities = std::move(verifier);
   result->connector_ = spawn_peer_connector(sys, membership.connector);
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,
@@ -388,7 +410,7 @@ void node::stop(bool announce) {
     // blocking; the port is closed with the actor system then.
     caf::scoped_actor self{sys_};
     self
-      ->request(sys_.middleman().actor_handle(), std::chrono::seconds{5},
+      ->request(remoting_of(sys_), std::chrono::seconds{5},
                 caf::unpublish_atom::value,
                 caf::actor_cast<caf::actor_addr>(coordinator_), port_)
       .receive([] {},

@@ -12,6 +12,7 @@
 #include "actors/autoscale/autoscaler.hpp"
 #include "actors/ring/claimant.hpp"
 #include "actors/membership/gossiper.hpp"
+#include "actors/security/tls_files.hpp"
 #include "actors/antientropy/merkle_syncer.hpp"
 #include "actors/antientropy/tombstone_reaper.hpp"
 #include "actors/handoff/handoff.hpp"
@@ -32,6 +33,12 @@ struct node_config {
   std::string host = "127.0.0.1";
   uint16_t port = 4000;       // 0 picks a free port (see node::port())
   bool publish = true;        // publish the coordinator over CAF remoting
+  // TLS between nodes: the cluster CA, this node's certificate (OU node,
+  // CN its id) and key. All or nothing; the actor system must have loaded
+  // CAF's TLS manager with the same files (apply_tls in
+  // actors/security/remoting.hpp). Empty: plain TCP, and anyone who
+  // reaches the port is a member.
+  tls_files tls;
   // The HTTP port of /metrics and the status page (on `host`); off when
   // not set. 0 picks a free one (see node::http_port()).
   std::optional<uint16_t> http_port;

@@ -37,7 +37,7 @@ struct client_slot {
 // What all clients of one window share. Written before they are spawned,
 // read-only afterwards except for the atomic counter.
 struct phase {
-  coordinator_actor coordinator;
+  kv::client_actor coordinator;
   const bench_options* opts = nullptr;
   std::string value;
   request_options request;
@@ -68,7 +68,7 @@ struct client_state {
   static inline const char* name = "kvbench_client";
 };
 
-using client_actor = caf::stateful_actor<client_state>;
+using bench_client = caf::stateful_actor<client_state>;
 
 void note_error(client_state& st, bool read, const caf::error& err) {
   auto& out = st.slot->out;
@@ -104,7 +104,7 @@ std::optional<bench_op> next_op(client_state& st) {
   return std::nullopt;
 }
 
-void finish_if_idle(client_actor* self) {
+void finish_if_idle(bench_client* self) {
   auto& st = self->state;
   if (!st.stopping || st.in_flight > 0)
     return;
@@ -112,9 +112,9 @@ void finish_if_idle(client_actor* self) {
   self->quit();
 }
 
-void issue(client_actor* self);
+void issue(bench_client* self);
 
-void completed(client_actor* self) {
+void completed(bench_client* self) {
   --self->state.in_flight;
   issue(self);
   finish_if_idle(self);
@@ -143,7 +143,7 @@ vector_clock context_for(client_state& st, uint64_t key) {
 
 // --rate: whether this client may send now; else a timer sends later. A
 // client that fell behind (depth reached) does not burst to catch up.
-bool paced_out(client_actor* self) {
+bool paced_out(bench_client* self) {
   auto& st = self->state;
   auto every = st.ph->send_every;
   if (every.count() == 0 || st.ph->preload)
@@ -160,7 +160,7 @@ bool paced_out(client_actor* self) {
   return false;
 }
 
-void issue(client_actor* self) {
+void issue(bench_client* self) {
   auto& st = self->state;
   if (paced_out(self))
     return;
@@ -206,7 +206,7 @@ void issue(client_actor* self) {
       });
 }
 
-caf::behavior client(client_actor* self, std::shared_ptr<phase> ph,
+caf::behavior client(bench_client* self, std::shared_ptr<phase> ph,
                      client_slot* slot, caf::actor collector) {
   auto& st = self->state;
   st.ph = ph;
@@ -244,7 +244,7 @@ caf::behavior client(client_actor* self, std::shared_ptr<phase> ph,
 
 struct actor_bench::impl {
   caf::actor_system& sys;
-  coordinator_actor coordinator;
+  kv::client_actor coordinator;
   const bench_options& opts;
   std::string mode;
   std::unique_ptr<key_generator> keys;
@@ -252,7 +252,7 @@ struct actor_bench::impl {
   std::vector<vector_clock> preload_contexts;
   std::vector<client_slot> slots;
 
-  impl(caf::actor_system& s, coordinator_actor c, const bench_options& o,
+  impl(caf::actor_system& s, client_actor c, const bench_options& o,
        std::string m)
     : sys(s),
       coordinator(std::move(c)),
@@ -338,7 +338,7 @@ struct actor_bench::impl {
   }
 };
 
-actor_bench::actor_bench(caf::actor_system& sys, coordinator_actor coordinator,
+actor_bench::actor_bench(caf::actor_system& sys, client_actor coordinator,
                          const bench_options& opts, std::string mode)
   : impl_(std::make_unique<impl>(sys, std::move(coordinator), opts,
                                  std::move(mode))) {

@@ -24,7 +24,7 @@ namespace kv {
 class actor_bench {
 public:
   // `mode` labels the results ("embedded", "remote").
-  actor_bench(caf::actor_system& sys, coordinator_actor coordinator,
+  actor_bench(caf::actor_system& sys, client_actor coordinator,
               const bench_options& opts, std::string mode);
   ~actor_bench();
 

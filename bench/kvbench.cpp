@@ -170,6 +170,8 @@ run_result run_single(const bench_options& opts) {
     default: {
       client_config cfg;
       apply_scheduler_options(cfg, opts);
+      if (auto problem = cfg.use_tls(tls_files_from_env()))
+        throw std::runtime_error(*problem);
       caf::actor_system sys{cfg};
       auto coordinator = connect_to_node(sys, opts.host, opts.port);
       if (!coordinator)

@@ -30,6 +30,10 @@ const char* to_string(kv_errc x) {
       return "other_cluster";
     case kv_errc::unnamed_cluster:
       return "unnamed_cluster";
+    case kv_errc::not_authenticated:
+      return "not_authenticated";
+    case kv_errc::not_authorized:
+      return "not_authorized";
   }
   return "unknown_error";
 }

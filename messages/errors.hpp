@@ -21,6 +21,8 @@ enum class kv_errc : uint8_t {
   record_changed,        // a conditional merge found the record changed
   other_cluster,         // the peer belongs to another cluster
   unnamed_cluster,       // the peer holds a ring of a cluster without a name
+  not_authenticated,     // no valid credentials (certificate, identity proof)
+  not_authorized,        // valid credentials, but not for this command
 };
 
 const char* to_string(kv_errc x);

@@ -13,6 +13,7 @@
 
 #include "messages/anti_entropy.hpp"
 #include "messages/autoscale.hpp"
+#include "messages/identity_proof.hpp"
 #include "messages/atoms.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/membership.hpp"
@@ -165,8 +166,11 @@ using gossiper_actor = caf::typed_actor<
   // This node's load, measured by its monitor: goes into its own card.
   caf::reacts_to<load_atom, node_load>>;
 
-// What clients talk to: any node's coordinator serves any key.
-using coordinator_actor = caf::typed_actor<
+// What clients talk to: any node's client gateway (its client port) or,
+// for operators, its coordinator (the cluster port) serves any key. A
+// gateway refuses the operator commands (join, leave, remove, replace,
+// repair, autoscale control) with `not_authorized`.
+using client_actor = caf::typed_actor<
   // put(key, value, context, options): context is what a get returned (empty
   // for a blind write); the reply carries the new version's history.
   caf::replies_to<put_atom, std::string, std::string, vector_clock,
@@ -176,8 +180,6 @@ using coordinator_actor = caf::typed_actor<
   // supersedes every version the coordinating replica holds.
   caf::replies_to<delete_atom, std::string, vector_clock,
                   request_options>::with<put_result>,
-  // A joining node asks a seed for its gossiper.
-  caf::replies_to<join_atom>::with<gossiper_actor>,
   // The members this node knows, with their status.
   caf::replies_to<get_atom, members_atom>::with<std::vector<member_info>>,
   // The preference list (node ids) of a key for n replicas.
@@ -219,6 +221,12 @@ using coordinator_actor = caf::typed_actor<
   // operators and tests: no quorum, no repair.
   caf::replies_to<read_atom, std::string>::with<sibling_list>>;
 
+// A node's coordinator, published on its cluster port: what clients get,
+// and what only nodes (and operators) may ask.
+using coordinator_actor = client_actor::extend<
+  // A joining node asks a seed for its gossiper.
+  caf::replies_to<join_atom>::with<gossiper_actor>>;
+
 // A node as other nodes reach it: its member record and actor handles.
 struct node_card {
   member_info info;
@@ -226,12 +234,15 @@ struct node_card {
   std::vector<replica_store_actor> stores;
   gossiper_actor gossiper;
   hint_buffer_actor hints;
+  // With TLS: that the node holds the certificate of info.node_id, for
+  // these handles and this address (see card_identity.hpp).
+  identity_proof proof;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_card& x) {
   return f(caf::meta::type_name("node_card"), x.info, x.coordinator, x.stores,
-           x.gossiper, x.hints);
+           x.gossiper, x.hints, x.proof);
 }
 
 // The cards a gossiper hands out, by node id (the first card of an id

@@ -50,10 +50,19 @@ the other commands read):
   KV_HTTP_BASE_PORT  node i serves /metrics and its status page on this
                  port + i - 1 (default: the base port + 100; 0: each picks
                  a free one, named in its log; off: none)
+  KV_CLIENT_BASE_PORT  node i serves clients (put/get/delete and views,
+                 for certificates of the client CA) on this port + i - 1
+                 (default: the base port + 200; 0: free ones; off: none)
   KV_AUTOSCALE   on (default): each node's autoscaler grows and shrinks
                  this cluster through `cluster.sh provision` (CPU is not a
                  reason: the nodes share this machine); off: it only
                  advises (kvsh `autoscale`)
+  KV_TLS         on (default): nodes speak mutual TLS with certificates
+                 from scripts/certs.sh in KV_CERT_DIR (made when missing:
+                 one per node, and operator "local" for kvsh, exported as
+                 KV_TLS_CA/CERT/KEY to the commands here); off: plain TCP
+                 (kvnode --insecure)
+  KV_CERT_DIR    certificates (default var/certs)
   KV_START_TIMEOUT, KV_STOP_TIMEOUT  seconds to wait (default 60, 30)
 EOF
 }
@@ -78,7 +87,10 @@ DATA_DIR=${KV_DATA_DIR:-$KV_ROOT/data}
 LOG_DIR=${KV_LOG_DIR:-$KV_ROOT/var/log}
 NODE_FLAGS=${KV_NODE_FLAGS:-}
 HTTP_BASE=${KV_HTTP_BASE_PORT:-}
+CLIENT_BASE=${KV_CLIENT_BASE_PORT:-}
 AUTOSCALE=${KV_AUTOSCALE:-on}
+TLS=${KV_TLS:-on}
+CERT_DIR=${KV_CERT_DIR:-$KV_ROOT/var/certs}
 SCRIPT=$(realpath "${BASH_SOURCE[0]}")
 load_layout() {
   # shellcheck source=/dev/null
@@ -90,8 +102,8 @@ save_layout() {
   mkdir -p "$RUN_DIR"
   {
     local var
-    for var in NODES INITIAL DCS BASE_PORT HTTP_BASE HOST BIN DATA_DIR LOG_DIR \
-      NODE_FLAGS AUTOSCALE GONE DC_OF; do
+    for var in NODES INITIAL DCS BASE_PORT HTTP_BASE CLIENT_BASE HOST BIN DATA_DIR LOG_DIR \
+      NODE_FLAGS AUTOSCALE TLS CERT_DIR GONE DC_OF; do
       printf '%s=%q\n' "$var" "${!var}"
     done
   } >"$ENV_FILE"
@@ -108,14 +120,17 @@ node_dc() {
   fi
 }
 node_port() { echo "$((BASE_PORT + $(node_index "$1") - 1))"; }
-# The node's HTTP port (0: a free one), or nothing when HTTP is off.
-node_http_port() {
-  case $HTTP_BASE in
+# offset_port BASE ID: ID's port counted from BASE (0: a free one), or
+# nothing when BASE is off.
+offset_port() {
+  case $1 in
     "" | off) ;;
     0) echo 0 ;;
-    *) echo "$((HTTP_BASE + $(node_index "$1") - 1))" ;;
+    *) echo "$(($1 + $(node_index "$2") - 1))" ;;
   esac
 }
+node_http_port() { offset_port "$HTTP_BASE" "$1"; }
+node_client_port() { offset_port "$CLIENT_BASE" "$1"; }
 node_ids() {
   local i
   for ((i = 1; i <= NODES; i++)); do
@@ -177,6 +192,12 @@ node_args() {
   local http
   http=$(node_http_port "$id")
   [[ -z $http ]] || NODE_ARGS+=(--http-port="$http")
+  local clients
+  clients=$(node_client_port "$id")
+  if [[ -n $clients ]]; then
+    NODE_ARGS+=(--client-port="$clients")
+    [[ $TLS != on ]] || NODE_ARGS+=(--client-ca="$CERT_DIR/client-ca.pem")
+  fi
   if (($(node_index "$id") <= INITIAL)); then
     local i initial=()
     for ((i = 1; i <= INITIAL; i++)); do initial+=("n$i"); done
@@ -190,9 +211,26 @@ node_args() {
     NODE_ARGS+=("--autoscale-command=KV_RUN_DIR=$(printf %q "$RUN_DIR") $(printf %q "$SCRIPT") provision"
       --autoscale-high-cpu-pct=0)
   fi
+  if [[ $TLS == on ]]; then
+    "$KV_ROOT/scripts/certs.sh" "$CERT_DIR" node "$id" >/dev/null
+    NODE_ARGS+=(--tls-ca="$CERT_DIR/cluster-ca.pem"
+      --tls-cert="$CERT_DIR/nodes/$id.pem" --tls-key="$CERT_DIR/nodes/$id.key")
+  else
+    NODE_ARGS+=(--insecure)
+  fi
   local -a extra
   read -r -a extra <<<"$NODE_FLAGS"
   NODE_ARGS+=("${extra[@]}")
+}
+
+# use_operator_cert: kvsh run by this script (and by whoever sources the
+# layout) speaks TLS as operator "local".
+use_operator_cert() {
+  [[ $TLS == on ]] || return 0
+  "$KV_ROOT/scripts/certs.sh" "$CERT_DIR" operator local >/dev/null
+  export KV_TLS_CA=$CERT_DIR/cluster-ca.pem
+  export KV_TLS_CERT=$CERT_DIR/operators/local.pem
+  export KV_TLS_KEY=$CERT_DIR/operators/local.key
 }
 
 # launch ID: starts the node in a new session; it appends to its log. Sets
@@ -430,6 +468,14 @@ cmd_provision() {
   esac
 }
 
+# check_base VARIABLE VALUE: a port with room for every node, 0 or off.
+check_base() {
+  if ! [[ $2 == off || $2 =~ ^[0-9]+$ ]] \
+    || { [[ $2 != off ]] && (($2 + NODES - 1 > 65535)); }; then
+    die "start: $1 must be a port, 0 or off"
+  fi
+}
+
 cmd_start() {
   local arg
   for arg in "$@"; do
@@ -442,6 +488,7 @@ cmd_start() {
   done
   [[ $NODES =~ ^[1-9][0-9]*$ ]] || die "start: --nodes must be >= 1"
   [[ $DCS =~ ^[1-9][0-9]*$ ]] || die "start: --dcs must be >= 1"
+  [[ $TLS == on || $TLS == off ]] || die "start: KV_TLS must be on or off"
   if ! [[ $BASE_PORT =~ ^[1-9][0-9]*$ ]] \
     || ((BASE_PORT + NODES - 1 > 65535)); then
     die "start: --base-port must leave room for $NODES ports below 65536"
@@ -449,10 +496,9 @@ cmd_start() {
   [[ -x $BIN/kvnode && -x $BIN/kvsh ]] \
     || die "no kvnode/kvsh in $BIN (build first, or set KV_BIN)"
   [[ -n $HTTP_BASE ]] || HTTP_BASE=$((BASE_PORT + 100))
-  if ! [[ $HTTP_BASE == off || $HTTP_BASE =~ ^[0-9]+$ ]] \
-    || { [[ $HTTP_BASE != off ]] && ((HTTP_BASE + NODES - 1 > 65535)); }; then
-    die "start: KV_HTTP_BASE_PORT must be a port, 0 or off"
-  fi
+  [[ -n $CLIENT_BASE ]] || CLIENT_BASE=$((BASE_PORT + 200))
+  check_base KV_HTTP_BASE_PORT "$HTTP_BASE"
+  check_base KV_CLIENT_BASE_PORT "$CLIENT_BASE"
   # Nothing of this cluster, nor of the one recorded before, may be running.
   local file id pid
   for file in "$RUN_DIR"/n*.pid; do
@@ -596,7 +642,7 @@ CMD=${1:-}
 shift
 case $CMD in
   -h | --help | help) usage; exit 0 ;;
-  start) cmd_start "$@"; exit 0 ;;
+  start) use_operator_cert; cmd_start "$@"; exit 0 ;;
 esac
 # The commands that change the layout take turns (an operator's and the
 # autoscaler's), each reading the layout the last one left.
@@ -608,6 +654,7 @@ case $CMD in
     ;;
 esac
 load_layout
+use_operator_cert
 case $CMD in
   status) cmd_status ;;
   stop) cmd_stop ;;

@@ -35,7 +35,9 @@ Options of run:
                      tombstone's two agreements are 10 s apart.
   The nodes drop the data of partitions they gave up 5 s after each ring
   change settles, and every 15 s after that (a node's partition cleanup).
-Environment: KV_BIN (build/apps), KV_NODE_FLAGS (extra kvnode flags).
+Environment: KV_BIN (build/apps), KV_NODE_FLAGS (extra kvnode flags),
+KV_TLS (on, the default: nodes, kvcheck and kvsh speak mutual TLS with
+certificates made in OUT/certs; off: plain TCP).
 EOF
 }
 
@@ -120,6 +122,23 @@ parse_run_options() {
   [[ -n $OUT ]] || OUT=$KV_ROOT/var/faultcheck/$(date -u +%Y%m%dT%H%M%S)-seed$SEED
   [[ -x $BIN/kvnode && -x $BIN/kvcheck ]] \
     || die "no kvnode/kvcheck in $BIN (build first, or set KV_BIN)"
+}
+
+# make_certificates: every node's and the checker's certificates, from CAs
+# of this run, exported to kvcheck and kvsh (KV_TLS_*).
+TLS=${KV_TLS:-on}
+make_certificates() {
+  [[ $TLS == on ]] || return 0
+  local certs=$OUT/certs id
+  for id in $(node_ids); do
+    "$KV_ROOT/scripts/certs.sh" "$certs" node "$id" >/dev/null \
+      || die "cannot make a certificate for $id"
+  done
+  "$KV_ROOT/scripts/certs.sh" "$certs" operator checker >/dev/null \
+    || die "cannot make the checker's certificate"
+  export KV_TLS_CA=$certs/cluster-ca.pem
+  export KV_TLS_CERT=$certs/operators/checker.pem
+  export KV_TLS_KEY=$certs/operators/checker.key
 }
 
 # --- the network -----------------------------------------------------------
@@ -293,6 +312,12 @@ launch() {
       FAKETIME_DONT_FAKE_MONOTONIC=1 FAKETIME_CACHE_DURATION=1)
   fi
   read -r -a extra <<<"${KV_NODE_FLAGS:-}"
+  if [[ $TLS == on ]]; then
+    extra+=(--tls-ca="$OUT/certs/cluster-ca.pem"
+      --tls-cert="$OUT/certs/nodes/$id.pem" --tls-key="$OUT/certs/nodes/$id.key")
+  else
+    extra+=(--insecure)
+  fi
   touch "$log"
   offset=$(stat -c %s "$log")
   spawn_in_ns "${NSOF[$id]:-}" env "${env[@]}" "$BIN/kvnode" --node-id="$id" \
@@ -768,6 +793,7 @@ cmd_run() {
   : >"$OUT/ops.jsonl"
   local id
   for id in $(node_ids); do echo "+0" >"$OUT/clock/$id"; done
+  make_certificates
   make_schedule
   {
     echo "seed=$SEED nodes=$NODES dcs=$DCS n=$N r=$R w=$W duration=${DURATION}s" \

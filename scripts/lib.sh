@@ -8,10 +8,12 @@ KV_BUILD="${KV_BUILD:-$KV_ROOT/build}"
 # libclang-rt-dev build the libFuzzer targets (tests/fuzz); nftables (the
 # partitions), faketime (clock skew) and python3-matplotlib (the timeline
 # plot) serve the fault checker, scripts/faultcheck.sh; curl and chromium
-# scrape and render the metrics and status page (e2e_metrics).
+# scrape and render the metrics and status page (e2e_metrics); openssl makes
+# the certificates (scripts/certs.sh) and libssl-dev builds against OpenSSL.
 KV_PACKAGES=(cmake ninja-build g++ pkg-config libcaf-dev libcereal-dev
   libwiredtiger-dev libboost-test-dev libreadline-dev iproute2 procps
-  clang libclang-rt-dev nftables faketime python3-matplotlib curl chromium)
+  clang libclang-rt-dev nftables faketime python3-matplotlib curl chromium
+  openssl libssl-dev)
 
 kv_install_packages() {
   local missing=()

@@ -14,9 +14,21 @@ cluster="$KV_ROOT/scripts/cluster.sh"
 env_file="${KV_RUN_DIR:-$KV_ROOT/var/run}/cluster.env"
 port="${KV_PORT:-4000}"
 rc=0
+# kvsh speaks TLS with the operator certificate cluster.sh made, unless the
+# cluster runs without TLS (KV_TLS=off).
+use_cluster_tls() {
+  local tls certs
+  tls=$(source "$env_file" && echo "${TLS:-off}")
+  certs=$(source "$env_file" && echo "${CERT_DIR:-}")
+  [[ $tls == on ]] || return 0
+  export KV_TLS_CA=$certs/cluster-ca.pem
+  export KV_TLS_CERT=$certs/operators/local.pem
+  export KV_TLS_KEY=$certs/operators/local.key
+}
 "$cluster" status >/dev/null 2>&1 || rc=$?
 if [[ -f $env_file ]] && ((rc == 0 || rc == 1)); then
   port=$(source "$env_file" && echo "$BASE_PORT")
+  use_cluster_tls
   if ((rc == 1)); then
     echo "cluster partly running; starting its stopped nodes"
     while read -r id _ _ _ _ state; do
@@ -37,6 +49,7 @@ else
   "$cluster" start --nodes=3 --dcs=2 --base-port="$port"
   trap '"$cluster" stop' EXIT
 fi
+use_cluster_tls
 http=$(source "$env_file" && echo "${HTTP_BASE:-}")
 if [[ $http =~ ^[1-9][0-9]*$ ]]; then
   echo "status pages: http://127.0.0.1:$http/ (n1) and the next ports; metrics at /metrics"

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/membership/card_identity.hpp"
 #include "actors/membership/clock_offsets.hpp"
 #include "actors/ring/claimant.hpp"
 #include "actors/log.hpp"
@@ -115,6 +116,7 @@ struct gossiper_state {
   std::string saved_membership; // what the state file holds now
   bool id_conflict_reported = false;
   log_throttle foreign_warnings; // peers of another cluster
+  log_throttle identity_warnings; // cards without a valid identity proof
   // Processes (id/incarnation) forgotten for joining another cluster: a
   // stale copy of their card relayed by a peer does not bring them back.
   // Oldest first, bounded.
@@ -501,6 +503,15 @@ std::optional<caf::error> merge(gossiper_pointer self,
       log_line(log_level::warning, "ignoring a gossiped card: " + *problem);
       continue;
     }
+    if (st.settings.identities)
+      if (auto problem
+          = card_identity_problem(*st.settings.identities, card)) {
+        st.identity_warnings.line(log_level::warning,
+                                  "ignoring a gossiped card: " + *problem);
+        if (card.info.node_id == sender)
+          refusal = make_kv_error(kv_errc::not_authenticated, *problem);
+        continue;
+      }
     auto id = card.info.node_id;
     if (id == st.self_id)
       continue; // only this node speaks for itself
@@ -712,6 +723,10 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
       [=](caf::error& err) {
         if (is_kv_error(err, kv_errc::duplicate_node))
           report_id_conflict(self, err);
+        if (is_kv_error(err, kv_errc::not_authenticated))
+          self->state.identity_warnings.line(log_level::error,
+                                             "refused by a peer: "
+                                               + describe(err));
         if (is_kv_error(err, kv_errc::other_cluster)) {
           self->state.foreign_warnings.line(log_level::warning,
                                             "refused by a peer: "

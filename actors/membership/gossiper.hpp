@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 
 #include "actors/membership/failure_detector.hpp"
 #include "actors/membership/peer_connector.hpp"
+#include "actors/security/node_identity.hpp"
 #include "messages/endpoint.hpp"
 #include "messages/interfaces.hpp"
 
@@ -49,6 +51,10 @@ struct gossiper_settings {
   std::chrono::milliseconds reconnect_min{250};
   std::chrono::milliseconds reconnect_max{4000};
   peer_connector_settings connector; // probe and handshake bounds
+  // With TLS: checks that each card comes from the node it names (see
+  // card_identity.hpp); a card without a valid proof is never taken. Only
+  // the gossiper uses it (it caches what it verified).
+  std::shared_ptr<identity_verifier> identities;
 };
 
 // Failure detection paced by the gossip interval: suspect after 3 rounds

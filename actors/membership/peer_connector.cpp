@@ -12,6 +12,7 @@
 
 #include "actors/membership/tcp_probe.hpp"
 #include "messages/caf_types.hpp"
+#include "actors/security/remoting.hpp"
 
 namespace kv {
 
@@ -89,8 +90,7 @@ caf::error unreachable(const endpoint& where, const std::string& why) {
 void handshake(connector_pointer self, const endpoint& where) {
   auto& sys = self->system();
   self
-    ->request(sys.middleman().actor_handle(),
-              self->state.settings.handshake_limit, caf::connect_atom::value,
+    ->request(remoting_of(sys), self->state.settings.handshake_limit, caf::connect_atom::value,
               where.first, where.second)
     .then(
       [=, &sys](const caf::node_id&, caf::strong_actor_ptr& ptr,
@@ -103,11 +103,12 @@ void handshake(connector_pointer self, const endpoint& where) {
         }
         self->state.finish(where, caf::actor_cast<coordinator_actor>(ptr));
       },
-      [=](caf::error& err) {
+      [=, &sys](caf::error& err) {
         self->state.fail(where, make_kv_error(kv_errc::unavailable,
                                               "cannot connect to "
                                                 + spelled(where) + ": "
-                                                + describe(err)));
+                                                + describe_connect_error(
+                                                  sys, err)));
       });
 }
 

@@ -1,12 +1,14 @@
 #include "apps/client/kv_client.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
 #include "actors/membership/tcp_probe.hpp"
+#include "actors/security/remoting.hpp"
 
 namespace kv {
 
@@ -21,33 +23,57 @@ client_config::client_config() {
   set("middleman.connection-timeout", caf::timespan{std::chrono::seconds{5}});
 }
 
-caf::expected<coordinator_actor>
+std::optional<std::string> client_config::use_tls(const tls_files& files) {
+  if (!files.any())
+    return std::nullopt;
+  if (auto problem = tls_client_files_problem(files))
+    return problem;
+  apply_tls(*this, files);
+  return std::nullopt;
+}
+
+tls_files tls_files_from_env() {
+  auto value = [](const char* name) {
+    auto text = std::getenv(name);
+    return std::string{text != nullptr ? text : ""};
+  };
+  return tls_files{value("KV_TLS_CA"), value("KV_TLS_CERT"),
+                   value("KV_TLS_KEY")};
+}
+
+caf::expected<client_actor>
 connect_to_node(caf::actor_system& sys, const std::string& host, uint16_t port,
                 std::chrono::milliseconds limit) {
-  caf::expected<coordinator_actor> result{caf::sec::request_timeout};
+  caf::expected<client_actor> result{caf::sec::request_timeout};
   caf::scoped_actor self{sys};
   self
-    ->request(sys.middleman().actor_handle(), limit, caf::connect_atom::value,
+    ->request(remoting_of(sys), limit, caf::connect_atom::value,
               host, port)
     .receive(
       [&](const caf::node_id&, caf::strong_actor_ptr& hdl,
           const std::set<std::string>& ifs) {
         if (!hdl)
           result = caf::make_error(caf::sec::no_actor_published_at_port);
-        else if (!sys.assignable<coordinator_actor>(ifs))
+        else if (!sys.assignable<client_actor>(ifs))
           result = caf::make_error(
             caf::sec::unexpected_actor_messaging_interface);
         else
-          result = caf::actor_cast<coordinator_actor>(std::move(hdl));
+          result = caf::actor_cast<client_actor>(std::move(hdl));
       },
-      [&](caf::error& err) { result = std::move(err); });
+      [&](caf::error& err) {
+        if (err == caf::sec::disconnect_during_handshake)
+          result = make_kv_error(kv_errc::not_authenticated,
+                                 describe_connect_error(sys, err));
+        else
+          result = std::move(err);
+      });
   return result;
 }
 
 // One scoped actor per request: a late reply to a request given up on goes
 // to an actor that no longer exists, never to the next request.
 struct blocking_client::watcher {
-  watcher(caf::actor_system& sys, const coordinator_actor& node)
+  watcher(caf::actor_system& sys, const client_actor& node)
     : self(sys), watched(node.address()) {
     self->monitor(node);
   }
@@ -60,7 +86,7 @@ struct blocking_client::watcher {
   caf::actor_addr watched;
 };
 
-blocking_client::blocking_client(caf::actor_system& sys, coordinator_actor node)
+blocking_client::blocking_client(caf::actor_system& sys, client_actor node)
   : sys_(sys), node_(std::move(node)) {
   // nop
 }
@@ -72,7 +98,7 @@ blocking_client::blocking_client(caf::actor_system& sys,
   // nop
 }
 
-blocking_client::blocking_client(caf::actor_system& sys, coordinator_actor node,
+blocking_client::blocking_client(caf::actor_system& sys, client_actor node,
                                  endpoint address, failover_options opts)
   : sys_(sys), node_(std::move(node)), nodes_{std::move(address)},
     opts_(opts) {

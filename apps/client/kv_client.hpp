@@ -2,13 +2,16 @@
 
 // The client API of kvactors for CAF applications. A client is an ordinary
 // CAF program: it registers the store's message types, connects to any
-// node's coordinator and sends it put/get/delete requests. Asynchronous
-// actors use the `coordinator_actor` handle directly (see apps/example);
+// node's client port (its gateway; an operator: its cluster port, the
+// coordinator) and sends put/get/delete requests. With TLS (the default)
+// it presents a certificate (use_tls). Asynchronous
+// actors use the `client_actor` handle directly (see apps/example);
 // `blocking_client` wraps the same requests for sequential code.
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +20,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/security/tls_files.hpp"
 #include "messages/caf_types.hpp"
 #include "messages/endpoint.hpp"
 #include "messages/interfaces.hpp"
@@ -34,13 +38,25 @@ hints_by_owner(std::vector<std::string> owners,
 class client_config : public caf::actor_system_config {
 public:
   client_config();
+
+  // Speak TLS to the nodes with these files: the CA that signed the nodes'
+  // certificates, and this client's certificate and key. Before the actor
+  // system starts. Why the files cannot be used (one line naming the
+  // file), or nullopt; nothing changes when they cannot. No files: plain
+  // TCP.
+  std::optional<std::string> use_tls(const tls_files& files);
 };
 
-// Connects to the coordinator a node publishes at host:port, waiting at most
+// The TLS files named by KV_TLS_CA, KV_TLS_CERT and KV_TLS_KEY (unset:
+// empty), the way kvactors' programs take them from a script.
+tls_files tls_files_from_env();
+
+// Connects to the actor a node publishes at host:port (the client gateway
+// or the coordinator: both serve client_actor), waiting at most
 // `limit`: CAF's own remote_actor waits forever when the peer accepts TCP but
 // never answers the handshake (a wrong port). Fails fast when nothing
 // listens there.
-caf::expected<coordinator_actor>
+caf::expected<client_actor>
 connect_to_node(caf::actor_system& sys, const std::string& host, uint16_t port,
                 std::chrono::milliseconds limit = std::chrono::seconds{10});
 
@@ -74,11 +90,11 @@ public:
   // A client of one node (the handle's), with no address: once it loses
   // the node it cannot connect again (use the constructor with an address,
   // or connect).
-  blocking_client(caf::actor_system& sys, coordinator_actor node);
+  blocking_client(caf::actor_system& sys, client_actor node);
 
   // A client of the node at `address`, already connected (`node`): after
   // losing the node it connects to that address again.
-  blocking_client(caf::actor_system& sys, coordinator_actor node,
+  blocking_client(caf::actor_system& sys, client_actor node,
                   endpoint address, failover_options opts = {});
 
   // A client of whichever of `nodes` answers first, in the order given;
@@ -148,7 +164,7 @@ public:
   // The node requests go to now (invalid after it was lost, until the next
   // request connects again), and its address when the client was built
   // from addresses ("" otherwise).
-  const coordinator_actor& node() const { return node_; }
+  const client_actor& node() const { return node_; }
   std::string node_address() const;
 
 private:
@@ -183,7 +199,7 @@ private:
                             const Ts&... xs);
 
   caf::actor_system& sys_;
-  coordinator_actor node_;
+  client_actor node_;
   std::vector<endpoint> nodes_; // empty: only the handle given
   std::size_t current_ = 0;     // index into nodes_
   failover_options opts_;

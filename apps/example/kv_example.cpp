@@ -41,7 +41,7 @@ public:
 };
 
 struct tour_state {
-  kv::coordinator_actor node;
+  kv::client_actor node;
   std::string key; // fresh per run: a fixed key collects earlier runs' siblings
   static inline const char* name = "kv_example";
 };
@@ -87,7 +87,7 @@ void refusal_and_delete(tour_actor self, kv::vector_clock context);
 
 // Each step continues in the reply handler of the previous one: the actor
 // never blocks, so one thread can drive many such conversations.
-void tour(tour_actor self, kv::coordinator_actor node, std::string key) {
+void tour(tour_actor self, kv::client_actor node, std::string key) {
   self->state.node = std::move(node);
   self->state.key = std::move(key);
   auto& k = self->state.key;
@@ -190,7 +190,7 @@ void refusal_and_delete(tour_actor self, kv::vector_clock context) {
 }
 
 // The same API from sequential code: each call blocks until the reply.
-bool blocking_tour(caf::actor_system& sys, const kv::coordinator_actor& node,
+bool blocking_tour(caf::actor_system& sys, const kv::client_actor& node,
                    const std::string& key) {
   kv::blocking_client client{sys, node};
   auto failed = [](const char* step, const caf::error& err) {
@@ -242,6 +242,12 @@ int main(int argc, char** argv) {
     return 0;
   if (cfg.port == 0 || cfg.port > 65535) {
     std::cerr << "kv_example: --port must be 1..65535" << std::endl;
+    return 2;
+  }
+  // A cluster with TLS (the default) needs certificates: KV_TLS_CA,
+  // KV_TLS_CERT and KV_TLS_KEY name them (scripts/certs.sh makes them).
+  if (auto problem = cfg.use_tls(kv::tls_files_from_env())) {
+    std::cerr << "kv_example: " << *problem << std::endl;
     return 2;
   }
   caf::actor_system sys{cfg};

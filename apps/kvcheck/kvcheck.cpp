@@ -192,6 +192,10 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     kv::client_config cfg;
+    if (auto problem = cfg.use_tls(kv::tls_files_from_env())) {
+      std::cerr << "kvcheck: " << *problem << std::endl;
+      return 2;
+    }
     caf::actor_system sys{cfg};
     try {
       rc = mode == "run" ? run_mode(sys, args, nodes, req)

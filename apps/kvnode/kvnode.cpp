@@ -19,12 +19,15 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/autoscale/target_settings.hpp"
 #include "actors/log.hpp"
 #include "apps/kvnode/config_file.hpp"
 #include "messages/version.hpp"
+#include "actors/gateway/client_port.hpp"
 #include "actors/node.hpp"
+#include "actors/security/remoting.hpp"
 #include "messages/caf_types.hpp"
 
 namespace {
@@ -56,6 +59,9 @@ public:
   std::map<std::string, uint32_t> autoscale_bounds;
   uint32_t autoscale_interval_ms = 2000;
   uint32_t autoscale_action_timeout_s = 1200;
+  bool insecure = false;
+  int32_t client_port = -1;
+  std::string client_ca;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -71,6 +77,23 @@ public:
       .add(http_port, "http-port",
            "port of /metrics (Prometheus) and the status page (-1: off, "
            "0: pick a free one)")
+      .add(node.tls.ca, "tls-ca",
+           "cluster CA certificate (PEM): peers must present a certificate "
+           "it signed (scripts/certs.sh makes them)")
+      .add(node.tls.cert, "tls-cert",
+           "this node's certificate (PEM, from the cluster CA, OU node, CN "
+           "the node id)")
+      .add(node.tls.key, "tls-key", "this node's private key (PEM)")
+      .add(client_port, "client-port",
+           "port of the client gateway: put/get/delete and read-only views "
+           "for clients with a certificate from --client-ca (-1: off, 0: "
+           "pick a free one)")
+      .add(client_ca, "client-ca",
+           "client CA certificate (PEM): clients must present a certificate "
+           "it signed (scripts/certs.sh client NAME)")
+      .add(insecure, "insecure",
+           "run without TLS: anyone who reaches the port can join the "
+           "cluster and read or write everything (tests, benchmarks)")
       .add(node.storage.data_dir, "data-dir",
            "data directory (default: ./data/<node-id>)")
       .add(cache_size_mb, "cache-size-mb",
@@ -237,6 +260,9 @@ public:
              + " is out of range (-1: off)";
     if (http_port >= 0)
       node.http_port = static_cast<uint16_t>(http_port);
+    if (client_port > 65535 || client_port < -1)
+      return "--client-port " + std::to_string(client_port)
+             + " is out of range (-1: off)";
     auto mode = kv::parse_durability(durability);
     if (!mode)
       return "durability '" + durability + "' is invalid: use write or fsync";
@@ -294,7 +320,30 @@ public:
       = std::chrono::seconds{autoscale_action_timeout_s};
     if (node.storage.data_dir.empty())
       node.storage.data_dir = "data/" + node.node_id;
-    return kv::config_problem(node);
+    if (auto problem = kv::config_problem(node))
+      return problem;
+    if (insecure && node.tls.any())
+      return std::string{"--insecure and TLS files (--tls-*) exclude each "
+                         "other"};
+    if (!insecure && !node.tls.any())
+      return std::string{"no TLS files: give --tls-ca, --tls-cert and "
+                         "--tls-key (scripts/certs.sh makes them), or "
+                         "--insecure to run without TLS"};
+    if (node.tls.any()) {
+      if (auto problem = kv::tls_files_problem(node.tls, "node", node.node_id))
+        return problem;
+      kv::apply_tls(*this, node.tls);
+    }
+    if (client_port >= 0 && node.tls.any()) {
+      if (client_ca.empty())
+        return std::string{"--client-port with TLS needs --client-ca: the CA "
+                           "whose certificates clients present"};
+      if (auto problem = kv::ca_file_problem(client_ca))
+        return "--client-ca: " + *problem;
+    } else if (!client_ca.empty()) {
+      return std::string{"--client-ca needs --client-port and TLS"};
+    }
+    return std::nullopt;
   }
 };
 
@@ -390,8 +439,19 @@ int main(int argc, char** argv) {
   };
   caf::actor_system sys{cfg};
   std::unique_ptr<kv::node> node;
+  std::unique_ptr<kv::client_port> clients;
   try {
     node = kv::node::start(sys, cfg.node);
+    if (cfg.client_port >= 0) {
+      kv::client_port_settings surface;
+      surface.host = cfg.node.host;
+      surface.port = static_cast<uint16_t>(cfg.client_port);
+      if (cfg.node.tls.any())
+        surface.tls = {cfg.client_ca, cfg.node.tls.cert, cfg.node.tls.key};
+      surface.reply_limit
+        = cfg.node.max_request_timeout + std::chrono::seconds{5};
+      clients = kv::client_port::open(surface, node->coordinator());
+    }
   } catch (const std::exception& e) {
     return fail(e.what(), 1);
   }
@@ -417,6 +477,8 @@ int main(int argc, char** argv) {
                    + " s; exiting now (the journal replays on restart)");
     std::_Exit(4);
   }}.detach();
+  if (clients)
+    clients->close();
   node->stop();
   node.reset();
   kv::log_line(kv::log_level::info, "stopped cleanly");

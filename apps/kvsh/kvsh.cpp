@@ -142,6 +142,11 @@ int main(int argc, char** argv) {
     return 0;
   }
   kv::client_config cfg;
+  if (auto problem = cfg.use_tls(args.tls.any() ? args.tls
+                                                 : kv::tls_files_from_env())) {
+    std::cerr << "kvsh: " << *problem << '\n';
+    return 2;
+  }
   caf::actor_system sys{cfg};
   kv::shell_session session{sys, args, std::cout, std::cerr};
   if (auto problem = session.connect(args.host, args.port)) {

@@ -42,7 +42,8 @@ parsed_args parse_shell_args(const std::vector<std::string>& argv) {
     auto eq = arg.find('=');
     auto name = arg.substr(0, eq);
     if (name != "--host" && name != "--port" && name != "--timeout-ms"
-        && name != "--max-value-bytes")
+        && name != "--max-value-bytes" && name != "--tls-ca"
+        && name != "--tls-cert" && name != "--tls-key")
       return fail("unknown flag '" + name + "'");
     std::string value;
     if (eq != std::string::npos)
@@ -51,7 +52,14 @@ parsed_args parse_shell_args(const std::vector<std::string>& argv) {
       value = argv[++i];
     else
       return fail(name + " needs a value");
-    if (name == "--host") {
+    if (name.compare(0, 6, "--tls-") == 0) {
+      if (value.empty())
+        return fail(name + " must name a file");
+      (name == "--tls-ca"     ? args.tls.ca
+       : name == "--tls-cert" ? args.tls.cert
+                              : args.tls.key)
+        = value;
+    } else if (name == "--host") {
       if (value.empty())
         return fail("--host must not be empty");
       args.host = value;
@@ -80,7 +88,8 @@ parsed_args parse_shell_args(const std::vector<std::string>& argv) {
 
 const char* shell_usage_text() {
   return "usage: kvsh [--host=H] [--port=P] [--timeout-ms=T] "
-         "[--max-value-bytes=B] [-e] [--raw] [COMMAND [ARG...]]\n"
+         "[--max-value-bytes=B] [--tls-ca=F --tls-cert=F --tls-key=F]\n"
+         "            [-e] [--raw] [COMMAND [ARG...]]\n"
          "Interactive shell of kvactors: connects to one node's coordinator.\n"
          "With a COMMAND (kvsh get user:1) it runs that one command and\n"
          "exits: 0 if it succeeded, 1 if it failed.\n"
@@ -90,6 +99,12 @@ const char* shell_usage_text() {
          "(default 0)\n"
          "  --max-value-bytes=B  refuse larger values before sending "
          "(default 1048576)\n"
+         "  --tls-ca=FILE        CA of the nodes' certificates (PEM)\n"
+         "  --tls-cert=FILE      this shell's certificate (PEM, from the\n"
+         "                       cluster CA: scripts/certs.sh operator NAME)\n"
+         "  --tls-key=FILE       its private key (PEM); without --tls-*,\n"
+         "                       KV_TLS_CA, KV_TLS_CERT and KV_TLS_KEY, else\n"
+         "                       plain TCP\n"
          "  -e, --stop-on-error  with commands on stdin: stop at the first\n"
          "                       that fails (else run them all)\n"
          "  --raw                for scripts: get prints each value as it is\n"

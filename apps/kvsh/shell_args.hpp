@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "messages/limits.hpp"
+#include "actors/security/tls_files.hpp"
 
 namespace kv {
 
@@ -29,6 +30,9 @@ struct shell_args {
   // One command given on the command line (`kvsh get user:1`): run it and
   // exit with its status instead of reading commands.
   std::vector<std::string> command;
+  // Certificates to speak TLS with (--tls-*; unset: KV_TLS_* from the
+  // environment; none: plain TCP).
+  tls_files tls;
 };
 
 struct parsed_args {

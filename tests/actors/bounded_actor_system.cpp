@@ -1,6 +1,7 @@
 #include "tests/actors/bounded_actor_system.hpp"
 
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 #include "apps/client/kv_client.hpp"
@@ -10,13 +11,28 @@ namespace kv::testing {
 // The configuration must live as long as the system, also when the system
 // is left behind.
 struct bounded_actor_system::parts {
+  explicit parts(const tls_files& tls)
+    : tls_applied(apply(cfg, tls)), sys(cfg) {}
+
+  static bool apply(client_config& cfg, const tls_files& tls) {
+    if (auto problem = cfg.use_tls(tls))
+      throw std::runtime_error(*problem);
+    return true;
+  }
+
   client_config cfg;
-  caf::actor_system sys{cfg};
+  bool tls_applied;
+  caf::actor_system sys;
 };
 
 bounded_actor_system::bounded_actor_system(std::chrono::milliseconds limit)
+  : bounded_actor_system(tls_files{}, limit) {
+}
+
+bounded_actor_system::bounded_actor_system(const tls_files& tls,
+                                           std::chrono::milliseconds limit)
   : limit_(limit),
-    parts_(new parts),
+    parts_(new parts(tls)),
     sys_(&parts_->sys),
     own_detached_actors_(sys_->detached_actors()) {
 }

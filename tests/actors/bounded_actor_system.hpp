@@ -17,12 +17,18 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/security/tls_files.hpp"
+
 namespace kv::testing {
 
 class bounded_actor_system {
 public:
   explicit bounded_actor_system(
     std::chrono::milliseconds limit = std::chrono::seconds{5});
+  // Speaks TLS with these files (throws when they cannot be used).
+  explicit bounded_actor_system(const tls_files& tls,
+                                std::chrono::milliseconds limit
+                                = std::chrono::seconds{5});
   ~bounded_actor_system();
 
   bounded_actor_system(const bounded_actor_system&) = delete;

@@ -7,26 +7,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
 
-# refused NAME COMMAND...: COMMAND must exit non-zero within 30 s, print
-# nothing to stdout and exactly one line to stderr.
-refused() {
-  local name=$1 rc=0
-  shift
-  timeout 30 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || rc=$?
-  ((rc != 0)) || fail "$name: exit 0, expected a refusal"
-  ((rc != 124)) || fail "$name: still running after 30 s"
-  [[ ! -s $WORK/$name.out ]] \
-    || fail "$name: wrote to stdout: $(cat "$WORK/$name.out")"
-  local lines
-  lines=$(wc -l <"$WORK/$name.err")
-  ((lines == 1)) \
-    || fail "$name: $lines lines on stderr: $(cat "$WORK/$name.err")"
-  REFUSAL=$(cat "$WORK/$name.err")
-  REFUSAL_RC=$rc
-  echo "    $name -> exit $rc: $REFUSAL"
-}
-
-node_flags=(--node-id=n1 --dc=dc1 --host=127.0.0.1 --port=0)
+read -r -a n1_tls <<<"$(node_tls_flags n1)"
+read -r -a n2_tls <<<"$(node_tls_flags n2)"
+node_flags=(--node-id=n1 --dc=dc1 --host=127.0.0.1 --port=0 "${n1_tls[@]}")
 
 step "kvnode refuses bad flags and an unusable data directory"
 touch "$WORK/plain-file"
@@ -68,7 +51,7 @@ step "kvnode names the problem with a taken port, a config file or a seed"
 # in a config file was ignored, and no log line said a seed was unreachable.
 start_node busy "$WORK/busy"
 refused port-taken "$KVNODE" --node-id=n2 --dc=dc1 --host=127.0.0.1 \
-  --port="$NODE_PORT" --data-dir="$WORK/d6"
+  --port="$NODE_PORT" --data-dir="$WORK/d6" "${n2_tls[@]}"
 [[ $REFUSAL == "kvnode: port $NODE_PORT on 127.0.0.1 is already in use"* ]] \
   || fail "unclear taken-port message: $REFUSAL"
 stop_node busy

@@ -43,19 +43,62 @@ wait_for() {
   return 1
 }
 
+# Every test speaks TLS, like a cluster started by the README: nodes
+# started here and by cluster.sh get certificates of this test's own CAs,
+# and kvsh and kvcheck the operator certificate (through KV_TLS_*).
+CERTS=$WORK/certs
+CERTS_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts" && pwd)/certs.sh
+"$CERTS_SH" "$CERTS" operator tests >/dev/null \
+  || fail "cannot make test certificates with $CERTS_SH"
+export KV_CERT_DIR=$CERTS
+export KV_TLS_CA=$CERTS/cluster-ca.pem
+export KV_TLS_CERT=$CERTS/operators/tests.pem
+export KV_TLS_KEY=$CERTS/operators/tests.key
+
+# node_tls_flags ID: the kvnode flags of ID's certificate (made if missing).
+node_tls_flags() {
+  "$CERTS_SH" "$CERTS" node "$1" >/dev/null || fail "no certificate for $1"
+  echo "--tls-ca=$CERTS/cluster-ca.pem --tls-cert=$CERTS/nodes/$1.pem" \
+    "--tls-key=$CERTS/nodes/$1.key"
+}
+
+# refused NAME COMMAND...: COMMAND must exit non-zero within 30 s, print
+# nothing to stdout and exactly one line to stderr; sets REFUSAL (the line)
+# and REFUSAL_RC.
+refused() {
+  local name=$1 rc=0
+  shift
+  timeout 30 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || rc=$?
+  ((rc != 0)) || fail "$name: exit 0, expected a refusal"
+  ((rc != 124)) || fail "$name: still running after 30 s"
+  [[ ! -s $WORK/$name.out ]] \
+    || fail "$name: wrote to stdout: $(cat "$WORK/$name.out")"
+  local lines
+  lines=$(wc -l <"$WORK/$name.err")
+  ((lines == 1)) \
+    || fail "$name: $lines lines on stderr: $(cat "$WORK/$name.err")"
+  REFUSAL=$(cat "$WORK/$name.err")
+  REFUSAL_RC=$rc
+  echo "    $name -> exit $rc: $REFUSAL"
+}
+
 has_full_line() {
   [[ -s $1 && $(tail -c 1 "$1") == "" ]]
 }
 
 # start_node NAME DATA_DIR [FLAG...]: starts kvnode on a free port and waits
 # for its ready line; sets NODE_PID and NODE_PORT. Output goes to
-# $WORK/NAME.out and $WORK/NAME.err.
+# $WORK/NAME.out and $WORK/NAME.err. With TLS (n1's certificate) unless the
+# flags say --insecure or name other TLS files.
 start_node() {
   local name=$1 dir=$2 i
   shift 2
   local out=$WORK/$name.out err=$WORK/$name.err
+  local -a tls=()
+  [[ " $* " == *" --insecure"* || " $* " == *" --tls-"* ]] \
+    || read -r -a tls <<<"$(node_tls_flags n1)"
   "$KVNODE" --node-id=n1 --dc=dc1 --host=127.0.0.1 --port=0 \
-    --data-dir="$dir" "$@" >"$out" 2>"$err" &
+    --data-dir="$dir" "${tls[@]}" "$@" >"$out" 2>"$err" &
   NODE_PID=$!
   CHILD_PIDS+=("$NODE_PID")
   # The ready line may take a while (WiredTiger recovery after kill -9), but
@@ -205,11 +248,13 @@ cluster_on_exit() {
 # directory and binaries, installs the exit trap, and sets BASE to a base
 # port with K free ports.
 cluster_env() {
-  # Free HTTP ports: a fixed offset from a random base could be taken.
+  # Free HTTP and client ports: a fixed offset from a random base could be
+  # taken (a node logs its client port: "clients on HOST:PORT").
   # Autoscaling advises only: a test cluster must not grow or shrink under
   # a test that does not expect it (autoscale_ramp.sh turns it on).
   export KV_BIN KV_DATA_DIR=$WORK/data KV_LOG_DIR=$WORK/log \
     KV_RUN_DIR=$WORK/run KV_NODE_FLAGS=$2 KV_HTTP_BASE_PORT=0 \
+    KV_CLIENT_BASE_PORT=${KV_CLIENT_BASE_PORT:-0} \
     KV_AUTOSCALE=${KV_AUTOSCALE:-off}
   KV_BIN=$(dirname "$KVNODE")
   trap cluster_on_exit EXIT

@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
     std::cerr << "kv_line: " << (nodes ? "no node given" : error) << std::endl;
     return 2;
   }
+  if (auto problem = cfg.use_tls(kv::tls_files_from_env())) {
+    std::cerr << "kv_line: " << *problem << std::endl;
+    return 2;
+  }
   caf::actor_system sys{cfg};
   auto client = kv::blocking_client::connect(sys, *nodes);
   if (!client) {

@@ -1,0 +1,37 @@
+#pragma once
+
+// The one actor of a node that clients reach (its client port). It serves
+// put/get/delete and the read-only views by asking the node's coordinator,
+// and refuses the operator commands. It lives in an actor system of its
+// own, whose TLS trusts the client CA: a client certificate opens the
+// client port and nothing else, and no handle of a store, gossiper or hint
+// buffer ever goes out through it (the cluster port, whose TLS trusts only
+// the cluster CA, is where nodes and operators talk).
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "messages/interfaces.hpp"
+
+namespace kv {
+
+struct client_gateway_settings {
+  client_actor coordinator;
+  // How long a forwarded request may wait for the coordinator's reply: the
+  // node's longest request timeout and a margin (the coordinator answers
+  // every request by its deadline).
+  std::chrono::milliseconds reply_limit{std::chrono::minutes{11}};
+  // Requests of all clients in flight at once; beyond that a request is
+  // refused at once (`unavailable`) instead of queueing without bound.
+  uint32_t max_in_flight = 20'000;
+};
+
+// Spawns the gateway in `client_sys` (not the node's own actor system).
+client_actor spawn_client_gateway(caf::actor_system& client_sys,
+                                  client_gateway_settings settings);
+
+} // namespace kv

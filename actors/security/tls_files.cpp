@@ -1,0 +1,384 @@
+#include "actors/security/tls_files.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <vector>
+
+namespace kv {
+
+namespace {
+
+// PEM files of a TLS set-up are a few KiB: a larger "file" (a device, a
+// log given by mistake) is refused before it fills memory.
+constexpr std::size_t max_file_size = 1 << 20;
+
+struct bio_free {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+struct x509_free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+struct pkey_free {
+  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct store_free {
+  void operator()(X509_STORE* s) const { X509_STORE_free(s); }
+};
+struct store_ctx_free {
+  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
+};
+struct stack_free {
+  // The stack only borrows its certificates.
+  void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
+};
+
+using bio_ptr = std::unique_ptr<BIO, bio_free>;
+using x509_ptr = std::unique_ptr<X509, x509_free>;
+using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
+
+// OpenSSL's error queue is per thread and outlives the call: what a failed
+// parse leaves in it would be read by the next TLS call on this thread
+// (SSL_get_error) as that call's failure.
+struct error_queue_guard {
+  error_queue_guard() { ERR_clear_error(); }
+  ~error_queue_guard() { ERR_clear_error(); }
+};
+
+std::string openssl_reason() {
+  auto code = ERR_peek_last_error();
+  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+  return reason != nullptr ? reason : "unknown error";
+}
+
+// Never prompts: the files are read by a node or a tool with no terminal,
+// and an encrypted key is reported instead.
+int no_password(char*, int, int, void*) {
+  return -1;
+}
+
+// Reads `path` into `text`; the problem, naming `label`, when it cannot.
+std::optional<std::string> read_file(const std::string& path,
+                                     const std::string& label,
+                                     std::string& text) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return "cannot read " + label + ": " + std::strerror(errno);
+  text.clear();
+  char buf[8192];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      auto err = errno;
+      ::close(fd);
+      return "cannot read " + label + ": " + std::strerror(err);
+    }
+    if (n == 0)
+      break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > max_file_size) {
+      ::close(fd);
+      return label + " is larger than 1 MiB: not a PEM file";
+    }
+  }
+  ::close(fd);
+  return std::nullopt;
+}
+
+bool has_pem_block(const std::string& text) {
+  return text.find("-----BEGIN ") != std::string::npos;
+}
+
+// Every certificate in the PEM `text`, in order; the problem, naming
+// `label`, when there is none or one does not parse.
+std::optional<std::string> read_certificates(const std::string& text,
+                                             const std::string& label,
+                                             std::vector<x509_ptr>& out) {
+  bio_ptr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  if (!bio)
+    return "cannot read " + label + ": out of memory";
+  for (;;) {
+    ERR_clear_error();
+    x509_ptr cert(PEM_read_bio_X509(bio.get(), nullptr, no_password, nullptr));
+    if (!cert) {
+      auto code = ERR_peek_last_error();
+      if (ERR_GET_LIB(code) == ERR_LIB_PEM
+          && ERR_GET_REASON(code) == PEM_R_NO_START_LINE)
+        break;
+      return label + " holds a certificate that does not parse ("
+             + openssl_reason() + ")";
+    }
+    out.push_back(std::move(cert));
+  }
+  if (out.empty())
+    return has_pem_block(text) ? label + " has no certificate in it"
+                               : label + " is not PEM";
+  return std::nullopt;
+}
+
+std::optional<std::string> read_key(const std::string& text,
+                                    const std::string& label,
+                                    pkey_ptr& out) {
+  bio_ptr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  if (!bio)
+    return "cannot read " + label + ": out of memory";
+  out.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
+  if (out)
+    return std::nullopt;
+  if (!has_pem_block(text))
+    return label + " is not PEM";
+  if (text.find("ENCRYPTED") != std::string::npos)
+    return label + " is encrypted: the key must be unencrypted";
+  if (text.find("PRIVATE KEY-----") == std::string::npos)
+    return label + " has no private key in it";
+  return label + " holds a private key that does not parse ("
+         + openssl_reason() + ")";
+}
+
+std::string date_of(const ASN1_TIME* t) {
+  struct tm tm {};
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)
+    return "an unreadable date";
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+// The first `nid` entry (OU, CN) of the subject, as UTF-8; empty when
+// there is none.
+std::string subject_entry(X509* cert, int nid) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  int at = X509_NAME_get_index_by_NID(name, nid, -1);
+  if (at < 0)
+    return {};
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at));
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, data);
+  if (n < 0)
+    return {};
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+// Why `cert`, named by `label`, is not valid now, or nullopt.
+std::optional<std::string> validity_problem(X509* cert,
+                                            const std::string& label) {
+  const ASN1_TIME* not_before = X509_get0_notBefore(cert);
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert);
+  int before = X509_cmp_current_time(not_before);
+  int after = X509_cmp_current_time(not_after);
+  if (before == 0 || after == 0)
+    return label + " has an unreadable validity date";
+  if (after < 0)
+    return label + " expired on " + date_of(not_after);
+  if (before > 0)
+    return label + " is not valid until " + date_of(not_before);
+  return std::nullopt;
+}
+
+bool keys_equal(const EVP_PKEY* a, const EVP_PKEY* b) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+  return EVP_PKEY_eq(a, b) == 1;
+#else
+  return EVP_PKEY_cmp(a, b) == 1;
+#endif
+}
+
+bool not_signed_error(int err) {
+  switch (err) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+    case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Why the chain `certs` (leaf first) does not lead to one of `cas`.
+std::optional<std::string>
+chain_problem(const std::vector<x509_ptr>& cas,
+              const std::vector<x509_ptr>& certs, const std::string& cert_label,
+              const std::string& ca_file) {
+  std::unique_ptr<X509_STORE, store_free> store(X509_STORE_new());
+  std::unique_ptr<STACK_OF(X509), stack_free> untrusted(sk_X509_new_null());
+  std::unique_ptr<X509_STORE_CTX, store_ctx_free> ctx(X509_STORE_CTX_new());
+  if (!store || !untrusted || !ctx)
+    return "cannot check " + cert_label + ": out of memory";
+  for (auto& ca : cas)
+    if (X509_STORE_add_cert(store.get(), ca.get()) != 1)
+      return "cannot use CA file " + ca_file + " (" + openssl_reason() + ")";
+  for (std::size_t i = 1; i < certs.size(); ++i)
+    if (sk_X509_push(untrusted.get(), certs[i].get()) <= 0)
+      return "cannot check " + cert_label + ": out of memory";
+  if (X509_STORE_CTX_init(ctx.get(), store.get(), certs.front().get(),
+                          untrusted.get())
+      != 1)
+    return "cannot check " + cert_label + ": out of memory";
+  if (X509_verify_cert(ctx.get()) == 1)
+    return std::nullopt;
+  int err = X509_STORE_CTX_get_error(ctx.get());
+  if (not_signed_error(err))
+    return cert_label + " is not signed by the CA in " + ca_file;
+  if (err == X509_V_ERR_CERT_HAS_EXPIRED
+      || err == X509_V_ERR_CERT_NOT_YET_VALID) {
+    // The leaf's and the CA's dates were checked: a certificate between
+    // them in the chain.
+    X509* at = X509_STORE_CTX_get_current_cert(ctx.get());
+    if (at != nullptr) {
+      auto what = X509_STORE_CTX_get_error_depth(ctx.get()) == 0
+                    ? cert_label
+                    : "a certificate in the chain of " + cert_label
+                        + " (CN=" + subject_entry(at, NID_commonName) + ")";
+      if (auto problem = validity_problem(at, what))
+        return problem;
+    }
+  }
+  return cert_label + " does not verify against the CA in " + ca_file + ": "
+         + X509_verify_cert_error_string(err);
+}
+
+std::string with_article(const std::string& role) {
+  bool vowel = !role.empty()
+               && std::strchr("aeiouAEIOU", role.front()) != nullptr;
+  return (vowel ? "an " : "a ") + role;
+}
+
+// Every certificate of a CA file is a CA and valid now.
+std::optional<std::string> cas_problem(const std::vector<x509_ptr>& cas,
+                                       const std::string& ca_label) {
+  for (auto& ca : cas) {
+    auto cn = subject_entry(ca.get(), NID_commonName);
+    if (X509_check_ca(ca.get()) == 0)
+      return ca_label + " holds a certificate that is not a CA (CN=" + cn
+             + ")";
+    if (auto problem = validity_problem(ca.get(), ca_label + " (CN=" + cn
+                                                    + ")"))
+      return problem;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> files_problem(const tls_files& files,
+                                         const std::string& role,
+                                         const std::string& name,
+                                         bool cert_from_ca) {
+  std::vector<std::string> missing;
+  if (files.ca.empty())
+    missing.push_back("the CA file");
+  if (files.cert.empty())
+    missing.push_back("the certificate");
+  if (files.key.empty())
+    missing.push_back("the key file");
+  if (!missing.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < missing.size(); ++i)
+      list += (i == 0 ? "" : i + 1 == missing.size() ? " and " : ", ")
+              + missing[i];
+    return "TLS needs the CA file, the certificate and the key file "
+           "together: "
+           + list + (missing.size() == 1 ? " is" : " are") + " not given";
+  }
+  error_queue_guard guard;
+  auto ca_label = "CA file " + files.ca;
+  auto cert_label = "certificate " + files.cert;
+  auto key_label = "key file " + files.key;
+  std::string ca_text, cert_text, key_text;
+  if (auto problem = read_file(files.ca, ca_label, ca_text))
+    return problem;
+  if (auto problem = read_file(files.cert, cert_label, cert_text))
+    return problem;
+  if (auto problem = read_file(files.key, key_label, key_text))
+    return problem;
+  std::vector<x509_ptr> cas, certs;
+  pkey_ptr key;
+  if (auto problem = read_certificates(ca_text, ca_label, cas))
+    return problem;
+  if (auto problem = read_certificates(cert_text, cert_label, certs))
+    return problem;
+  if (auto problem = read_key(key_text, key_label, key))
+    return problem;
+  if (auto problem = cas_problem(cas, ca_label))
+    return problem;
+  X509* leaf = certs.front().get();
+  EVP_PKEY* public_key = X509_get0_pubkey(leaf);
+  if (public_key == nullptr)
+    return cert_label + " has a public key that does not parse ("
+           + openssl_reason() + ")";
+  if (!keys_equal(public_key, key.get()))
+    return key_label + " does not match " + cert_label;
+  if (auto problem = validity_problem(leaf, cert_label))
+    return problem;
+  if (cert_from_ca)
+    if (auto problem = chain_problem(cas, certs, cert_label, files.ca))
+      return problem;
+  // libssl checks these during the handshake; said here, they name the
+  // file instead of failing every connection.
+  if (X509_check_purpose(leaf, X509_PURPOSE_SSL_CLIENT, 0) != 1)
+    return cert_label + " is not for TLS clients (its key usage or "
+                        "extended key usage)";
+  if (role == "node" && X509_check_purpose(leaf, X509_PURPOSE_SSL_SERVER, 0)
+                          != 1)
+    return cert_label + " is not for TLS servers (its key usage or "
+                        "extended key usage)";
+  auto ou = subject_entry(leaf, NID_organizationalUnitName);
+  auto cn = subject_entry(leaf, NID_commonName);
+  auto holder = (ou.empty() ? std::string("no role") : ou) + " "
+                + (cn.empty() ? std::string("(no CN)") : cn);
+  if (!role.empty() && ou != role)
+    return cert_label + " is for " + holder + ", not "
+           + (name.empty() ? with_article(role) : role + " " + name);
+  if (!name.empty() && cn != name)
+    return cert_label + " is for " + holder + ", not " + name;
+  return std::nullopt;
+}
+
+} // namespace
+
+bool tls_files::any() const {
+  return !ca.empty() || !cert.empty() || !key.empty();
+}
+
+std::optional<std::string> tls_files_problem(const tls_files& files,
+                                             const std::string& role,
+                                             const std::string& name) {
+  return files_problem(files, role, name, true);
+}
+
+std::optional<std::string> tls_client_files_problem(const tls_files& files) {
+  return files_problem(files, "", "", false);
+}
+
+std::optional<std::string> ca_file_problem(const std::string& path) {
+  error_queue_guard guard;
+  auto label = "CA file " + path;
+  std::string text;
+  std::vector<x509_ptr> cas;
+  if (auto problem = read_file(path, label, text))
+    return problem;
+  if (auto problem = read_certificates(text, label, cas))
+    return problem;
+  return cas_problem(cas, label);
+}
+
+} // namespace kv
