@@ -12,9 +12,9 @@
 #include "actors/coordination/coordinator.hpp"
 #include "actors/storage/hint_buffer.hpp"
 #include "actors/log.hpp"
-#include "actors/membership/card_identity.hpp"
 #include "actors/membership/peer_connector.hpp"
 #include "actors/membership/tcp_probe.hpp"
+#include "actors/security/node_identity.hpp"
 #include "actors/metrics/node_monitor.hpp"
 #include "actors/metrics/status_server.hpp"
 #include "actors/storage/replica_store.hpp"
@@ -269,8 +269,6 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
     result->port_ = *port;
   }
   card.info.port = result->port_;
-  if (signer)
-    card.proof = signer->prove(identity_statement(card));
   handoff_settings handoff;
   handoff.node_id = cfg.node_id;
   handoff.max_value_bytes = cfg.max_value_bytes;
@@ -298,6 +296,9 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
   membership.remembered = std::move(remembered);
   membership.saved_ring = std::move(saved_ring);
   membership.identities = std::move(verifier);
+  if (signer)
+    membership.signer
+      = std::make_shared<const identity_signer>(std::move(*signer));
   result->connector_ = spawn_peer_connector(sys, membership.connector);
   result->gossiper_ = spawn_gossiper(sys, std::move(membership), std::move(card),
                                      result->ring_manager_, coordinator,

@@ -25,9 +25,13 @@ struct client_gateway_settings {
   // node's longest request timeout and a margin (the coordinator answers
   // every request by its deadline).
   std::chrono::milliseconds reply_limit{std::chrono::minutes{11}};
-  // Requests of all clients in flight at once; beyond that a request is
-  // refused at once (`unavailable`) instead of queueing without bound.
+  // Requests in flight at once, of all clients and of one client process,
+  // and the bytes of values they carry; beyond any of them a request is
+  // refused at once (`unavailable`) instead of queueing without bound, and
+  // one client cannot take every slot.
   uint32_t max_in_flight = 20'000;
+  uint32_t max_in_flight_per_client = 2'000;
+  uint64_t max_bytes_in_flight = uint64_t{256} << 20;
 };
 
 // Spawns the gateway in `client_sys` (not the node's own actor system).

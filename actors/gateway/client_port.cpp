@@ -33,7 +33,8 @@ client_port::open(const client_port_settings& settings,
   cfg.set("middleman.connection-timeout",
           caf::timespan{std::chrono::seconds{30}});
   if (settings.tls.any())
-    apply_tls(cfg, settings.tls);
+    if (auto problem = apply_tls(cfg, settings.tls))
+      throw std::runtime_error(*problem);
   result->sys_ = std::make_unique<caf::actor_system>(cfg);
   client_gateway_settings gateway;
   gateway.coordinator = std::move(coordinator);
@@ -43,6 +44,9 @@ client_port::open(const client_port_settings& settings,
                          settings.host);
   if (!port) {
     auto reason = tcp_listen_problem(settings.host, settings.port);
+    // The probe's advice names the cluster port's flag.
+    if (auto at = reason.find("--port"); at != std::string::npos)
+      reason.replace(at, 6, "--client-port");
     throw std::runtime_error(
       "cannot serve clients (--client-port): "
       + (reason.empty() ? result->sys_->render(port.error()) : reason));

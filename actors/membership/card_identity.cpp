@@ -1,6 +1,7 @@
 #include "actors/membership/card_identity.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/node_id.hpp>
 
 namespace kv {
@@ -14,15 +15,21 @@ caf::node_id home_of(const node_card& card) {
 } // namespace
 
 std::string identity_statement(const node_card& card) {
-  auto& info = card.info;
-  // Each field with its length: no field can run into the next, whatever
-  // bytes it holds.
-  std::string statement = "kvactors node identity v1";
-  for (auto& field :
-       {info.node_id, std::to_string(info.incarnation), info.dc, info.host,
-        std::to_string(info.port), caf::to_string(home_of(card))})
-    statement += "\n" + std::to_string(field.size()) + ":" + field;
-  return statement;
+  // The whole member record (status, heartbeat, ring epoch, handoff
+  // progress, load...), the ids of the card's actors and the process they
+  // live in, in CAF's own encoding: a relayed copy cannot be altered, and a
+  // replayed one is older than what the receiver holds.
+  std::vector<char> bytes;
+  caf::binary_serializer sink{nullptr, bytes};
+  auto info = card.info;
+  std::vector<uint64_t> actors{card.coordinator.id(), card.gossiper.id(),
+                               card.hints.id()};
+  for (auto& store : card.stores)
+    actors.push_back(store.id());
+  auto home = caf::to_string(home_of(card));
+  if (auto err = sink(info, actors, home))
+    return {}; // cannot happen for these types; an empty statement fails
+  return "kvactors card v2\n" + std::string{bytes.begin(), bytes.end()};
 }
 
 std::optional<std::string> card_identity_problem(identity_verifier& verifier,

@@ -117,6 +117,7 @@ struct gossiper_state {
   bool id_conflict_reported = false;
   log_throttle foreign_warnings; // peers of another cluster
   log_throttle identity_warnings; // cards without a valid identity proof
+  std::string signed_statement;   // what this node's card proof signs
   // Processes (id/incarnation) forgotten for joining another cluster: a
   // stale copy of their card relayed by a peer does not bring them back.
   // Oldest first, bounded.
@@ -152,6 +153,18 @@ struct gossiper_state {
   }
 
   // Cards as gossip sends them: each node's own record.
+  // The cards to gossip: this node's own signed as it is now (with TLS).
+  std::vector<node_card> gossiped_cards() {
+    if (settings.signer) {
+      auto statement = identity_statement(own());
+      if (statement != signed_statement) {
+        own().proof = settings.signer->prove(statement);
+        signed_statement = std::move(statement);
+      }
+    }
+    return all_cards();
+  }
+
   std::vector<node_card> all_cards() const {
     std::vector<node_card> result;
     result.reserve(cards.size());
@@ -443,6 +456,18 @@ std::optional<std::string> card_problem(const node_card& card) {
   return std::nullopt;
 }
 
+// With TLS: why `card` is not what its node signed (logged), or nullopt.
+std::optional<std::string> identity_problem(gossiper_state& st,
+                                            const node_card& card) {
+  if (!st.settings.identities)
+    return std::nullopt;
+  auto problem = card_identity_problem(*st.settings.identities, card);
+  if (problem)
+    st.identity_warnings.line(log_level::warning,
+                              "ignoring a gossiped card: " + *problem);
+  return problem;
+}
+
 std::string id_in_use(const node_card& holder) {
   return "node id " + holder.info.node_id + " is in use by a live node at "
          + holder.info.host + ":" + std::to_string(holder.info.port)
@@ -503,15 +528,6 @@ std::optional<caf::error> merge(gossiper_pointer self,
       log_line(log_level::warning, "ignoring a gossiped card: " + *problem);
       continue;
     }
-    if (st.settings.identities)
-      if (auto problem
-          = card_identity_problem(*st.settings.identities, card)) {
-        st.identity_warnings.line(log_level::warning,
-                                  "ignoring a gossiped card: " + *problem);
-        if (card.info.node_id == sender)
-          refusal = make_kv_error(kv_errc::not_authenticated, *problem);
-        continue;
-      }
     auto id = card.info.node_id;
     if (id == st.self_id)
       continue; // only this node speaks for itself
@@ -534,6 +550,18 @@ std::optional<caf::error> merge(gossiper_pointer self,
       continue;
     }
     auto known = st.cards.find(id);
+    // Only a card that would change something is checked: a signature per
+    // member and round, not per card received.
+    bool news = known == st.cards.end()
+                || card.info.incarnation != known->second.info.incarnation
+                || card.info.heartbeat > known->second.info.heartbeat;
+    if (!news)
+      continue;
+    if (auto problem = identity_problem(st, card)) {
+      if (id == sender)
+        refusal = make_kv_error(kv_errc::not_authenticated, *problem);
+      continue;
+    }
     if (known == st.cards.end()) {
       // A forgotten process is taken back only from itself (it joined this
       // cluster after all), never from a peer's stale copy of its card.
@@ -666,6 +694,13 @@ void link_repaired(gossiper_pointer self, node_card fresh, uint64_t attempt) {
     link_failed(self, id, "its answer did not carry its own card", attempt);
     return;
   }
+  // Whoever answered at the peer's address named itself: only a card the
+  // peer signed proves the handles are the peer's.
+  if (auto problem = identity_problem(st, fresh)) {
+    link_failed(self, id, "its answer carried no valid card: " + *problem,
+                attempt);
+    return;
+  }
   bool was_broken = st.link_broken(id);
   bool new_handles = !same_handles(known->second, fresh);
   if (new_handles)
@@ -694,7 +729,7 @@ void exchange_with(gossiper_pointer self, const gossiper_actor& peer,
               direct_id.empty() ? st.settings.interval * 3
                                 : reconnect_timeout(st.settings),
               gossip_atom::value, st.self_id,
-              st.all_cards(), st.detector->suspects(), sent_ms,
+              st.gossiped_cards(), st.detector->suspects(), sent_ms,
               st.ring_for(peer_id))
     .then(
       [=](const std::string& sender, std::vector<node_card>& cards,
@@ -1172,7 +1207,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
         return std::move(*refusal);
       st.seeded = true;
       adopt_ring(self, sender_ring, sender);
-      return caf::make_result(st.self_id, st.all_cards(),
+      return caf::make_result(st.self_id, st.gossiped_cards(),
                               st.detector->suspects(), wall_clock_ms(),
                               st.ring_for(sender));
     },
@@ -1235,7 +1270,7 @@ gossiper(gossiper_pointer self, gossiper_settings settings, node_card self_card,
       for (auto& id : peers)
         self
           ->request(st.cards.at(id).gossiper, st.settings.interval,
-                    gossip_atom::value, st.self_id, st.all_cards(),
+                    gossip_atom::value, st.self_id, st.gossiped_cards(),
                     st.detector->suspects(), wall_clock_ms(), ring_state{})
           .then([answered](const std::string&, std::vector<node_card>&,
                            std::vector<std::string>&, uint64_t,

@@ -55,6 +55,8 @@ struct gossiper_settings {
   // card_identity.hpp); a card without a valid proof is never taken. Only
   // the gossiper uses it (it caches what it verified).
   std::shared_ptr<identity_verifier> identities;
+  // With TLS: signs this node's own card whenever it changes.
+  std::shared_ptr<const identity_signer> signer;
 };
 
 // Failure detection paced by the gossip interval: suspect after 3 rounds

@@ -5,6 +5,7 @@
 // was given certificates), else through the plain middleman.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/actor_cast.hpp>
@@ -23,15 +24,22 @@
 namespace kv {
 
 // Makes an actor system speak TLS with these files (mutual: the peer must
-// present a certificate from files.ca). Before the system starts, after
-// the middleman is loaded. CAF reads the files again for every connection
-// (a certificate replaced with a rename is used from the next one on).
-inline void apply_tls(caf::actor_system_config& cfg, const tls_files& files) {
+// present a certificate from files.ca), checked before. Before the system
+// starts, after the middleman is loaded. CAF gets copies made now (see
+// snapshot_tls_files): files changed on disk later cannot end the process.
+// Why not, naming the file, if the copies cannot be made.
+inline std::optional<std::string> apply_tls(caf::actor_system_config& cfg,
+                                            const tls_files& files) {
   require_tls_error_queue_fix();
+  std::string error;
+  auto copies = snapshot_tls_files(files, error);
+  if (!copies)
+    return error;
   cfg.load<caf::openssl::manager>();
-  cfg.openssl_cafile = files.ca;
-  cfg.openssl_certificate = files.cert;
-  cfg.openssl_key = files.key;
+  cfg.openssl_cafile = copies->ca;
+  cfg.openssl_certificate = copies->cert;
+  cfg.openssl_key = copies->key;
+  return std::nullopt;
 }
 
 inline caf::io::middleman_actor remoting_of(caf::actor_system& sys) {

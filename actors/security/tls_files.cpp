@@ -1,6 +1,7 @@
 #include "actors/security/tls_files.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -379,6 +380,44 @@ std::optional<std::string> ca_file_problem(const std::string& path) {
   if (auto problem = read_certificates(text, label, cas))
     return problem;
   return cas_problem(cas, label);
+}
+
+std::optional<tls_files> snapshot_tls_files(const tls_files& files,
+                                            std::string& error) {
+  auto snapshot = [&](const std::string& path,
+                      const std::string& label) -> std::optional<std::string> {
+    std::string text;
+    if (auto problem = read_file(path, label + " " + path, text)) {
+      error = *problem;
+      return std::nullopt;
+    }
+    int fd = ::memfd_create("kvactors-tls", MFD_CLOEXEC);
+    if (fd < 0) {
+      error = "cannot copy " + label + " " + path + " into memory: "
+              + std::strerror(errno);
+      return std::nullopt;
+    }
+    // Kept open for the life of the process: CAF opens the path again for
+    // every connection.
+    std::size_t done = 0;
+    while (done < text.size()) {
+      auto n = ::write(fd, text.data() + done, text.size() - done);
+      if (n <= 0) {
+        error = "cannot copy " + label + " " + path + " into memory: "
+                + std::strerror(errno);
+        ::close(fd);
+        return std::nullopt;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    return "/proc/self/fd/" + std::to_string(fd);
+  };
+  auto ca = snapshot(files.ca, "CA file");
+  auto cert = ca ? snapshot(files.cert, "certificate") : std::nullopt;
+  auto key = cert ? snapshot(files.key, "key file") : std::nullopt;
+  if (!key)
+    return std::nullopt;
+  return tls_files{*ca, *cert, *key};
 }
 
 } // namespace kv

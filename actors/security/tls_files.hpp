@@ -38,4 +38,12 @@ std::optional<std::string> tls_client_files_problem(const tls_files& files);
 // PEM, not a CA, expired), or nullopt.
 std::optional<std::string> ca_file_problem(const std::string& path);
 
+// The three files copied into memory, as paths this process alone can read
+// (/proc/self/fd/N of a memfd): CAF reads its files again for every
+// connection and ends the process when they do not load, so it gets copies
+// that cannot change while the process runs (a certificate renewed on disk
+// is used after a restart). `error` says why not, naming the file.
+std::optional<tls_files> snapshot_tls_files(const tls_files& files,
+                                            std::string& error);
+
 } // namespace kv

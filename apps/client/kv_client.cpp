@@ -28,8 +28,7 @@ std::optional<std::string> client_config::use_tls(const tls_files& files) {
     return std::nullopt;
   if (auto problem = tls_client_files_problem(files))
     return problem;
-  apply_tls(*this, files);
-  return std::nullopt;
+  return apply_tls(*this, files);
 }
 
 tls_files tls_files_from_env() {

@@ -332,7 +332,8 @@ public:
     if (node.tls.any()) {
       if (auto problem = kv::tls_files_problem(node.tls, "node", node.node_id))
         return problem;
-      kv::apply_tls(*this, node.tls);
+      if (auto problem = kv::apply_tls(*this, node.tls))
+        return problem;
     }
     if (client_port >= 0 && node.tls.any()) {
       if (client_ca.empty())

@@ -20,6 +20,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/gateway/client_gateway.hpp"
 #include "actors/gateway/client_port.hpp"
 #include "actors/log.hpp"
 #include "actors/membership/card_identity.hpp"
@@ -219,6 +220,24 @@ BOOST_AUTO_TEST_CASE(a_card_is_taken_only_from_the_node_it_names) {
   auto accepted = gossip(n1, genuine);
   BOOST_TEST(!accepted, (accepted ? describe(*accepted) : ""));
   BOOST_TEST(is_member(n1, "n2"));
+  // Relayed with its status or progress changed, the genuine card is no
+  // longer what n2 signed: a member cannot report another as stopped for
+  // good (a heartbeat no real one reaches) or finished with a handoff.
+  auto stopped = genuine;
+  stopped.info.status = member_status::down;
+  stopped.info.heartbeat = genuine.info.heartbeat + 1'000'000;
+  auto refused = gossip(n1, stopped);
+  BOOST_REQUIRE(refused);
+  BOOST_TEST(is_kv_error(*refused, kv_errc::not_authenticated));
+  auto handed_off = genuine;
+  handed_off.info.heartbeat += 1;
+  handed_off.info.handoff_done = 99;
+  BOOST_TEST(static_cast<bool>(gossip(n1, handed_off)));
+  // The same card signed again by n2 is news, and taken.
+  auto next = genuine;
+  next.info.heartbeat += 1;
+  next.proof = signer_of(certs.node("n2")).prove(identity_statement(next));
+  BOOST_TEST(!gossip(n1, next));
 }
 
 // The client port serves a client certificate reads, writes and views,
@@ -258,4 +277,48 @@ BOOST_AUTO_TEST_CASE(a_client_certificate_opens_the_client_port_only) {
   auto operator_at_client_port
     = connect_to_node(ops.get(), "127.0.0.1", clients->port());
   BOOST_TEST(!operator_at_client_port);
+}
+
+// Regression (review of issue 11): one client could hold every slot of the
+// gateway (and the memory of its values) for the longest request timeout.
+// A coordinator that never answers holds each forwarded request.
+BOOST_AUTO_TEST_CASE(the_client_gateway_bounds_what_one_client_holds) {
+  testing::bounded_actor_system sys;
+  auto mute = caf::actor_cast<client_actor>(sys.get().spawn(silent));
+  auto refused_at_once = [&](const client_actor& gateway,
+                             const std::string& value) {
+    caf::scoped_actor self{sys.get()};
+    bool refused = false;
+    self
+      ->request(gateway, std::chrono::seconds{5}, put_atom::value,
+                std::string{"k"}, value, vector_clock{}, request_options{})
+      .receive([](put_result&) {},
+               [&](caf::error& err) {
+                 refused = is_kv_error(err, kv_errc::unavailable);
+               });
+    return refused;
+  };
+  // Sends a put that stays in flight (the coordinator never answers).
+  auto hold = [&](const client_actor& gateway, const std::string& value) {
+    caf::anon_send(gateway, put_atom::value, std::string{"k"}, value,
+                   vector_clock{}, request_options{});
+  };
+  client_gateway_settings by_bytes;
+  by_bytes.coordinator = mute;
+  by_bytes.max_bytes_in_flight = 100;
+  auto bytes_gateway = spawn_client_gateway(sys.get(), by_bytes);
+  hold(bytes_gateway, std::string(60, 'v'));
+  BOOST_TEST(refused_at_once(bytes_gateway, std::string(60, 'v')));
+  client_gateway_settings by_client;
+  by_client.coordinator = mute;
+  by_client.max_in_flight_per_client = 2;
+  auto client_gateway = spawn_client_gateway(sys.get(), by_client);
+  caf::scoped_actor holder{sys.get()};
+  for (int i = 0; i < 2; ++i)
+    holder->send(client_gateway, put_atom::value, std::string{"k"},
+                 std::string{"v"}, vector_clock{}, request_options{});
+  BOOST_TEST(refused_at_once(client_gateway, "v"));
+  caf::anon_send_exit(bytes_gateway, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(client_gateway, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(mute, caf::exit_reason::user_shutdown);
 }
