@@ -60,9 +60,10 @@ nodes_cpu() {
   echo "scale=3; $total / $(getconf CLK_TCK)" | bc
 }
 
-# measure SIDE NODES ROUND: one kvbench window; prints a result line.
-measure() {
-  local side=$1 nodes=$2 round=$3 port before after csv
+# bench SIDE NODES KVBENCH_FLAG...: kvbench against the side's n1.
+bench() {
+  local side=$1 nodes=$2 port
+  shift 2
   port=$(on_side "$side" bash -c 'echo $PORT')
   local -a tls_env=()
   if [[ $side == tls ]]; then
@@ -70,12 +71,17 @@ measure() {
       KV_TLS_CERT="$WORK/certs/operators/local.pem"
       KV_TLS_KEY="$WORK/certs/operators/local.key")
   fi
-  before=$(nodes_cpu "$side")
-  csv=$(env "${tls_env[@]}" "$BENCH" --mode=remote --port="$port" \
+  env "${tls_env[@]}" "$BENCH" --mode=remote --port="$port" \
     --clients="$CLIENTS" --depth="$DEPTH" --keys="$KEYS" \
-    --value-size="$VALUE" --read-ratio="$READS" --duration="$DURATION" \
-    --warmup-keys="$([[ $round == 1 ]] && echo true || echo false)" \
-    --n="$nodes" --csv | tail -n 1)
+    --value-size="$VALUE" --read-ratio="$READS" --n="$nodes" --csv "$@" \
+    2>/dev/null | tail -n 1
+}
+
+# measure SIDE NODES ROUND: one kvbench window; prints a result line.
+measure() {
+  local side=$1 nodes=$2 round=$3 before after csv
+  before=$(nodes_cpu "$side")
+  csv=$(bench "$side" "$nodes" --duration="$DURATION" --warmup-keys=false)
   after=$(nodes_cpu "$side")
   python3 - "$side" "$nodes" "$round" "$before" "$after" "$csv" \
     "$("$BENCH" --mode=remote --port=1 --csv-header)" <<'EOF'
@@ -98,6 +104,10 @@ run_shape() {
     rm -rf "${WORK:?}/$side"
     on_side "$side" bash -c '"$0" start --nodes="$1" --dcs=1 --base-port="$PORT"' \
       "$CLUSTER" "$nodes" >/dev/null
+  done
+  # Every key written once before any window is measured.
+  for side in tls plain; do
+    bench "$side" "$nodes" --duration=1 >/dev/null
   done
   for ((round = 1; round <= ROUNDS; round++)); do
     measure tls "$nodes" "$round"

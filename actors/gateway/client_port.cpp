@@ -16,9 +16,16 @@ namespace kv {
 std::unique_ptr<client_port>
 client_port::open(const client_port_settings& settings,
                   client_actor coordinator) {
-  if (settings.tls.any())
+  tls_files copies;
+  if (settings.tls.any()) {
     if (auto problem = ca_file_problem(settings.tls.ca))
       throw std::runtime_error(*problem);
+    std::string error;
+    auto checked = checked_tls_copies(settings.tls, "client", "", error);
+    if (!checked)
+      throw std::runtime_error(error);
+    copies = *checked;
+  }
   std::unique_ptr<client_port> result{new client_port};
   result->cfg_ = std::make_unique<caf::actor_system_config>();
   auto& cfg = *result->cfg_;
@@ -33,8 +40,7 @@ client_port::open(const client_port_settings& settings,
   cfg.set("middleman.connection-timeout",
           caf::timespan{std::chrono::seconds{30}});
   if (settings.tls.any())
-    if (auto problem = apply_tls(cfg, settings.tls))
-      throw std::runtime_error(*problem);
+    apply_tls(cfg, copies);
   result->sys_ = std::make_unique<caf::actor_system>(cfg);
   client_gateway_settings gateway;
   gateway.coordinator = std::move(coordinator);

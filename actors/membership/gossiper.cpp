@@ -523,13 +523,16 @@ std::optional<caf::error> merge(gossiper_pointer self,
   auto now = failure_detector::clock::now();
   bool ring_changed = false;
   bool cards_changed = false;
+  // One card per node and message: signatures cost, and a message may
+  // carry many cards under one id.
+  std::set<std::string> seen;
   for (auto& card : incoming) {
     if (auto problem = card_problem(card)) {
       log_line(log_level::warning, "ignoring a gossiped card: " + *problem);
       continue;
     }
     auto id = card.info.node_id;
-    if (id == st.self_id)
+    if (id == st.self_id || !seen.insert(id).second)
       continue; // only this node speaks for itself
     if (!same_cluster(card.info.cluster, st.cluster())) {
       // A member of another cluster would be taken for a node waiting to
@@ -689,8 +692,11 @@ void link_repaired(gossiper_pointer self, node_card fresh, uint64_t attempt) {
   if (known == st.cards.end() || link == st.links.end()
       || link->second.attempt != attempt)
     return;
+  // Not older than the card held: an answer at the peer's address must
+  // not bring back the handles of a process it ran before.
   if (card_problem(fresh)
-      || fresh.info.incarnation != known->second.info.incarnation) {
+      || fresh.info.incarnation != known->second.info.incarnation
+      || fresh.info.heartbeat < known->second.info.heartbeat) {
     link_failed(self, id, "its answer did not carry its own card", attempt);
     return;
   }

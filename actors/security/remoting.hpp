@@ -24,22 +24,15 @@
 namespace kv {
 
 // Makes an actor system speak TLS with these files (mutual: the peer must
-// present a certificate from files.ca), checked before. Before the system
-// starts, after the middleman is loaded. CAF gets copies made now (see
-// snapshot_tls_files): files changed on disk later cannot end the process.
-// Why not, naming the file, if the copies cannot be made.
-inline std::optional<std::string> apply_tls(caf::actor_system_config& cfg,
-                                            const tls_files& files) {
+// present a certificate from files.ca): copies made by checked_tls_copies,
+// so that files changed on disk later cannot end the process. Before the
+// system starts, after the middleman is loaded.
+inline void apply_tls(caf::actor_system_config& cfg, const tls_files& copies) {
   require_tls_error_queue_fix();
-  std::string error;
-  auto copies = snapshot_tls_files(files, error);
-  if (!copies)
-    return error;
   cfg.load<caf::openssl::manager>();
-  cfg.openssl_cafile = copies->ca;
-  cfg.openssl_certificate = copies->cert;
-  cfg.openssl_key = copies->key;
-  return std::nullopt;
+  cfg.openssl_cafile = copies.ca;
+  cfg.openssl_certificate = copies.cert;
+  cfg.openssl_key = copies.key;
 }
 
 inline caf::io::middleman_actor remoting_of(caf::actor_system& sys) {

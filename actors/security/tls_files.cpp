@@ -18,6 +18,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 namespace kv {
@@ -382,42 +383,84 @@ std::optional<std::string> ca_file_problem(const std::string& path) {
   return cas_problem(cas, label);
 }
 
+namespace {
+
+// The text of `path` in a memfd kept open for the life of the process (CAF
+// opens the path again for every connection), or nullopt with `error`.
+std::optional<std::string> memory_copy(const std::string& path,
+                                       const std::string& label,
+                                       std::string& error) {
+  std::string text;
+  if (auto problem = read_file(path, label + " " + path, text)) {
+    error = *problem;
+    return std::nullopt;
+  }
+  auto failed = [&](int fd) -> std::optional<std::string> {
+    error = "cannot copy " + label + " " + path + " into memory: "
+            + std::strerror(errno);
+    if (fd >= 0)
+      ::close(fd);
+    return std::nullopt;
+  };
+  int fd = ::memfd_create("kvactors-tls", MFD_CLOEXEC);
+  if (fd < 0)
+    return failed(fd);
+  for (std::size_t done = 0; done < text.size();) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n <= 0)
+      return failed(fd);
+    done += static_cast<std::size_t>(n);
+  }
+  auto copy = "/proc/self/fd/" + std::to_string(fd);
+  if (::access(copy.c_str(), R_OK) != 0) {
+    error = "cannot read the copy of " + label + " " + path + " at " + copy
+            + " (is /proc mounted?): " + std::strerror(errno);
+    ::close(fd);
+    return std::nullopt;
+  }
+  return copy;
+}
+
+} // namespace
+
 std::optional<tls_files> snapshot_tls_files(const tls_files& files,
                                             std::string& error) {
-  auto snapshot = [&](const std::string& path,
-                      const std::string& label) -> std::optional<std::string> {
-    std::string text;
-    if (auto problem = read_file(path, label + " " + path, text)) {
-      error = *problem;
+  tls_files copies;
+  for (auto [from, to, label] :
+       {std::tuple{&files.ca, &copies.ca, "CA file"},
+        std::tuple{&files.cert, &copies.cert, "certificate"},
+        std::tuple{&files.key, &copies.key, "key file"}}) {
+    if (from->empty())
+      continue;
+    auto copy = memory_copy(*from, label, error);
+    if (!copy)
       return std::nullopt;
-    }
-    int fd = ::memfd_create("kvactors-tls", MFD_CLOEXEC);
-    if (fd < 0) {
-      error = "cannot copy " + label + " " + path + " into memory: "
-              + std::strerror(errno);
-      return std::nullopt;
-    }
-    // Kept open for the life of the process: CAF opens the path again for
-    // every connection.
-    std::size_t done = 0;
-    while (done < text.size()) {
-      auto n = ::write(fd, text.data() + done, text.size() - done);
-      if (n <= 0) {
-        error = "cannot copy " + label + " " + path + " into memory: "
-                + std::strerror(errno);
-        ::close(fd);
-        return std::nullopt;
-      }
-      done += static_cast<std::size_t>(n);
-    }
-    return "/proc/self/fd/" + std::to_string(fd);
+    *to = std::move(*copy);
+  }
+  return copies;
+}
+
+std::optional<tls_files> checked_tls_copies(const tls_files& files,
+                                            const std::string& role,
+                                            const std::string& name,
+                                            std::string& error) {
+  auto problem_of = [&](const tls_files& x) {
+    return role == "client" ? tls_client_files_problem(x)
+                            : tls_files_problem(x, role, name);
   };
-  auto ca = snapshot(files.ca, "CA file");
-  auto cert = ca ? snapshot(files.cert, "certificate") : std::nullopt;
-  auto key = cert ? snapshot(files.key, "key file") : std::nullopt;
-  if (!key)
+  if (auto problem = problem_of(files)) {
+    error = *problem;
     return std::nullopt;
-  return tls_files{*ca, *cert, *key};
+  }
+  auto copies = snapshot_tls_files(files, error);
+  if (!copies)
+    return std::nullopt;
+  if (auto problem = problem_of(*copies)) {
+    error = "the TLS files changed while they were read (" + *problem
+            + "); start again";
+    return std::nullopt;
+  }
+  return copies;
 }
 
 } // namespace kv

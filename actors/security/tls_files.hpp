@@ -38,12 +38,22 @@ std::optional<std::string> tls_client_files_problem(const tls_files& files);
 // PEM, not a CA, expired), or nullopt.
 std::optional<std::string> ca_file_problem(const std::string& path);
 
-// The three files copied into memory, as paths this process alone can read
-// (/proc/self/fd/N of a memfd): CAF reads its files again for every
-// connection and ends the process when they do not load, so it gets copies
-// that cannot change while the process runs (a certificate renewed on disk
-// is used after a restart). `error` says why not, naming the file.
+// The files copied into memory, as paths this process alone can read
+// (/proc/self/fd/N of a memfd; empty paths stay empty): CAF reads its files
+// again for every connection and ends the process when they do not load,
+// so it gets copies that cannot change while the process runs (a
+// certificate renewed on disk is used after a restart). `error` says why
+// not, naming the file.
 std::optional<tls_files> snapshot_tls_files(const tls_files& files,
+                                            std::string& error);
+
+// The files checked (as tls_files_problem, or tls_client_files_problem for
+// role "client"), copied, and the copies checked again: what everything in
+// the process reads from then on, so a file replaced meanwhile cannot
+// differ between two readers. `error` says why not.
+std::optional<tls_files> checked_tls_copies(const tls_files& files,
+                                            const std::string& role,
+                                            const std::string& name,
                                             std::string& error);
 
 } // namespace kv

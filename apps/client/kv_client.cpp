@@ -26,9 +26,12 @@ client_config::client_config() {
 std::optional<std::string> client_config::use_tls(const tls_files& files) {
   if (!files.any())
     return std::nullopt;
-  if (auto problem = tls_client_files_problem(files))
-    return problem;
-  return apply_tls(*this, files);
+  std::string error;
+  auto copies = checked_tls_copies(files, "client", "", error);
+  if (!copies)
+    return error;
+  apply_tls(*this, *copies);
+  return std::nullopt;
 }
 
 tls_files tls_files_from_env() {

@@ -330,10 +330,15 @@ public:
                          "--tls-key (scripts/certs.sh makes them), or "
                          "--insecure to run without TLS"};
     if (node.tls.any()) {
-      if (auto problem = kv::tls_files_problem(node.tls, "node", node.node_id))
-        return problem;
-      if (auto problem = kv::apply_tls(*this, node.tls))
-        return problem;
+      // From here on the node, its signer and CAF read copies of the
+      // files made now.
+      std::string error;
+      auto copies = kv::checked_tls_copies(node.tls, "node", node.node_id,
+                                           error);
+      if (!copies)
+        return error;
+      node.tls = *copies;
+      kv::apply_tls(*this, node.tls);
     }
     if (client_port >= 0 && node.tls.any()) {
       if (client_ca.empty())
@@ -443,6 +448,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<kv::client_port> clients;
   try {
     node = kv::node::start(sys, cfg.node);
+  } catch (const std::exception& e) {
+    return fail(e.what(), 1);
+  }
+  try {
     if (cfg.client_port >= 0) {
       kv::client_port_settings surface;
       surface.host = cfg.node.host;
@@ -454,7 +463,11 @@ int main(int argc, char** argv) {
       clients = kv::client_port::open(surface, node->coordinator());
     }
   } catch (const std::exception& e) {
-    return fail(e.what(), 1);
+    // The node runs: stop it, and end the process the way a stop does
+    // (~actor_system may wait for ever, see below).
+    fail(e.what(), 1);
+    node->stop();
+    std::_Exit(1);
   }
   std::cout << "kvnode " << cfg.node.node_id << " ready on " << cfg.node.host
             << ":" << node->port() << " dc=" << cfg.node.dc
