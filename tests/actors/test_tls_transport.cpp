@@ -233,6 +233,32 @@ BOOST_AUTO_TEST_CASE(a_card_is_taken_only_from_the_node_it_names) {
   handed_off.info.heartbeat += 1;
   handed_off.info.handoff_done = 99;
   BOOST_TEST(static_cast<bool>(gossip(n1, handed_off)));
+  // Regression (second review): one card per node and message is checked,
+  // so a message cannot make a node verify thousands of signatures; the
+  // first card of an id is the one that counts.
+  auto bad_then_good = genuine;
+  bad_then_good.info.heartbeat += 5;
+  auto forged_first = bad_then_good;
+  forged_first.proof = signer_of(certs.node("n3")).prove(
+    identity_statement(forged_first));
+  auto good_second = bad_then_good;
+  good_second.proof = signer_of(certs.node("n2")).prove(
+    identity_statement(good_second));
+  {
+    caf::scoped_actor self{sys};
+    self
+      ->request(n1.running->gossiper(), std::chrono::seconds{10},
+                gossip_atom::value, std::string{"n2"},
+                std::vector<node_card>{forged_first, good_second},
+                std::vector<std::string>{}, wall_clock_ms(), ring_state{})
+      .receive([](const std::string&, std::vector<node_card>&,
+                  std::vector<std::string>&, uint64_t, ring_state&) {
+                 BOOST_FAIL("the forged first card was not refused");
+               },
+               [](caf::error& err) {
+                 BOOST_TEST(is_kv_error(err, kv_errc::not_authenticated));
+               });
+  }
   // The same card signed again by n2 is news, and taken.
   auto next = genuine;
   next.info.heartbeat += 1;

@@ -55,6 +55,17 @@ refused no-client-ca "$KVNODE" "${node_base[@]}" --data-dir="$WORK/a6" \
   || fail "unclear refusal of a client port without a CA: $REFUSAL"
 [[ ! -e $WORK/a1 && ! -e $WORK/a2 && ! -e $WORK/a4 ]] \
   || fail "a refused node created its data directory"
+# Regression (second review): a client port that cannot open after the
+# node started must end the process (one line), not leave it waiting.
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)" \
+  >"$WORK/taken.port" &
+CHILD_PIDS+=($!)
+wait_for 10 test -s "$WORK/taken.port" || fail "no port taken"
+refused client-port-taken "$KVNODE" "${node_base[@]}" --data-dir="$WORK/a7" \
+  "${n1_tls[@]}" --client-port="$(cat "$WORK/taken.port")" \
+  --client-ca="$CERTS/client-ca.pem"
+[[ $REFUSAL == *"--client-port"* ]] \
+  || fail "the taken client port is not named: $REFUSAL"
 
 step "two nodes with TLS"
 cluster start --nodes=2 --dcs=1 --base-port="$BASE" >/dev/null
