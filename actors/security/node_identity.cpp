@@ -1,4 +1,5 @@
 #include "actors/security/node_identity.hpp"
+#include "actors/security/openssl_util.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,76 +24,13 @@ namespace kv {
 
 namespace {
 
-constexpr std::size_t max_file_size = 1 << 20;
+using namespace openssl_util;
 
-struct bio_free {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct x509_free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct pkey_free {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
 struct md_ctx_free {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
-struct store_ctx_free {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
-};
 
-using bio_ptr = std::unique_ptr<BIO, bio_free>;
-using x509_ptr = std::unique_ptr<X509, x509_free>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_free>;
-
-// OpenSSL's error queue is per thread: what a refused proof leaves in it
-// would be read by the next TLS call on the actor's thread as its own
-// failure.
-struct error_queue_guard {
-  error_queue_guard() { ERR_clear_error(); }
-  ~error_queue_guard() { ERR_clear_error(); }
-};
-
-std::string openssl_reason() {
-  auto code = ERR_peek_last_error();
-  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
-  return reason != nullptr ? reason : "unknown error";
-}
-
-// Never prompts: a node has no terminal; an encrypted key is refused.
-int no_password(char*, int, int, void*) {
-  return -1;
-}
-
-std::optional<std::string> read_file(const std::string& path,
-                                     const std::string& label,
-                                     std::string& text) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return "cannot read " + label + ": " + std::strerror(errno);
-  text.clear();
-  char buf[8192];
-  for (;;) {
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      auto err = errno;
-      ::close(fd);
-      return "cannot read " + label + ": " + std::strerror(err);
-    }
-    if (n == 0)
-      break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > max_file_size) {
-      ::close(fd);
-      return label + " is larger than 1 MiB: not a PEM file";
-    }
-  }
-  ::close(fd);
-  return std::nullopt;
-}
 
 bio_ptr memory_bio(const std::string& text) {
   return bio_ptr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
@@ -131,38 +69,6 @@ int key_type(const EVP_PKEY* key) {
 bool supported_key(const EVP_PKEY* key) {
   int type = key_type(key);
   return type == EVP_PKEY_EC || type == EVP_PKEY_RSA;
-}
-
-bool keys_equal(const EVP_PKEY* a, const EVP_PKEY* b) {
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  return EVP_PKEY_eq(a, b) == 1;
-#else
-  return EVP_PKEY_cmp(a, b) == 1;
-#endif
-}
-
-std::string date_of(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)
-    return "an unreadable date";
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
-std::string subject_entry(X509* cert, int nid) {
-  X509_NAME* name = X509_get_subject_name(cert);
-  int at = X509_NAME_get_index_by_NID(name, nid, -1);
-  if (at < 0)
-    return {};
-  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at));
-  unsigned char* utf8 = nullptr;
-  int n = ASN1_STRING_to_UTF8(&utf8, data);
-  if (n < 0)
-    return {};
-  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
-  OPENSSL_free(utf8);
-  return out;
 }
 
 std::string size_text(std::size_t bytes) {

@@ -1,4 +1,5 @@
 #include "actors/security/tls_files.hpp"
+#include "actors/security/openssl_util.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -25,83 +26,16 @@ namespace kv {
 
 namespace {
 
-// PEM files of a TLS set-up are a few KiB: a larger "file" (a device, a
-// log given by mistake) is refused before it fills memory.
-constexpr std::size_t max_file_size = 1 << 20;
+using namespace openssl_util;
 
-struct bio_free {
-  void operator()(BIO* b) const { BIO_free(b); }
-};
-struct x509_free {
-  void operator()(X509* x) const { X509_free(x); }
-};
-struct pkey_free {
-  void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
 struct store_free {
   void operator()(X509_STORE* s) const { X509_STORE_free(s); }
-};
-struct store_ctx_free {
-  void operator()(X509_STORE_CTX* c) const { X509_STORE_CTX_free(c); }
 };
 struct stack_free {
   // The stack only borrows its certificates.
   void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
 };
 
-using bio_ptr = std::unique_ptr<BIO, bio_free>;
-using x509_ptr = std::unique_ptr<X509, x509_free>;
-using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
-
-// OpenSSL's error queue is per thread and outlives the call: what a failed
-// parse leaves in it would be read by the next TLS call on this thread
-// (SSL_get_error) as that call's failure.
-struct error_queue_guard {
-  error_queue_guard() { ERR_clear_error(); }
-  ~error_queue_guard() { ERR_clear_error(); }
-};
-
-std::string openssl_reason() {
-  auto code = ERR_peek_last_error();
-  const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
-  return reason != nullptr ? reason : "unknown error";
-}
-
-// Never prompts: the files are read by a node or a tool with no terminal,
-// and an encrypted key is reported instead.
-int no_password(char*, int, int, void*) {
-  return -1;
-}
-
-// Reads `path` into `text`; the problem, naming `label`, when it cannot.
-std::optional<std::string> read_file(const std::string& path,
-                                     const std::string& label,
-                                     std::string& text) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return "cannot read " + label + ": " + std::strerror(errno);
-  text.clear();
-  char buf[8192];
-  for (;;) {
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0) {
-      auto err = errno;
-      ::close(fd);
-      return "cannot read " + label + ": " + std::strerror(err);
-    }
-    if (n == 0)
-      break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > max_file_size) {
-      ::close(fd);
-      return label + " is larger than 1 MiB: not a PEM file";
-    }
-  }
-  ::close(fd);
-  return std::nullopt;
-}
 
 bool has_pem_block(const std::string& text) {
   return text.find("-----BEGIN ") != std::string::npos;
@@ -153,32 +87,6 @@ std::optional<std::string> read_key(const std::string& text,
          + openssl_reason() + ")";
 }
 
-std::string date_of(const ASN1_TIME* t) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1)
-    return "an unreadable date";
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
-// The first `nid` entry (OU, CN) of the subject, as UTF-8; empty when
-// there is none.
-std::string subject_entry(X509* cert, int nid) {
-  X509_NAME* name = X509_get_subject_name(cert);
-  int at = X509_NAME_get_index_by_NID(name, nid, -1);
-  if (at < 0)
-    return {};
-  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at));
-  unsigned char* utf8 = nullptr;
-  int n = ASN1_STRING_to_UTF8(&utf8, data);
-  if (n < 0)
-    return {};
-  std::string out(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
-  OPENSSL_free(utf8);
-  return out;
-}
-
 // Why `cert`, named by `label`, is not valid now, or nullopt.
 std::optional<std::string> validity_problem(X509* cert,
                                             const std::string& label) {
@@ -193,14 +101,6 @@ std::optional<std::string> validity_problem(X509* cert,
   if (before > 0)
     return label + " is not valid until " + date_of(not_before);
   return std::nullopt;
-}
-
-bool keys_equal(const EVP_PKEY* a, const EVP_PKEY* b) {
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-  return EVP_PKEY_eq(a, b) == 1;
-#else
-  return EVP_PKEY_cmp(a, b) == 1;
-#endif
 }
 
 bool not_signed_error(int err) {
