@@ -16,6 +16,7 @@
 #include "actors/membership/tcp_probe.hpp"
 #include "actors/security/node_identity.hpp"
 #include "actors/metrics/node_monitor.hpp"
+#include "actors/gateway/resp_gateway.hpp"
 #include "actors/metrics/status_server.hpp"
 #include "actors/storage/replica_store.hpp"
 #include "messages/validation.hpp"
@@ -348,6 +349,29 @@ std::unique_ptr<node> node::start(caf::actor_system& sys,
                                 + cfg.host + ":"
                                 + std::to_string(server->port) + "/");
   }
+  if (cfg.resp_port) {
+    resp_gateway_settings redis;
+    redis.host = cfg.host;
+    redis.port = *cfg.resp_port;
+    redis.coordinator = coordinator;
+    redis.monitor = result->monitor_;
+    redis.password = cfg.resp_password;
+    redis.max_value_bytes = cfg.max_value_bytes;
+    redis.reply_limit = std::chrono::milliseconds{cfg.max_request_timeout}
+                        + std::chrono::seconds{5};
+    auto gateway = spawn_resp_gateway(sys, std::move(redis));
+    if (!gateway) {
+      auto reason = tcp_listen_problem(cfg.host, *cfg.resp_port);
+      result->stop(false);
+      throw std::runtime_error(
+        "cannot serve Redis clients (--resp-port): "
+        + (reason.empty() ? sys.render(gateway.error()) : reason));
+    }
+    result->resp_gateway_ = gateway->broker;
+    result->resp_port_ = gateway->port;
+    log_line(log_level::info, "Redis clients on " + cfg.host + ":"
+                                + std::to_string(gateway->port));
+  }
   return result;
 }
 
@@ -368,6 +392,8 @@ void node::stop(bool announce) {
   }
   if (status_server_)
     caf::anon_send_exit(status_server_, caf::exit_reason::user_shutdown);
+  if (resp_gateway_)
+    caf::anon_send_exit(resp_gateway_, caf::exit_reason::user_shutdown);
   if (monitor_)
     caf::anon_send_exit(monitor_, caf::exit_reason::user_shutdown);
   if (autoscaler_)

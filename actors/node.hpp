@@ -42,6 +42,11 @@ struct node_config {
   // The HTTP port of /metrics and the status page (on `host`); off when
   // not set. 0 picks a free one (see node::http_port()).
   std::optional<uint16_t> http_port;
+  // The Redis port (actors/gateway/resp_gateway.hpp, on `host`); off when
+  // not set. 0 picks a free one (see node::resp_port()). `resp_password`
+  // is what AUTH must give (empty: none).
+  std::optional<uint16_t> resp_port;
+  std::string resp_password;
   engine_options storage;     // data directory, cache, durability, compressor
   uint32_t store_shards = 2;  // replica store actors, each with its own session
   std::size_t max_value_bytes = default_max_value_bytes;
@@ -121,6 +126,8 @@ public:
   uint16_t port() const { return port_; }
   // The status server's port; 0 when it is off.
   uint16_t http_port() const { return http_port_; }
+  // The Redis gateway's port; 0 when it is off.
+  uint16_t resp_port() const { return resp_port_; }
 
   // Stops the node's actors and waits until every store has closed its
   // WiredTiger session; the engine closes when the last store is gone.
@@ -147,8 +154,10 @@ private:
   node_monitor_actor monitor_;
   autoscaler_node_actor autoscaler_;
   caf::actor status_server_;
+  caf::actor resp_gateway_;
   uint16_t port_ = 0;
   uint16_t http_port_ = 0;
+  uint16_t resp_port_ = 0;
   bool stopped_ = false;
   node_identity identity_;
 };

@@ -238,7 +238,8 @@ int main(int argc, char** argv) {
                  [](caf::error&) {});
       self
         ->request(store_for(a, key), seconds{10}, coordinate_atom::value, key,
-                  std::string(o.value_bytes, 'y'), false, context_of(stored),
+                  std::string(o.value_bytes, 'y'), false, false,
+                  context_of(stored),
                   uint64_t{0})
         .receive([](versioned_value&, sibling_list&) {}, [](caf::error&) {});
     }

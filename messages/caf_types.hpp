@@ -69,7 +69,7 @@ typename Inspector::result_type inspect(Inspector& f, versioned_value& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, request_options& x) {
   return f(caf::meta::type_name("request_options"), x.n, x.r, x.w,
-           x.timeout_ms, x.strict_quorum);
+           x.timeout_ms, x.strict_quorum, x.overwrite);
 }
 
 template <class Inspector>

@@ -32,11 +32,15 @@ using replica_store_actor = caf::typed_actor<
   // tombstone flag, client context) and stores it. The reply is the new
   // version and the key's whole sibling set after the write, which is what
   // the other replicas merge: shipping the whole set keeps every replica's
-  // causal context sound (see context_of). The last field is the request's
-  // deadline (wall clock ms, 0: none): a replica that only gets to the
-  // request after it (it was hung) refuses it, because the coordinator has
-  // given up and may have had another replica make the version.
-  caf::replies_to<coordinate_atom, std::string, std::string, bool,
+  // causal context sound (see context_of). The second flag
+  // (`supersede_held`) makes a write supersede every version this replica
+  // holds besides those its context covers, as a delete without a context
+  // always does. The
+  // last field is the request's deadline (wall clock ms, 0: none): a
+  // replica that only gets to the request after it (it was hung) refuses
+  // it, because the coordinator has given up and may have had another
+  // replica make the version.
+  caf::replies_to<coordinate_atom, std::string, std::string, bool, bool,
                   vector_clock, uint64_t>::with<versioned_value, sibling_list>,
   // Merge versions made elsewhere (replication, read repair, hints,
   // anti-entropy, handoff). A replica whose record of the key was lost

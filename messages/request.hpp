@@ -22,6 +22,10 @@ struct request_options {
   uint32_t w = 0;          // acknowledgements needed for a write
   uint32_t timeout_ms = 0; // how long the coordinator waits for R or W
   bool strict_quorum = false; // only the key's true owners count (no hints)
+  // A put or delete supersedes every version the coordinating replica
+  // holds, besides those its context covers: Redis's SET and DEL, which
+  // overwrite.
+  bool overwrite = false;
 };
 
 // Cluster defaults that fill the zeros of request_options.

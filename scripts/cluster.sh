@@ -53,6 +53,10 @@ the other commands read):
   KV_CLIENT_BASE_PORT  node i serves clients (put/get/delete and views,
                  for certificates of the client CA) on this port + i - 1
                  (default: the base port + 200; 0: free ones; off: none)
+  KV_RESP_BASE_PORT  node i serves Redis clients on this port + i - 1
+                 (default: the base port + 300; off: none)
+  KV_RESP_PASSWORD_FILE  the password Redis clients give with AUTH (first
+                 line of the file; default: none asked)
   KV_AUTOSCALE   on (default): each node's autoscaler grows and shrinks
                  this cluster through `cluster.sh provision` (CPU is not a
                  reason: the nodes share this machine); off: it only
@@ -88,6 +92,8 @@ LOG_DIR=${KV_LOG_DIR:-$KV_ROOT/var/log}
 NODE_FLAGS=${KV_NODE_FLAGS:-}
 HTTP_BASE=${KV_HTTP_BASE_PORT:-}
 CLIENT_BASE=${KV_CLIENT_BASE_PORT:-}
+RESP_BASE=${KV_RESP_BASE_PORT:-}
+RESP_PASSWORD_FILE=${KV_RESP_PASSWORD_FILE:-}
 AUTOSCALE=${KV_AUTOSCALE:-on}
 TLS=${KV_TLS:-on}
 CERT_DIR=${KV_CERT_DIR:-$KV_ROOT/var/certs}
@@ -102,8 +108,9 @@ save_layout() {
   mkdir -p "$RUN_DIR"
   {
     local var
-    for var in NODES INITIAL DCS BASE_PORT HTTP_BASE CLIENT_BASE HOST BIN DATA_DIR LOG_DIR \
-      NODE_FLAGS AUTOSCALE TLS CERT_DIR GONE DC_OF; do
+    for var in NODES INITIAL DCS BASE_PORT HTTP_BASE CLIENT_BASE RESP_BASE \
+      RESP_PASSWORD_FILE HOST BIN DATA_DIR LOG_DIR NODE_FLAGS AUTOSCALE TLS \
+      CERT_DIR GONE DC_OF; do
       printf '%s=%q\n' "$var" "${!var}"
     done
   } >"$ENV_FILE"
@@ -131,6 +138,7 @@ offset_port() {
 }
 node_http_port() { offset_port "$HTTP_BASE" "$1"; }
 node_client_port() { offset_port "$CLIENT_BASE" "$1"; }
+node_resp_port() { offset_port "$RESP_BASE" "$1"; }
 node_ids() {
   local i
   for ((i = 1; i <= NODES; i++)); do
@@ -198,6 +206,11 @@ node_args() {
     NODE_ARGS+=(--client-port="$clients")
     [[ $TLS != on ]] || NODE_ARGS+=(--client-ca="$CERT_DIR/client-ca.pem")
   fi
+  local resp
+  resp=$(node_resp_port "$id")
+  [[ -z $resp ]] || NODE_ARGS+=(--resp-port="$resp")
+  [[ -z $RESP_PASSWORD_FILE ]] \
+    || NODE_ARGS+=(--resp-password-file="$RESP_PASSWORD_FILE")
   if (($(node_index "$id") <= INITIAL)); then
     local i initial=()
     for ((i = 1; i <= INITIAL; i++)); do initial+=("n$i"); done
@@ -499,6 +512,10 @@ cmd_start() {
   [[ -n $CLIENT_BASE ]] || CLIENT_BASE=$((BASE_PORT + 200))
   check_base KV_HTTP_BASE_PORT "$HTTP_BASE"
   check_base KV_CLIENT_BASE_PORT "$CLIENT_BASE"
+  [[ -n $RESP_BASE ]] || RESP_BASE=$((BASE_PORT + 300))
+  # kvnode takes no free Redis port of its own choosing (0 is off there).
+  [[ $RESP_BASE != 0 ]] || die "start: KV_RESP_BASE_PORT must be a port or off"
+  check_base KV_RESP_BASE_PORT "$RESP_BASE"
   # Nothing of this cluster, nor of the one recorded before, may be running.
   local file id pid
   for file in "$RUN_DIR"/n*.pid; do

@@ -10,10 +10,14 @@ KV_BUILD="${KV_BUILD:-$KV_ROOT/build}"
 # plot) serve the fault checker, scripts/faultcheck.sh; curl and chromium
 # scrape and render the metrics and status page (e2e_metrics); openssl makes
 # the certificates (scripts/certs.sh) and libssl-dev builds against OpenSSL.
+# redis-server,
+# redis-tools (redis-cli, redis-benchmark), python3-redis and tmux are the
+# real Redis peers its tests and bench/redis_compare.sh run against.
 KV_PACKAGES=(cmake ninja-build g++ pkg-config libcaf-dev libcereal-dev
   libwiredtiger-dev libboost-test-dev libreadline-dev iproute2 procps
   clang libclang-rt-dev nftables faketime python3-matplotlib curl chromium
-  openssl libssl-dev)
+  openssl libssl-dev redis-server redis-tools python3-redis
+  tmux)
 
 kv_install_packages() {
   local missing=()

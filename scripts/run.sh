@@ -54,5 +54,9 @@ http=$(source "$env_file" && echo "${HTTP_BASE:-}")
 if [[ $http =~ ^[1-9][0-9]*$ ]]; then
   echo "status pages: http://127.0.0.1:$http/ (n1) and the next ports; metrics at /metrics"
 fi
+resp=$(source "$env_file" && echo "${RESP_BASE:-}")
+if [[ $resp =~ ^[1-9][0-9]*$ ]]; then
+  echo "Redis clients: redis-cli -p $resp (n1) and the next ports"
+fi
 echo "logs: cluster.sh logs ID (var/log); type 'help' for commands"
 "$KV_BUILD/apps/kvsh" --host=127.0.0.1 --port="$port"

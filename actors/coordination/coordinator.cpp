@@ -481,6 +481,7 @@ struct write_job {
   std::string key;
   std::string value;
   bool tombstone;
+  bool overwrite; // supersedes what the replica holds (request_options)
   vector_clock context;
   placement where;
   clock_type::time_point deadline;
@@ -545,7 +546,7 @@ void coordinate_at(coordinator_pointer self,
   self
     ->request(target.store, wait_for(st, target.node_id, job->deadline),
               coordinate_atom::value, job->key, job->value, job->tombstone,
-              job->context, replica_deadline_ms)
+              job->overwrite, job->context, replica_deadline_ms)
     .then(
       [=](versioned_value&, sibling_list& versions) {
         // Not the new version's history alone: its dot may also cover a
@@ -690,7 +691,8 @@ caf::result<put_result> start_write(coordinator_pointer self,
     st.writes_in_flight, st.current_ring->epoch(),
     caf::weak_actor_ptr{self->ctrl()});
   auto job = std::make_shared<const write_job>(
-    write_job{key, std::move(value), tombstone, context, std::move(where),
+    write_job{key, std::move(value), tombstone, opts.overwrite, context,
+              std::move(where),
               clock_type::now() + milliseconds{opts.timeout_ms}, opts.n,
               st.cluster_size() == 1 || st.effective({}).n == 1,
               opts.n >= st.effective({}).n});

@@ -121,4 +121,8 @@ std::string tcp_listen_problem(const std::string& host, uint16_t port) {
   }
 }
 
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 } // namespace kv

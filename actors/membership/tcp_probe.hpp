@@ -23,6 +23,10 @@ std::string tcp_connect_problem(const std::string& host, uint16_t port,
 // listening socket can be opened there. CAF only says "cannot_open_port".
 std::string tcp_listen_problem(const std::string& host, uint16_t port);
 
+// Whether `host` names this machine's loopback interface only (localhost,
+// 127.0.0.0/8, ::1): what only local processes reach.
+bool is_loopback_host(const std::string& host);
+
 // Starts a non-blocking connect to host:port: the socket, to be polled for
 // writing and then closed by the caller, or -1 with `error` set. (Name
 // resolution itself can block; nodes use numeric addresses.)

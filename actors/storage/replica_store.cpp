@@ -413,8 +413,8 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
   self->state.settings = std::move(settings);
   self->state.load_reaping_state();
   auto coordinate = [=](const std::string& key, std::string value,
-                        bool tombstone, const vector_clock& context,
-                        uint64_t deadline_ms)
+                        bool tombstone, bool supersede_held,
+                        const vector_clock& context, uint64_t deadline_ms)
     -> caf::result<versioned_value, sibling_list> {
     auto& st = self->state;
     if (deadline_ms != 0 && wall_clock_ms() >= deadline_ms)
@@ -434,11 +434,12 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
       if (lost)
         return st.lost_record();
       // A delete without a context removes what this replica holds: the
-      // caller wants the key gone, not a tombstone sibling beside it.
-      // Versions it has not seen yet (on other replicas) survive.
-      auto supersedes = tombstone && context.empty()
-                          ? context_of(stored.siblings)
-                          : context;
+      // caller wants the key gone, not a tombstone sibling beside it. An
+      // overwrite (Redis's SET) removes that and what its context covers.
+      // Versions this replica has not seen yet (on other replicas) survive.
+      auto supersedes = context;
+      if (supersede_held || (tombstone && context.empty()))
+        supersedes.merge(context_of(stored.siblings));
       auto version = make_version(stored.siblings, stored.issued, supersedes,
                                   st.settings.node_id, wall_clock_ms(),
                                   tombstone, std::move(value),
@@ -514,8 +515,10 @@ replica_store(store_pointer self, std::shared_ptr<owned_table> disk,
   };
   return {
     [=](coordinate_atom, const std::string& key, std::string& value,
-        bool tombstone, const vector_clock& context, uint64_t deadline_ms) {
-      return coordinate(key, std::move(value), tombstone, context, deadline_ms);
+        bool tombstone, bool supersede_held, const vector_clock& context,
+        uint64_t deadline_ms) {
+      return coordinate(key, std::move(value), tombstone, supersede_held,
+                        context, deadline_ms);
     },
     [=](apply_atom, const std::string& key, const sibling_list& incoming) {
       return merge(key, incoming, false, std::nullopt);

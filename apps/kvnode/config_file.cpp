@@ -1,6 +1,7 @@
 #include "apps/kvnode/config_file.hpp"
 
 #include <cctype>
+#include <fstream>
 #include <regex>
 
 namespace kv {
@@ -164,6 +165,24 @@ std::optional<std::string> parser_error_argument(std::string_view caf_error) {
   if (!std::regex_search(text, m, argument))
     return std::nullopt;
   return m[1].str();
+}
+
+std::optional<std::string> read_password_file(const std::string& path,
+                                              std::string& error) {
+  std::ifstream in{path};
+  if (!in) {
+    error = path + " cannot be read";
+    return std::nullopt;
+  }
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r')
+    line.pop_back();
+  if (line.empty() || line.size() > 512) {
+    error = path + ": its first line must hold the password (1 to 512 bytes)";
+    return std::nullopt;
+  }
+  return line;
 }
 
 } // namespace kv

@@ -44,6 +44,12 @@ struct documented_option {
 // description as a comment, below a header that explains the format.
 std::string render_config(const std::vector<documented_option>& options);
 
+// The first line of the file at `path` (a password): nullopt with `error`
+// set when the file cannot be read or its first line is empty or longer
+// than 512 bytes.
+std::optional<std::string> read_password_file(const std::string& path,
+                                              std::string& error);
+
 // "line L, column C" out of CAF's rendering of one of its parser errors, so
 // a file error names its place; nothing if `caf_error` has none.
 std::optional<std::string> parser_error_place(std::string_view caf_error);

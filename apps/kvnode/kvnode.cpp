@@ -26,6 +26,7 @@
 #include "apps/kvnode/config_file.hpp"
 #include "messages/version.hpp"
 #include "actors/gateway/client_port.hpp"
+#include "actors/membership/tcp_probe.hpp"
 #include "actors/node.hpp"
 #include "actors/security/remoting.hpp"
 #include "messages/caf_types.hpp"
@@ -62,6 +63,8 @@ public:
   bool insecure = false;
   int32_t client_port = -1;
   std::string client_ca;
+  uint32_t resp_port = 0;
+  std::string resp_password_file;
 
   kvnode_config() {
     load<caf::io::middleman>();
@@ -88,6 +91,13 @@ public:
            "port of the client gateway: put/get/delete and read-only views "
            "for clients with a certificate from --client-ca (-1: off, 0: "
            "pick a free one)")
+      .add(resp_port, "resp-port",
+           "port of the Redis gateway: any Redis client, redis-cli and "
+           "redis-benchmark use the cluster through it (0: off; plain TCP, "
+           "see docs/redis.md)")
+      .add(resp_password_file, "resp-password-file",
+           "file whose first line is the password Redis clients give with "
+           "AUTH (needed when --host is not a loopback address)")
       .add(client_ca, "client-ca",
            "client CA certificate (PEM): clients must present a certificate "
            "it signed (scripts/certs.sh client NAME)")
@@ -263,6 +273,11 @@ public:
     if (client_port > 65535 || client_port < -1)
       return "--client-port " + std::to_string(client_port)
              + " is out of range (-1: off)";
+    if (resp_port > 65535)
+      return "--resp-port " + std::to_string(resp_port)
+             + " is out of range (0: off)";
+    if (resp_port != 0)
+      node.resp_port = static_cast<uint16_t>(resp_port);
     auto mode = kv::parse_durability(durability);
     if (!mode)
       return "durability '" + durability + "' is invalid: use write or fsync";
@@ -349,6 +364,26 @@ public:
     } else if (!client_ca.empty()) {
       return std::string{"--client-ca needs --client-port and TLS"};
     }
+    return resp_problem();
+  }
+
+  // The Redis port speaks plain TCP (CAF 0.17 has no TLS for brokers):
+  // beyond loopback it takes a password, unless --insecure says so.
+  std::optional<std::string> resp_problem() {
+    if (!resp_password_file.empty()) {
+      if (resp_port == 0)
+        return std::string{"--resp-password-file needs --resp-port"};
+      std::string error;
+      auto password = kv::read_password_file(resp_password_file, error);
+      if (!password)
+        return "--resp-password-file: " + error;
+      node.resp_password = *password;
+    }
+    if (resp_port != 0 && node.resp_password.empty() && !insecure
+        && !kv::is_loopback_host(node.host))
+      return "--resp-port on " + node.host
+             + " (not a loopback address) needs --resp-password-file, or "
+               "--insecure to let anyone who reaches it read and write";
     return std::nullopt;
   }
 };

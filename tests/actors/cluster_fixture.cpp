@@ -135,7 +135,8 @@ versioned_value write_on_one(cluster_fixture& cluster, std::size_t i,
   versioned_value made;
   self
     ->request(cluster.store_for(i, key), std::chrono::seconds{5},
-              coordinate_atom::value, key, value, tombstone, seen, uint64_t{0})
+              coordinate_atom::value, key, value, tombstone, false, seen,
+              uint64_t{0})
     .receive([&](versioned_value& v, sibling_list&) { made = std::move(v); },
              [&](caf::error& err) {
                throw std::runtime_error("coordinate on one replica: "

@@ -150,7 +150,7 @@ BOOST_AUTO_TEST_CASE(r1_reads_one_replica_and_can_be_stale_until_repaired) {
   self
     ->request(store_for(primary, "stale"), std::chrono::seconds{5},
               coordinate_atom::value, std::string{"stale"}, std::string{"new"},
-              false, ctx, uint64_t{0})
+              false, false, ctx, uint64_t{0})
     .receive([](versioned_value&, sibling_list&) {},
              [](caf::error& err) { BOOST_FAIL(describe(err)); });
   std::size_t stale_replicas = 0;
@@ -181,7 +181,8 @@ BOOST_AUTO_TEST_CASE(read_repair_restores_a_replica_that_missed_a_write) {
   self
     ->request(store_for(primary, "missed"), std::chrono::seconds{5},
               coordinate_atom::value, std::string{"missed"},
-              std::string{"only here"}, false, vector_clock{}, uint64_t{0})
+              std::string{"only here"}, false, false, vector_clock{},
+              uint64_t{0})
     .receive([](versioned_value&, sibling_list&) {},
              [](caf::error& err) { BOOST_FAIL(describe(err)); });
   for (std::size_t i = 0; i < 3; ++i)

@@ -257,8 +257,8 @@ BOOST_AUTO_TEST_CASE(a_coordinate_past_its_deadline_writes_nothing) {
   caf::scoped_actor self{sys};
   self
     ->request(store, std::chrono::seconds{5}, coordinate_atom::value,
-              std::string{"late"}, std::string{"v"}, false, vector_clock{},
-              uint64_t{1})
+              std::string{"late"}, std::string{"v"}, false, false,
+              vector_clock{}, uint64_t{1})
     .receive(
       [](versioned_value&, sibling_list&) {
         BOOST_FAIL("an expired write was applied");

@@ -255,6 +255,7 @@ cluster_env() {
   export KV_BIN KV_DATA_DIR=$WORK/data KV_LOG_DIR=$WORK/log \
     KV_RUN_DIR=$WORK/run KV_NODE_FLAGS=$2 KV_HTTP_BASE_PORT=0 \
     KV_CLIENT_BASE_PORT=${KV_CLIENT_BASE_PORT:-0} \
+    KV_RESP_BASE_PORT=${KV_RESP_BASE_PORT:-off} \
     KV_AUTOSCALE=${KV_AUTOSCALE:-off}
   KV_BIN=$(dirname "$KVNODE")
   trap cluster_on_exit EXIT

@@ -111,5 +111,14 @@ int main(int argc, char** argv) {
                     "delete k ctx=@ w=1 strict=1", "connect 127.0.0.1 4000",
                     "ring k", "replica n1 k", "# comment", "nodes", "hints"})
     write_seed(dir, n, line);
+  // The first byte sets the piece size the bytes are split into.
+  dir = root / "resp_reader";
+  fs::create_directories(dir);
+  for (auto bytes :
+       {"\x03*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n",
+        "\x01*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPING\r\n",
+        "\x05PING\r\nset k \"a b\\x41\" 'it\\'s'\n",
+        "\x02*0\r\n*-1\r\n*1\r\n$-1\r\n", "\x07*1\r\n$2\r\nabc\r\n"})
+    write_seed(dir, n, bytes);
   return 0;
 }

@@ -14,7 +14,7 @@ src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$src/../.." && pwd)"
 work="${1:-$root/build/fuzz}"
 seconds="${KV_FUZZ_SECONDS:-20}"
-targets=(${KV_FUZZ_TARGETS:-record_codec wire shell_parser})
+targets=(${KV_FUZZ_TARGETS:-record_codec wire shell_parser resp_reader})
 cxx="${CXX:-clang++}"
 case "$cxx" in *clang*) ;; *) cxx=clang++ ;; esac
 
