@@ -36,6 +36,10 @@ public:
   // Appends bytes received.
   void feed(const char* data, std::size_t size);
 
+  // Bounds for the commands not cut yet (a client that authenticated gets
+  // wider ones).
+  void set_limits(reader_limits limits) { limits_ = limits; }
+
   // The next whole command into `args` (command name first), or
   // `incomplete` until more bytes arrive. After `protocol_error` (see
   // error()) the stream cannot be resynchronised: answer and close.

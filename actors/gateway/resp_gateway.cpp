@@ -5,6 +5,8 @@
 #include <memory>
 #include <unordered_map>
 
+#include <sys/socket.h>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <openssl/crypto.h>
@@ -19,9 +21,31 @@ namespace kv {
 namespace {
 
 using open_atom = caf::atom_constant<caf::atom("open")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+
+// How often replies the node owes longer than reply_limit are given up.
+constexpr auto sweep_interval = std::chrono::seconds{1};
 
 // Bytes a connection reads at once: redis-server's own read size.
 constexpr std::size_t read_chunk = 16 * 1024;
+
+// Keys one command may name (MGET, EXISTS, DEL; MSET pairs).
+constexpr std::size_t max_command_keys = 1024;
+
+// The values one command's reads may bring back before it fails: what a
+// connection may have unsent anyway.
+constexpr std::size_t max_command_reply_bytes = 8 * 1024 * 1024;
+
+// What a connection may send before it authenticates (redis-server's own
+// bounds for unauthenticated clients): HELLO and AUTH fit.
+resp::reader_limits unauthenticated_limits() {
+  resp::reader_limits limits;
+  limits.max_arguments = 10;
+  limits.max_bulk_bytes = 16 * 1024;
+  limits.max_command_bytes = 64 * 1024;
+  limits.max_inline_bytes = 16 * 1024;
+  return limits;
+}
 
 // One reply, in the order its command arrived, and the keys its command
 // works on until it is ready.
@@ -29,6 +53,8 @@ struct reply_slot {
   bool ready = false;
   std::string bytes;
   std::vector<std::string> keys;
+  std::chrono::steady_clock::time_point started
+    = std::chrono::steady_clock::now();
 };
 
 struct connection {
@@ -38,7 +64,7 @@ struct connection {
   int protocol = 2; // RESP2 until HELLO 3
   bool authenticated = false;
   bool closing = false; // QUIT or a protocol error: close once replied
-  bool reading = true;
+  std::chrono::steady_clock::time_point closing_since;
   std::string name; // CLIENT SETNAME
   std::string address;
   request_options options; // KV.CONSISTENCY
@@ -50,6 +76,8 @@ struct connection {
   std::unordered_map<std::string, std::size_t> keys_in_flight;
   std::vector<std::string> waiting; // a command parsed, not yet run
   std::size_t unsent_bytes = 0; // written, not yet taken by the client
+  std::size_t ready_bytes = 0;  // replies ready behind one still owed
+  std::size_t counted_unread = 0; // reader.buffered() as last counted
   std::string last_command;
 };
 
@@ -58,6 +86,8 @@ struct gateway_state {
   std::unordered_map<int64_t, connection> connections; // by handle id
   uint64_t accepted = 0;
   std::size_t bytes_in_flight = 0;
+  std::size_t unread_bytes = 0; // received and not yet run, all connections
+  resp::reader_limits limits;   // of an authenticated connection
   redis::gateway_figures figures;
   std::chrono::steady_clock::time_point started
     = std::chrono::steady_clock::now();
@@ -84,6 +114,59 @@ connection* find_connection(gateway_pointer self, int64_t id,
 
 void pump(gateway_pointer self, int64_t id);
 
+void release_keys(connection& c, reply_slot& slot) {
+  for (auto& key : slot.keys) {
+    auto i = c.keys_in_flight.find(key);
+    if (i != c.keys_in_flight.end() && --i->second == 0)
+      c.keys_in_flight.erase(i);
+  }
+  slot.keys.clear();
+}
+
+// Every reply becomes ready here: its bytes count against the connection
+// until they are written, and its keys are free for the next command.
+void fill(connection& c, reply_slot& slot, std::string bytes) {
+  slot.ready = true;
+  slot.bytes = std::move(bytes);
+  c.ready_bytes += slot.bytes.size();
+  release_keys(c, slot);
+}
+
+void start_closing(connection& c) {
+  if (c.closing)
+    return;
+  c.closing = true;
+  c.closing_since = std::chrono::steady_clock::now();
+}
+
+// Ends a connection whose client does not read: CAF 0.17's close waits
+// until everything written is sent, which such a client never allows, so
+// the socket would stay open with its buffers. Shutting it down makes the
+// pending write fail and CAF drop the socket. CAF's default multiplexer
+// uses the socket itself as the connection handle's id.
+void abort_connection(gateway_pointer self, caf::io::connection_handle hdl) {
+  ::shutdown(static_cast<int>(hdl.id()), SHUT_RDWR);
+  self->close(hdl);
+}
+
+// Drops the connection's state (its socket is closed or closing).
+void forget(gateway_pointer self, int64_t id) {
+  auto& st = self->state;
+  auto i = st.connections.find(id);
+  if (i == st.connections.end())
+    return;
+  st.unread_bytes -= std::min(st.unread_bytes, i->second.counted_unread);
+  st.connections.erase(i);
+}
+
+// Brings the gateway's count of unread input up to date with `c`'s.
+void count_unread(gateway_state& st, connection& c) {
+  auto now = c.reader.buffered();
+  st.unread_bytes = st.unread_bytes - std::min(st.unread_bytes, c.counted_unread)
+                    + now;
+  c.counted_unread = now;
+}
+
 // Writes the replies that are ready, in order, and reads on if the
 // connection has room again.
 void flush_ready(gateway_pointer self, int64_t id, connection& c) {
@@ -97,6 +180,7 @@ void flush_ready(gateway_pointer self, int64_t id, connection& c) {
       c.unsent_bytes += bytes.size();
       wrote = true;
     }
+    c.ready_bytes -= std::min(c.ready_bytes, bytes.size());
     c.replies.pop_front();
     ++c.first_sequence;
   }
@@ -105,19 +189,10 @@ void flush_ready(gateway_pointer self, int64_t id, connection& c) {
   if (c.closing && c.replies.empty()) {
     // Closed once the client has taken the last reply (data_transferred).
     if (c.unsent_bytes == 0) {
-      self->state.connections.erase(id);
+      forget(self, id);
       self->close(hdl);
     }
   }
-}
-
-void release_keys(connection& c, reply_slot& slot) {
-  for (auto& key : slot.keys) {
-    auto i = c.keys_in_flight.find(key);
-    if (i != c.keys_in_flight.end() && --i->second == 0)
-      c.keys_in_flight.erase(i);
-  }
-  slot.keys.clear();
 }
 
 void complete(gateway_pointer self, const reply_target& to,
@@ -126,9 +201,9 @@ void complete(gateway_pointer self, const reply_target& to,
   if (!c || to.sequence < c->first_sequence)
     return;
   auto& slot = c->replies[to.sequence - c->first_sequence];
-  slot.ready = true;
-  slot.bytes = std::move(bytes);
-  release_keys(*c, slot);
+  if (slot.ready)
+    return; // given up by the sweep: the client has its error
+  fill(*c, slot, std::move(bytes));
   flush_ready(self, to.id, *c);
   pump(self, to.id);
 }
@@ -155,19 +230,70 @@ std::string ok_reply() {
   return "+OK\r\n";
 }
 
-// Requests of one command to the coordinator, counted against the
-// gateway's bound while they are out.
+// Gives up the replies the node owes for longer than reply_limit. Requests
+// to the coordinator carry no timeout of their own: a timer per request
+// goes through CAF 0.17's one clock thread and costs more than the request
+// (docs/performance.md), and the coordinator answers within the request's
+// own timeout anyway. This bound is for a node that is broken.
+void sweep(gateway_pointer self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<int64_t> touched;
+  std::vector<int64_t> stuck;
+  for (auto& [id, c] : st.connections) {
+    // A client that stopped reading after QUIT or a protocol error.
+    if (c.closing && c.closing_since + st.settings.reply_limit <= now) {
+      stuck.push_back(id);
+      continue;
+    }
+    bool expired = false;
+    for (auto& slot : c.replies) {
+      if (slot.started + st.settings.reply_limit > now)
+        break; // the slots are in the order they started
+      if (slot.ready)
+        continue;
+      fill(c, slot,
+           error_text("TRYAGAIN the node did not answer within "
+                      + std::to_string(st.settings.reply_limit.count())
+                      + " ms"));
+      expired = true;
+    }
+    if (expired)
+      touched.push_back(id);
+  }
+  for (auto id : stuck) {
+    forget(self, id);
+    abort_connection(self, caf::io::connection_handle::from_int(id));
+  }
+  for (auto id : touched) {
+    auto i = st.connections.find(id);
+    if (i != st.connections.end())
+      flush_ready(self, id, i->second);
+    pump(self, id);
+  }
+}
+
+// Bytes of a request to the coordinator, or of the values a multi-key read
+// holds until its reply is made, counted against the gateway's bound while
+// they are held.
 class in_flight {
 public:
   in_flight(gateway_pointer self, std::size_t bytes)
-    : self_(self), bytes_(bytes) {
-    self_->state.bytes_in_flight += bytes_;
+    : self_(self), bytes_(0) {
+    add(bytes);
   }
   ~in_flight() {
     self_->state.bytes_in_flight -= bytes_;
   }
   in_flight(const in_flight&) = delete;
   in_flight& operator=(const in_flight&) = delete;
+
+  // The bytes held in all after `size` more.
+  std::size_t add(std::size_t size) {
+    bytes_ += size;
+    self_->state.bytes_in_flight += size;
+    return bytes_;
+  }
 
 private:
   gateway_pointer self_;
@@ -182,7 +308,7 @@ void get_key(gateway_pointer self, const std::string& key,
   auto held = std::make_shared<in_flight>(self, key.size());
   self
     ->request(self->state.settings.coordinator,
-              self->state.settings.reply_limit, get_atom::value, key, options)
+              caf::infinite, get_atom::value, key, options)
     .then([done, held](get_result& result) { done(std::move(result)); },
           [done, held](caf::error& err) { done(std::move(err)); });
 }
@@ -193,7 +319,7 @@ void put_key(gateway_pointer self, const std::string& key, std::string value,
   auto held = std::make_shared<in_flight>(self, key.size() + value.size());
   self
     ->request(self->state.settings.coordinator,
-              self->state.settings.reply_limit, put_atom::value, key,
+              caf::infinite, put_atom::value, key,
               std::move(value), context, options)
     .then([done, held](put_result& result) { done(std::move(result)); },
           [done, held](caf::error& err) { done(std::move(err)); });
@@ -205,7 +331,7 @@ void delete_key(gateway_pointer self, const std::string& key,
   auto held = std::make_shared<in_flight>(self, key.size());
   self
     ->request(self->state.settings.coordinator,
-              self->state.settings.reply_limit, delete_atom::value, key,
+              caf::infinite, delete_atom::value, key,
               context, options)
     .then([done, held](put_result& result) { done(std::move(result)); },
           [done, held](caf::error& err) { done(std::move(err)); });
@@ -252,10 +378,14 @@ void fan_out(std::size_t count,
   all->remaining = count;
   for (std::size_t i = 0; i < count; ++i)
     each(i, [all, i, finish](caf::expected<Result> got) {
-      if (got)
-        all->results[i] = std::move(*got);
-      else if (!all->failure)
+      if (!got && !all->failure) {
         all->failure = got.error();
+        // The command has failed: what came back is not held any longer.
+        all->results.clear();
+        all->results.shrink_to_fit();
+      } else if (got && !all->failure) {
+        all->results[i] = std::move(*got);
+      }
       if (--all->remaining > 0)
         return;
       if (all->failure)
@@ -502,7 +632,9 @@ void conditional_set(gateway_pointer self, const reply_target& to,
       reply_later(self, to, how.return_old ? old_reply : none);
       return;
     }
-    put_key(self, key, std::move(value), read->context, overwriting(options),
+    // Over what was read only: a write the read did not see (another
+    // client's SET meanwhile) stays, as a sibling, instead of vanishing.
+    put_key(self, key, std::move(value), read->context, options,
             [=](caf::expected<put_result> written) {
               if (!written)
                 reply_later(self, to, error_reply(written.error()));
@@ -527,9 +659,7 @@ void execute(gateway_pointer self, connection& c,
              std::vector<std::string>& args, const reply_target& to) {
   auto& st = self->state;
   auto now = [&](std::string bytes) {
-    auto& slot = c.replies[to.sequence - c.first_sequence];
-    slot.ready = true;
-    slot.bytes = std::move(bytes);
+    fill(c, c.replies[to.sequence - c.first_sequence], std::move(bytes));
   };
   auto command = redis::find_command(args[0]);
   c.last_command = redis::lower(args[0]);
@@ -569,7 +699,7 @@ void execute(gateway_pointer self, connection& c,
     resp::bulk(out, args[1]);
     now(std::move(out));
   } else if (name == "quit") {
-    c.closing = true;
+    start_closing(c);
     now(ok_reply());
   } else if (name == "hello") {
     int wanted = c.protocol;
@@ -615,6 +745,8 @@ void execute(gateway_pointer self, connection& c,
       return;
     }
     c.protocol = wanted;
+    if (!c.authenticated)
+      c.reader.set_limits(st.limits);
     c.authenticated = true;
     c.name = new_name;
     now(hello_map(c));
@@ -636,6 +768,8 @@ void execute(gateway_pointer self, connection& c,
                      "disabled."));
       return;
     }
+    if (!c.authenticated)
+      c.reader.set_limits(st.limits);
     c.authenticated = true;
     now(ok_reply());
   } else if (name == "select") {
@@ -713,13 +847,19 @@ void execute(gateway_pointer self, connection& c,
         reply_later(self, to, old);
         return;
       }
-      delete_key(self, key, got->context, overwriting(options),
+      // Deletes exactly what it returns (and what else the read saw).
+      delete_key(self, key, got->context, options,
                  [=](caf::expected<put_result> done) {
                    reply_later(self, to,
                                done ? old : error_reply(done.error()));
                  });
     });
   } else if (name == "mget" || name == "exists" || name == "del") {
+    if (args.size() - 1 > max_command_keys) {
+      now(error_text("ERR at most " + std::to_string(max_command_keys)
+                     + " keys per command"));
+      return;
+    }
     std::vector<std::string> keys(args.begin() + 1, args.end());
     for (auto& key : keys)
       if (auto problem = key_error(key)) {
@@ -728,10 +868,29 @@ void execute(gateway_pointer self, connection& c,
       }
     auto shared_keys
       = std::make_shared<const std::vector<std::string>>(std::move(keys));
+    // The values read are held until the reply is made: bounded per
+    // command, and counted in the gateway's bytes in flight.
+    auto held = std::make_shared<in_flight>(self, 0);
     fan_out<get_result>(
       shared_keys->size(),
       [=](std::size_t i, get_callback done) {
-        get_key(self, (*shared_keys)[i], options, std::move(done));
+        get_key(self, (*shared_keys)[i], options,
+                [held, done](caf::expected<get_result> got) {
+                  if (got) {
+                    std::size_t size = 0;
+                    for (auto& sibling : got->siblings)
+                      size += sibling.value.size();
+                    if (held->add(size) > max_command_reply_bytes) {
+                      done(make_kv_error(
+                        kv_errc::invalid_argument,
+                        "the values read exceed "
+                          + std::to_string(max_command_reply_bytes)
+                          + " bytes; ask for fewer keys at once"));
+                      return;
+                    }
+                  }
+                  done(std::move(got));
+                });
       },
       [=](caf::expected<std::vector<get_result>> results) {
         if (!results) {
@@ -771,6 +930,11 @@ void execute(gateway_pointer self, connection& c,
   } else if (name == "mset") {
     if (args.size() % 2 != 1) {
       now(error_text("ERR wrong number of arguments for 'mset' command"));
+      return;
+    }
+    if (args.size() / 2 > max_command_keys) {
+      now(error_text("ERR at most " + std::to_string(max_command_keys)
+                     + " keys per command"));
       return;
     }
     for (std::size_t i = 1; i < args.size(); i += 2)
@@ -863,11 +1027,10 @@ void pump(gateway_pointer self, int64_t id) {
   if (i == st.connections.end())
     return;
   auto& c = i->second;
-  auto hdl = caf::io::connection_handle::from_int(id);
   std::vector<std::string> args;
   auto full = [&] {
     return c.replies.size() >= st.settings.max_pipeline
-           || c.unsent_bytes >= st.settings.max_unsent_bytes;
+           || c.unsent_bytes + c.ready_bytes >= st.settings.max_unsent_bytes;
   };
   while (!c.closing && !full()) {
     auto got = resp::reader::status::command;
@@ -893,16 +1056,15 @@ void pump(gateway_pointer self, int64_t id) {
     c.replies.emplace_back();
     if (got == resp::reader::status::protocol_error) {
       ++st.figures.protocol_errors;
-      c.closing = true;
-      c.replies.back().ready = true;
-      c.replies.back().bytes = error_text("ERR " + c.reader.error());
+      start_closing(c);
+      fill(c, c.replies.back(), error_text("ERR " + c.reader.error()));
       break;
     }
     ++st.figures.commands_processed;
     if (st.bytes_in_flight >= st.settings.max_bytes_in_flight) {
-      c.replies.back().ready = true;
-      c.replies.back().bytes = error_text(
-        "TRYAGAIN the gateway holds its limit of bytes in flight; retry");
+      fill(c, c.replies.back(),
+           error_text(
+             "TRYAGAIN the gateway holds its limit of bytes in flight; retry"));
       continue;
     }
     execute(self, c, args, reply_target{id, c.serial, sequence});
@@ -913,23 +1075,22 @@ void pump(gateway_pointer self, int64_t id) {
       slot.keys = std::move(keys);
     }
   }
-  // Nothing more is read while the connection is full or a command waits:
-  // what a client sends meanwhile stays in the kernel's buffers, and TCP
-  // slows it down.
-  bool room = !c.closing && !full() && c.waiting.empty();
-  if (room && !c.reading) {
-    self->trigger(hdl);
-    c.reading = true;
-  } else if (!room && c.reading) {
-    self->halt(hdl);
-    c.reading = false;
-  }
+  // While the connection is full or a command waits, what the client sends
+  // stays unparsed in its reader, up to max_unread_bytes (see new_data).
+  // Reading is never halted: CAF 0.17 drops a trigger that follows a halt
+  // in the same pass of its event loop, and the connection would stall.
+  count_unread(st, c);
   flush_ready(self, id, c);
 }
 
 caf::behavior resp_gateway_actor(gateway_pointer self,
                                  resp_gateway_settings settings) {
   self->state.settings = std::move(settings);
+  // Room above the value limit: a value a little too large gets the
+  // store's clear refusal and the connection goes on; only one far beyond
+  // it ends the stream.
+  self->state.limits.max_bulk_bytes
+    = 2 * self->state.settings.max_value_bytes + max_key_bytes;
   return {
     [=](open_atom) -> caf::result<uint16_t> {
       auto& s = self->state.settings;
@@ -937,7 +1098,12 @@ caf::behavior resp_gateway_actor(gateway_pointer self,
       if (!opened)
         return std::move(opened.error());
       self->state.figures.port = opened->second;
+      self->delayed_send(self, sweep_interval, sweep_atom::value);
       return opened->second;
+    },
+    [=](sweep_atom) {
+      sweep(self);
+      self->delayed_send(self, sweep_interval, sweep_atom::value);
     },
     [=](const caf::io::new_connection_msg& msg) {
       auto& st = self->state;
@@ -952,16 +1118,12 @@ caf::behavior resp_gateway_actor(gateway_pointer self,
         return;
       }
       auto serial = ++st.accepted;
-      resp::reader_limits limits;
-      // Room above the value limit: a value a little too large gets the
-      // store's clear refusal and the connection goes on; only one far
-      // beyond it ends the stream.
-      limits.max_bulk_bytes = 2 * st.settings.max_value_bytes + max_key_bytes;
       connection c;
       c.serial = serial;
       c.client_id = serial;
-      c.reader = resp::reader{limits};
       c.authenticated = st.settings.password.empty();
+      c.reader = resp::reader{c.authenticated ? st.limits
+                                              : unauthenticated_limits()};
       c.address = self->remote_addr(msg.handle) + ":"
                   + std::to_string(self->remote_port(msg.handle));
       st.connections.emplace(msg.handle.id(), std::move(c));
@@ -970,10 +1132,24 @@ caf::behavior resp_gateway_actor(gateway_pointer self,
                            caf::io::receive_policy::at_most(read_chunk));
     },
     [=](const caf::io::new_data_msg& msg) {
-      auto i = self->state.connections.find(msg.handle.id());
-      if (i == self->state.connections.end() || i->second.closing)
+      auto& st = self->state;
+      auto i = st.connections.find(msg.handle.id());
+      if (i == st.connections.end() || i->second.closing)
         return;
-      i->second.reader.feed(msg.buf.data(), msg.buf.size());
+      auto& c = i->second;
+      c.reader.feed(msg.buf.data(), msg.buf.size());
+      count_unread(st, c);
+      // A client that sends faster than its commands run, or than it reads
+      // their replies, is cut off at a bound (redis-server's
+      // client-query-buffer-limit), as is the one that fills the gateway's.
+      // It is cut off at once: waiting for it to read its replies first
+      // would let it hold the connection as long as it likes.
+      if (c.reader.buffered() > st.settings.max_unread_bytes
+          || st.unread_bytes > st.settings.max_unread_total) {
+        forget(self, msg.handle.id());
+        abort_connection(self, msg.handle);
+        return;
+      }
       pump(self, msg.handle.id());
     },
     [=](const caf::io::data_transferred_msg& msg) {
@@ -988,11 +1164,10 @@ caf::behavior resp_gateway_actor(gateway_pointer self,
         flush_ready(self, msg.handle.id(), c);
         return;
       }
-      if (!c.reading)
-        pump(self, msg.handle.id());
+      pump(self, msg.handle.id());
     },
     [=](const caf::io::connection_closed_msg& msg) {
-      self->state.connections.erase(msg.handle.id());
+      forget(self, msg.handle.id());
     },
     [=](const caf::io::acceptor_closed_msg&) {
       // nop: the node stops the gateway

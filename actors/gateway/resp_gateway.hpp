@@ -8,9 +8,10 @@
 //
 // Everything a client sends is untrusted: a command is bounded
 // (resp::reader_limits), a connection has at most `max_pipeline` commands
-// in flight and `max_unsent_bytes` of replies the client has not taken
-// before the gateway stops reading from it, and at most `max_connections`
-// are open at once. A protocol error is answered and the connection closed
+// in flight and `max_unsent_bytes` of replies it has not taken before the
+// gateway stops running its commands, `max_unread_bytes` of commands not
+// yet run before it is cut off, and at most `max_connections` are open at
+// once. A protocol error is answered and the connection closed
 // (the stream cannot be resynchronised); an unknown command is only
 // answered.
 
@@ -37,6 +38,10 @@ struct resp_gateway_settings {
   std::size_t max_connections = 10'000;
   std::size_t max_pipeline = 1024;
   std::size_t max_unsent_bytes = 8 * 1024 * 1024;
+  // Bytes received and not yet run, per connection and over all of them:
+  // beyond either the connection is answered an error and closed.
+  std::size_t max_unread_bytes = 64 * 1024 * 1024;
+  std::size_t max_unread_total = 1024 * 1024 * 1024;
   // Values (and keys) in flight to the coordinator, over all connections:
   // beyond it commands are answered -TRYAGAIN.
   std::size_t max_bytes_in_flight = 256 * 1024 * 1024;

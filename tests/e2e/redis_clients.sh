@@ -146,6 +146,43 @@ reply=$(printf '*99999999\r\n' | timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/
 [[ $reply == *"invalid multibulk length"* ]] || fail "huge array: $reply"
 [[ $(rcli ping) == PONG ]] || fail "no PONG after hostile bytes"
 
+step "bursts of pipelined commands with instant replies are all answered"
+# 20000 PINGs in one write fill the connection (1024 in flight) many times
+# over while more bytes keep arriving; three bursts.
+timeout 60 /usr/bin/python3 - "$RESP" <<'PY' || fail "pipelined PINGs stalled"
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+for _ in range(3):
+    c.sendall(b"PING\r\n" * 20000)
+    want, got = b"+PONG\r\n" * 20000, b""
+    while len(got) < len(want):
+        chunk = c.recv(65536)
+        assert chunk, "closed"
+        got += chunk
+    assert got == want
+PY
+
+step "bounds: keys per command, values per command, unread input"
+[[ $(rcli mget $(seq -f 'k%g' 1 1025) | head -n 1) == "ERR at most 1024 keys per command" ]] \
+  || fail "MGET of 1025 keys"
+head -c 1000000 /dev/zero | tr '\0' z >"$WORK/mb.value"
+for i in $(seq 1 9); do rcli -x set "mb$i" <"$WORK/mb.value" >/dev/null; done
+rcli mget mb1 mb2 mb3 mb4 mb5 mb6 mb7 mb8 mb9 | head -c 200 >"$WORK/mget.out"
+grep -q "exceed 8388608 bytes" "$WORK/mget.out" || fail "9 MB of MGET: $(cat "$WORK/mget.out")"
+[[ $(rcli mget mb1 mb2 | wc -c) -gt 2000000 ]] || fail "MGET of 2 MB"
+# A client that sends and never reads is cut off at 64 MiB of unrun input.
+timeout 120 /usr/bin/python3 - "$RESP" <<'PY' || fail "a client that never reads"
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=60)
+try:
+    for _ in range(120):
+        c.sendall(b"GET mb1\r\n" * 100000)
+    raise SystemExit("120 MB sent and never cut off")
+except (BrokenPipeError, ConnectionResetError):
+    pass
+PY
+[[ $(rcli ping) == PONG ]] || fail "no PONG after the cut-off client"
+
 step "2000 idle connections cost little and are all served"
 n1_pid=$(cat "$KV_RUN_DIR/n1.pid")
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$n1_pid/status"; }
@@ -176,6 +213,9 @@ start_node auth "$WORK/auth-data" --resp-port="$AUTH_RESP" \
   --resp-password-file="$WORK/password"
 acli() { timeout 30 redis-cli -p "$AUTH_RESP" "$@" 2>/dev/null; }
 [[ $(acli get k) == "NOAUTH Authentication required." ]] || fail "no NOAUTH: $(acli get k)"
+# Before AUTH a command is small (redis-server's bounds): 20 KB is refused.
+[[ $(acli set k "$(head -c 20000 /dev/zero | tr '\0' a)") == *"Protocol error: invalid bulk length"* ]] \
+  || fail "a large command before AUTH"
 [[ $(acli auth wrong) == *WRONGPASS* ]] || fail "a wrong password"
 [[ $(acli -a s3cret set k v) == OK ]] || fail "AUTH with the password"
 [[ $(acli --user default --pass s3cret get k) == v ]] || fail "AUTH default PASSWORD"
