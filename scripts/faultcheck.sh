@@ -25,6 +25,10 @@ Options of run:
   --seed=X           schedule seed (default: from the clock; printed)
   --out=DIR          results (default var/faultcheck/<time>-<seed>)
   --loopback         do not use namespaces (kill, pause and clock only)
+  --redis            the workload goes through the nodes' Redis gateways
+                     (--resp-port, with a password) instead of CAF: SET,
+                     DEL, KV.GET and KV.PUT; the final check reads through
+                     CAF as always
   --timeout-ms=T     per request timeout (3000)
   --converge-timeout=S  how long the checker waits for replicas (60)
   --reap-timeout=S   then how long every node gets to reap the tombstones of
@@ -86,7 +90,7 @@ cmd_cleanup() {
 # --- options ---------------------------------------------------------------
 
 NODES=5 DCS=3 N=3 R=2 W=2 DURATION=60 CONC=1 SEED="" OUT="" LOOPBACK=0
-TIMEOUT_MS=3000 CONVERGE=60 MIX=""
+TIMEOUT_MS=3000 CONVERGE=60 MIX="" REDIS=0
 REAP_TIMEOUT=60 REAP_INTERVAL_MS=2000 GRACE_MS=2000
 parse_run_options() {
   local arg
@@ -103,6 +107,7 @@ parse_run_options() {
       --seed=*) SEED=${arg#*=} ;;
       --out=*) OUT=${arg#*=} ;;
       --loopback) LOOPBACK=1 ;;
+      --redis) REDIS=1 ;;
       --timeout-ms=*) TIMEOUT_MS=${arg#*=} ;;
       --converge-timeout=*) CONVERGE=${arg#*=} ;;
       --reap-timeout=*) REAP_TIMEOUT=${arg#*=} ;;
@@ -318,6 +323,8 @@ launch() {
   else
     extra+=(--insecure)
   fi
+  ((!REDIS)) || extra+=(--resp-port="$(resp_port "$id")"
+    --resp-password-file="$OUT/resp-password")
   touch "$log"
   offset=$(stat -c %s "$log")
   spawn_in_ns "${NSOF[$id]:-}" env "${env[@]}" "$BIN/kvnode" --node-id="$id" \
@@ -339,6 +346,9 @@ launch() {
   incident "crash $id did not start: $(tail -n 3 "$log" | tr '\n' ' ')"
   return 1
 }
+
+# The Redis port of node ID (with --redis).
+resp_port() { echo $((${PORT[$1]} + 2000)); }
 
 # Every node lists every node as up (bounded by the caller).
 converged() {
@@ -802,9 +812,10 @@ cmd_run() {
     for line in "${SCHEDULE[@]}"; do echo "  at ${line%% *}s: $line"; done
     echo "replay: $0 run --nodes=$NODES --dcs=$DCS --n=$N --r=$R --w=$W" \
       "--duration=$DURATION --nemesis=$MIX --concurrency=$CONC --seed=$SEED" \
-      "$( ((LOOPBACK)) && echo --loopback)"
+      "$( ((LOOPBACK)) && echo --loopback)" "$( ((REDIS)) && echo --redis)"
   } | tee "$OUT/schedule.txt"
   setup_network
+  ((!REDIS)) || { head -c 18 /dev/urandom | base64 >"$OUT/resp-password"; chmod 600 "$OUT/resp-password"; }
   for id in $(node_ids); do launch "$id" || die "$id did not start"; done
   local i
   for ((i = 0; i < 60; i++)); do converged && break; sleep 1; done
@@ -814,12 +825,19 @@ cmd_run() {
   nodes_flag=--nodes=$(IFS=,; echo "${nodes_arg[*]}")
   local common=("$nodes_flag" --n="$N" --r="$R" --w="$W"
     --timeout-ms="$TIMEOUT_MS" --log="$OUT/ops.jsonl")
+  local through=()
+  if ((REDIS)); then
+    local resp_arg=()
+    for id in $(node_ids); do resp_arg+=("$id=${ADDR[$id]}:$(resp_port "$id")"); done
+    through=(--resp-nodes="$(IFS=,; echo "${resp_arg[*]}")"
+      --resp-password-file="$OUT/resp-password")
+  fi
   local t0
   t0=$(now_ms)
   # A workload that outlives its duration by more than a minute hangs.
   spawn_in_ns "$CNS" timeout -s KILL $((DURATION + 60)) "$BIN/kvcheck" run \
-    "${common[@]}" --duration-s="$DURATION" --seed="$SEED" --prefix="s$SEED" \
-    >"$OUT/workload.out" 2>&1 &
+    "${common[@]}" "${through[@]}" --duration-s="$DURATION" --seed="$SEED" \
+    --prefix="s$SEED" >"$OUT/workload.out" 2>&1 &
   WORKLOAD_PID=$!
   event start workload
   local entry start hold name target

@@ -141,6 +141,16 @@ bool reader::header_too_long(std::size_t from, std::size_t line_end) const {
   return line_end - from > max_header_bytes;
 }
 
+void reader::release_if_drained() {
+  if (start_ != buffer_.size())
+    return;
+  buffer_.clear();
+  start_ = 0;
+  // A burst's buffer is not kept by a connection that went idle.
+  if (buffer_.capacity() > 64 * 1024)
+    std::string{}.swap(buffer_);
+}
+
 reader::status reader::fail(std::string why) {
   error_ = "Protocol error: " + std::move(why);
   return status::protocol_error;
@@ -166,6 +176,7 @@ reader::status reader::next_inline(std::vector<std::string>& args) {
     return fail("invalid multibulk length");
   start_ = end + 1;
   args = std::move(words);
+  release_if_drained();
   return status::command;
 }
 
@@ -232,6 +243,7 @@ reader::status reader::next(std::vector<std::string>& args) {
     start_ = scan_;
     pending_count_ = 0;
     spans_.clear();
+    release_if_drained();
     return status::command;
   }
   return status::incomplete;

@@ -51,8 +51,13 @@ public:
   // Bytes received and not yet taken as commands.
   std::size_t buffered() const { return buffer_.size() - start_; }
 
+  // Bytes of memory the reader holds for them.
+  std::size_t held() const { return buffer_.capacity(); }
+
 private:
   status fail(std::string why);
+  // Empties the buffer once every byte in it is taken.
+  void release_if_drained();
   // Whether the header line starting at `from` (its CRLF at `line_end`,
   // npos: not here yet) is longer than any valid one.
   bool header_too_long(std::size_t from, std::size_t line_end) const;

@@ -29,6 +29,10 @@ constexpr auto sweep_interval = std::chrono::seconds{1};
 // Bytes a connection reads at once: redis-server's own read size.
 constexpr std::size_t read_chunk = 16 * 1024;
 
+// Bytes a closing connection may still send (the rest of the command that
+// broke the protocol) before it is cut off.
+constexpr std::size_t max_dropped_bytes = 1024 * 1024;
+
 // Keys one command may name (MGET, EXISTS, DEL; MSET pairs).
 constexpr std::size_t max_command_keys = 1024;
 
@@ -53,6 +57,7 @@ struct reply_slot {
   bool ready = false;
   std::string bytes;
   std::vector<std::string> keys;
+  std::size_t requests = 0; // to the coordinator, counted until ready
   std::chrono::steady_clock::time_point started
     = std::chrono::steady_clock::now();
 };
@@ -64,6 +69,7 @@ struct connection {
   int protocol = 2; // RESP2 until HELLO 3
   bool authenticated = false;
   bool closing = false; // QUIT or a protocol error: close once replied
+  std::size_t dropped_bytes = 0; // received while closing
   std::chrono::steady_clock::time_point closing_since;
   std::string name; // CLIENT SETNAME
   std::string address;
@@ -75,8 +81,14 @@ struct connection {
   // (a pipelined GET sees the SET before it). Others run at once.
   std::unordered_map<std::string, std::size_t> keys_in_flight;
   std::vector<std::string> waiting; // a command parsed, not yet run
+  std::vector<std::string> waiting_keys;
   std::size_t unsent_bytes = 0; // written, not yet taken by the client
   std::size_t ready_bytes = 0;  // replies ready behind one still owed
+  std::size_t requests_in_flight = 0; // to the coordinator
+  // The last time the client took replies (or connected): one with replies
+  // unsent and no progress for long is cut off.
+  std::chrono::steady_clock::time_point last_progress
+    = std::chrono::steady_clock::now();
   std::size_t counted_unread = 0; // reader.buffered() as last counted
   std::string last_command;
 };
@@ -85,7 +97,12 @@ struct gateway_state {
   resp_gateway_settings settings;
   std::unordered_map<int64_t, connection> connections; // by handle id
   uint64_t accepted = 0;
-  std::size_t bytes_in_flight = 0;
+  // Shared with the requests' handlers, which CAF may destroy after this
+  // state at shutdown.
+  std::shared_ptr<std::size_t> bytes_in_flight
+    = std::make_shared<std::size_t>(0);
+  // Requests to the coordinator not yet answered, over all connections.
+  std::size_t requests_in_flight = 0;
   std::size_t unread_bytes = 0; // received and not yet run, all connections
   resp::reader_limits limits;   // of an authenticated connection
   redis::gateway_figures figures;
@@ -125,11 +142,15 @@ void release_keys(connection& c, reply_slot& slot) {
 
 // Every reply becomes ready here: its bytes count against the connection
 // until they are written, and its keys are free for the next command.
-void fill(connection& c, reply_slot& slot, std::string bytes) {
+void fill(gateway_state& st, connection& c, reply_slot& slot,
+          std::string bytes) {
   slot.ready = true;
   slot.bytes = std::move(bytes);
   c.ready_bytes += slot.bytes.size();
   release_keys(c, slot);
+  c.requests_in_flight -= std::min(c.requests_in_flight, slot.requests);
+  st.requests_in_flight -= std::min(st.requests_in_flight, slot.requests);
+  slot.requests = 0;
 }
 
 void start_closing(connection& c) {
@@ -203,7 +224,7 @@ void complete(gateway_pointer self, const reply_target& to,
   auto& slot = c->replies[to.sequence - c->first_sequence];
   if (slot.ready)
     return; // given up by the sweep: the client has its error
-  fill(*c, slot, std::move(bytes));
+  fill(self->state, *c, slot, std::move(bytes));
   flush_ready(self, to.id, *c);
   pump(self, to.id);
 }
@@ -241,8 +262,11 @@ void sweep(gateway_pointer self) {
   std::vector<int64_t> touched;
   std::vector<int64_t> stuck;
   for (auto& [id, c] : st.connections) {
-    // A client that stopped reading after QUIT or a protocol error.
-    if (c.closing && c.closing_since + st.settings.reply_limit <= now) {
+    // A client that stopped reading after QUIT or a protocol error, or
+    // that has replies waiting and took none for that long.
+    if ((c.closing && c.closing_since + st.settings.reply_limit <= now)
+        || (c.unsent_bytes > 0
+            && c.last_progress + st.settings.reply_limit <= now)) {
       stuck.push_back(id);
       continue;
     }
@@ -252,7 +276,7 @@ void sweep(gateway_pointer self) {
         break; // the slots are in the order they started
       if (slot.ready)
         continue;
-      fill(c, slot,
+      fill(st, c, slot,
            error_text("TRYAGAIN the node did not answer within "
                       + std::to_string(st.settings.reply_limit.count())
                       + " ms"));
@@ -273,30 +297,32 @@ void sweep(gateway_pointer self) {
   }
 }
 
-// Bytes of a request to the coordinator, or of the values a multi-key read
-// holds until its reply is made, counted against the gateway's bound while
-// they are held.
+// What a request to the coordinator costs while it is out (its bytes and
+// a fixed share for CAF's bookkeeping), or the values a command holds until
+// its reply is made, counted against the gateway's bound while held.
+constexpr std::size_t request_overhead = 512;
+
 class in_flight {
 public:
   in_flight(gateway_pointer self, std::size_t bytes)
-    : self_(self), bytes_(0) {
+    : total_(self->state.bytes_in_flight), bytes_(0) {
     add(bytes);
   }
   ~in_flight() {
-    self_->state.bytes_in_flight -= bytes_;
+    *total_ -= std::min(*total_, bytes_);
   }
   in_flight(const in_flight&) = delete;
   in_flight& operator=(const in_flight&) = delete;
 
-  // The bytes held in all after `size` more.
-  std::size_t add(std::size_t size) {
+  void add(std::size_t size) {
     bytes_ += size;
-    self_->state.bytes_in_flight += size;
-    return bytes_;
+    *total_ += size;
   }
 
+  std::size_t bytes() const { return bytes_; }
+
 private:
-  gateway_pointer self_;
+  std::shared_ptr<std::size_t> total_;
   std::size_t bytes_;
 };
 
@@ -305,7 +331,7 @@ using put_callback = std::function<void(caf::expected<put_result>)>;
 
 void get_key(gateway_pointer self, const std::string& key,
              const request_options& options, get_callback done) {
-  auto held = std::make_shared<in_flight>(self, key.size());
+  auto held = std::make_shared<in_flight>(self, key.size() + request_overhead);
   self
     ->request(self->state.settings.coordinator,
               caf::infinite, get_atom::value, key, options)
@@ -316,7 +342,8 @@ void get_key(gateway_pointer self, const std::string& key,
 void put_key(gateway_pointer self, const std::string& key, std::string value,
              const vector_clock& context, const request_options& options,
              put_callback done) {
-  auto held = std::make_shared<in_flight>(self, key.size() + value.size());
+  auto held = std::make_shared<in_flight>(self, key.size() + value.size()
+                                                   + request_overhead);
   self
     ->request(self->state.settings.coordinator,
               caf::infinite, put_atom::value, key,
@@ -328,7 +355,7 @@ void put_key(gateway_pointer self, const std::string& key, std::string value,
 void delete_key(gateway_pointer self, const std::string& key,
                 const vector_clock& context, const request_options& options,
                 put_callback done) {
-  auto held = std::make_shared<in_flight>(self, key.size());
+  auto held = std::make_shared<in_flight>(self, key.size() + request_overhead);
   self
     ->request(self->state.settings.coordinator,
               caf::infinite, delete_atom::value, key,
@@ -487,17 +514,26 @@ std::string client_line(const connection& c) {
          + " cmd=" + c.last_command;
 }
 
+// Why `name` cannot be a client name (CLIENT SETNAME, HELLO SETNAME).
+std::optional<std::string> name_problem(const std::string& name) {
+  if (name.size() > 256)
+    return std::string{"ERR client names are at most 256 bytes here"};
+  for (char ch : name)
+    if (ch <= ' ' || ch > '~')
+      return std::string{"ERR Client names cannot contain spaces, newlines "
+                         "or special characters."};
+  return std::nullopt;
+}
+
 std::string client_reply(gateway_pointer self, connection& c,
                          const std::vector<std::string>& args) {
   std::string out;
   auto& sub = args[1];
   if (redis::same_word(sub, "setname") && args.size() == 3) {
-    for (char ch : args[2])
-      if (ch <= ' ' || ch > '~') {
-        resp::error(out, "ERR Client names cannot contain spaces, newlines "
-                         "or special characters.");
-        return out;
-      }
+    if (auto problem = name_problem(args[2])) {
+      resp::error(out, *problem);
+      return out;
+    }
     c.name = args[2];
     return ok_reply();
   }
@@ -517,9 +553,13 @@ std::string client_reply(gateway_pointer self, connection& c,
     return out;
   }
   if (redis::same_word(sub, "list") && args.size() == 2) {
+    // Bounded: the first connections' lines up to 1 MiB.
     std::string text;
-    for (auto& [key, other] : self->state.connections)
+    for (auto& [key, other] : self->state.connections) {
+      if (text.size() > 1024 * 1024)
+        break;
       text += client_line(other) + "\n";
+    }
     resp::bulk(out, text);
     return out;
   }
@@ -617,6 +657,8 @@ void info_or_dbsize(gateway_pointer self, const reply_target& to,
 void conditional_set(gateway_pointer self, const reply_target& to,
                      int protocol, request_options options, std::string key,
                      std::string value, redis::set_request how) {
+  // The value waits for the read: it counts while it does.
+  auto held = std::make_shared<in_flight>(self, value.size());
   get_key(self, key, options, [=](caf::expected<get_result> read) mutable {
     if (!read) {
       reply_later(self, to, error_reply(read.error()));
@@ -659,10 +701,10 @@ void execute(gateway_pointer self, connection& c,
              std::vector<std::string>& args, const reply_target& to) {
   auto& st = self->state;
   auto now = [&](std::string bytes) {
-    fill(c, c.replies[to.sequence - c.first_sequence], std::move(bytes));
+    fill(st, c, c.replies[to.sequence - c.first_sequence], std::move(bytes));
   };
   auto command = redis::find_command(args[0]);
-  c.last_command = redis::lower(args[0]);
+  c.last_command = command ? command->name : "unknown";
   if (!command) {
     std::string args_text;
     for (std::size_t i = 1; i < args.size() && i < 4; ++i)
@@ -730,6 +772,10 @@ void execute(gateway_pointer self, connection& c,
         i += 2;
       } else if (redis::same_word(args[i], "setname") && i + 1 < args.size()) {
         new_name = args[++i];
+        if (auto problem = name_problem(new_name)) {
+          now(error_text(*problem));
+          return;
+        }
       } else {
         now(error_text("ERR Syntax error in HELLO option '"
                        + resp::one_line(args[i]) + "'"));
@@ -871,16 +917,20 @@ void execute(gateway_pointer self, connection& c,
     // The values read are held until the reply is made: bounded per
     // command, and counted in the gateway's bytes in flight.
     auto held = std::make_shared<in_flight>(self, 0);
+    auto too_much = std::make_shared<bool>(false);
     fan_out<get_result>(
       shared_keys->size(),
       [=](std::size_t i, get_callback done) {
         get_key(self, (*shared_keys)[i], options,
-                [held, done](caf::expected<get_result> got) {
+                [held, too_much, done](caf::expected<get_result> got) {
                   if (got) {
                     std::size_t size = 0;
                     for (auto& sibling : got->siblings)
                       size += sibling.value.size();
-                    if (held->add(size) > max_command_reply_bytes) {
+                    // Once over the bound nothing more is held.
+                    if (*too_much
+                        || held->bytes() + size > max_command_reply_bytes) {
+                      *too_much = true;
                       done(make_kv_error(
                         kv_errc::invalid_argument,
                         "the values read exceed "
@@ -888,6 +938,7 @@ void execute(gateway_pointer self, connection& c,
                           + " bytes; ask for fewer keys at once"));
                       return;
                     }
+                    held->add(size);
                   }
                   done(std::move(got));
                 });
@@ -1030,25 +1081,32 @@ void pump(gateway_pointer self, int64_t id) {
   std::vector<std::string> args;
   auto full = [&] {
     return c.replies.size() >= st.settings.max_pipeline
+           || c.requests_in_flight >= st.settings.max_pipeline
            || c.unsent_bytes + c.ready_bytes >= st.settings.max_unsent_bytes;
   };
   while (!c.closing && !full()) {
     auto got = resp::reader::status::command;
-    if (!c.waiting.empty())
+    std::vector<std::string> keys;
+    if (!c.waiting.empty()) {
       args.swap(c.waiting);
-    else
+      keys.swap(c.waiting_keys);
+    } else {
       got = c.reader.next(args);
+      if (got == resp::reader::status::command)
+        keys = keys_of(args);
+    }
     if (got == resp::reader::status::incomplete)
       break;
-    std::vector<std::string> keys;
-    if (got == resp::reader::status::command) {
-      keys = keys_of(args);
+    // A command with too many keys is refused at once, never waits.
+    if (got == resp::reader::status::command
+        && keys.size() <= max_command_keys) {
       bool busy = false;
       for (auto& key : keys)
         busy = busy || c.keys_in_flight.count(key) > 0;
       if (busy) {
         // Runs when the earlier command on its key completes (pump again).
         c.waiting.swap(args);
+        c.waiting_keys.swap(keys);
         break;
       }
     }
@@ -1057,19 +1115,25 @@ void pump(gateway_pointer self, int64_t id) {
     if (got == resp::reader::status::protocol_error) {
       ++st.figures.protocol_errors;
       start_closing(c);
-      fill(c, c.replies.back(), error_text("ERR " + c.reader.error()));
+      fill(st, c, c.replies.back(), error_text("ERR " + c.reader.error()));
       break;
     }
     ++st.figures.commands_processed;
-    if (st.bytes_in_flight >= st.settings.max_bytes_in_flight) {
-      fill(c, c.replies.back(),
-           error_text(
-             "TRYAGAIN the gateway holds its limit of bytes in flight; retry"));
+    if (*st.bytes_in_flight >= st.settings.max_bytes_in_flight
+        || st.requests_in_flight >= st.settings.max_requests_in_flight) {
+      fill(st, c, c.replies.back(),
+           error_text("TRYAGAIN the gateway holds its limit of requests in "
+                      "flight; retry"));
       continue;
     }
     execute(self, c, args, reply_target{id, c.serial, sequence});
     auto& slot = c.replies[sequence - c.first_sequence];
     if (!slot.ready) {
+      // About one request per key (DEL and the read-then-write commands
+      // two): what the bounds on requests in flight count.
+      slot.requests = std::max<std::size_t>(1, 2 * keys.size());
+      c.requests_in_flight += slot.requests;
+      st.requests_in_flight += slot.requests;
       for (auto& key : keys)
         ++c.keys_in_flight[key];
       slot.keys = std::move(keys);
@@ -1133,24 +1197,47 @@ caf::behavior resp_gateway_actor(gateway_pointer self,
     },
     [=](const caf::io::new_data_msg& msg) {
       auto& st = self->state;
-      auto i = st.connections.find(msg.handle.id());
-      if (i == st.connections.end() || i->second.closing)
+      auto id = msg.handle.id();
+      auto i = st.connections.find(id);
+      if (i == st.connections.end())
         return;
-      auto& c = i->second;
-      c.reader.feed(msg.buf.data(), msg.buf.size());
-      count_unread(st, c);
-      // A client that sends faster than its commands run, or than it reads
-      // their replies, is cut off at a bound (redis-server's
-      // client-query-buffer-limit), as is the one that fills the gateway's.
-      // It is cut off at once: waiting for it to read its replies first
-      // would let it hold the connection as long as it likes.
-      if (c.reader.buffered() > st.settings.max_unread_bytes
-          || st.unread_bytes > st.settings.max_unread_total) {
-        forget(self, msg.handle.id());
-        abort_connection(self, msg.handle);
+      if (i->second.closing) {
+        // After QUIT or a protocol error what arrives is dropped (the rest
+        // of a bad command, typically); a client that keeps sending is cut
+        // off rather than read for as long as its last replies wait.
+        i->second.dropped_bytes += msg.buf.size();
+        if (i->second.dropped_bytes > max_dropped_bytes) {
+          forget(self, id);
+          abort_connection(self, msg.handle);
+        }
         return;
       }
-      pump(self, msg.handle.id());
+      i->second.reader.feed(msg.buf.data(), msg.buf.size());
+      pump(self, id);
+      // A client that sends faster than its commands run, or than it reads
+      // their replies, is cut off at a bound (redis-server's
+      // client-query-buffer-limit); over the gateway's bound, the one that
+      // holds the most. Cut off at once: waiting for it to read its replies
+      // first would let it hold the connection as long as it likes.
+      i = st.connections.find(id);
+      if (i != st.connections.end()
+          && i->second.reader.buffered() > st.settings.max_unread_bytes) {
+        forget(self, id);
+        abort_connection(self, msg.handle);
+      }
+      if (st.unread_bytes > st.settings.max_unread_total) {
+        auto largest = std::max_element(
+          st.connections.begin(), st.connections.end(),
+          [](auto& x, auto& y) {
+            return x.second.counted_unread < y.second.counted_unread;
+          });
+        if (largest != st.connections.end()) {
+          auto victim = largest->first;
+          forget(self, victim);
+          abort_connection(self,
+                           caf::io::connection_handle::from_int(victim));
+        }
+      }
     },
     [=](const caf::io::data_transferred_msg& msg) {
       auto i = self->state.connections.find(msg.handle.id());
@@ -1160,6 +1247,7 @@ caf::behavior resp_gateway_actor(gateway_pointer self,
       c.unsent_bytes -= std::min(c.unsent_bytes, msg.written);
       if (msg.remaining == 0)
         c.unsent_bytes = 0;
+      c.last_progress = std::chrono::steady_clock::now();
       if (c.closing) {
         flush_ready(self, msg.handle.id(), c);
         return;

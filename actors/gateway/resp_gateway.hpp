@@ -45,6 +45,9 @@ struct resp_gateway_settings {
   // Values (and keys) in flight to the coordinator, over all connections:
   // beyond it commands are answered -TRYAGAIN.
   std::size_t max_bytes_in_flight = 256 * 1024 * 1024;
+  // Requests to the coordinator not yet answered, over all connections
+  // (each connection: at most max_pipeline).
+  std::size_t max_requests_in_flight = 20'000;
   // The largest value a command may carry (the node's max_value_bytes).
   std::size_t max_value_bytes = 1024 * 1024;
   // How long the gateway waits for the coordinator, which answers every

@@ -71,7 +71,9 @@ int usage(const std::string& why) {
                "--log=FILE [--n= --r= --w= --timeout-ms=]\n"
                "  run:   [--duration-s=60 --unique-workers=4 --set-workers=3 "
                "--hot-keys=3 --delete-percent=20 --seed=1 --prefix=r --pause-ms=20\n"
-               "          --stop-file=PATH (stop once it exists)]\n"
+               "          --stop-file=PATH (stop once it exists)\n"
+               "          --resp-nodes=n1=HOST:PORT,... (drive the Redis "
+               "gateways instead) --resp-password-file=PATH]\n"
                "  check: --events=FILE --out=FILE [--incidents=FILE "
                "--converge-timeout-s=60 --reap-timeout-s=0]\n";
   return 2;
@@ -129,6 +131,19 @@ int run_mode(caf::actor_system& sys, arguments& args,
   opts.pause_ms = args.number("pause-ms", 20);
   opts.prefix = args.text("prefix", "r");
   opts.stop_file = args.text("stop-file", "");
+  auto resp_nodes = args.text("resp-nodes", "");
+  if (!resp_nodes.empty()) {
+    std::string error;
+    opts.resp_nodes = parse_nodes(resp_nodes, error);
+    if (opts.resp_nodes.empty())
+      return usage("--resp-nodes: " + error);
+  }
+  auto password_file = args.text("resp-password-file", "");
+  if (!password_file.empty()) {
+    std::ifstream in{password_file};
+    if (!in || !std::getline(in, opts.resp_password))
+      return usage("cannot read --resp-password-file " + password_file);
+  }
   auto path = args.text("log", "");
   if (auto bad = args.unknown())
     return usage("unknown argument " + *bad);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "apps/client/kv_client.hpp"
+#include "apps/kvcheck/resp_client.hpp"
 #include "messages/caf_types.hpp"
 
 namespace kv::check {
@@ -30,11 +31,68 @@ uint64_t now_ms() {
 
 // A connection to one node, made again after a transport error (the node
 // was killed and restarted, or stopped answering): CAF does not reconnect.
+// Through the node's CAF port, or through its Redis gateway when one is
+// given.
 class session {
 public:
-  session(caf::actor_system& sys, node_address addr, uint32_t connect_ms)
+  // Through the Redis gateway when `workload` names one for this node.
+  session(caf::actor_system& sys, node_address addr, uint32_t connect_ms,
+          const workload_options* workload = nullptr)
     : sys_(sys), addr_(std::move(addr)), connect_ms_(connect_ms) {
-    // nop
+    if (workload == nullptr)
+      return;
+    for (auto& resp : workload->resp_nodes)
+      if (resp.id == addr_.id)
+        resp_ = std::make_unique<resp_client>(
+          resp.host, resp.port, workload->resp_password, workload->request,
+          milliseconds{std::max<uint32_t>(workload->request.timeout_ms, 5000)
+                       + 5000});
+  }
+
+  // Whether a request can be sent now (else `error` says why).
+  bool ready(std::string& error) {
+    if (resp_) {
+      auto err = resp_->ensure_connected();
+      if (err)
+        error = describe(err);
+      return !err;
+    }
+    return client(error) != nullptr;
+  }
+
+  caf::expected<put_result> put(const std::string& key,
+                                const std::string& value,
+                                const vector_clock& context,
+                                const request_options& opts) {
+    if (resp_)
+      return resp_->put(key, value, context);
+    return client_->put(key, value, context, opts);
+  }
+
+  // The first write of a key only this worker writes: Redis's SET through
+  // the gateway (an overwrite), a blind put through CAF (the same, on a
+  // new key).
+  caf::expected<put_result> first_write(const std::string& key,
+                                        const std::string& value,
+                                        const request_options& opts) {
+    if (resp_)
+      return resp_->set(key, value);
+    return client_->put(key, value, {}, opts);
+  }
+
+  caf::expected<get_result> get(const std::string& key,
+                                const request_options& opts) {
+    if (resp_)
+      return resp_->get(key);
+    return client_->get(key, opts);
+  }
+
+  caf::expected<put_result> remove(const std::string& key,
+                                   const vector_clock& context,
+                                   const request_options& opts) {
+    if (resp_)
+      return resp_->remove(key);
+    return client_->remove(key, context, opts);
   }
 
   // The client, or nullptr with `error` set when the node cannot be reached.
@@ -59,6 +117,8 @@ public:
   // Forgets the connection after an error that is not the store's own (the
   // client's own loss of its node is a kv error; it reconnects itself).
   void after(const caf::error& err) {
+    if (resp_)
+      return; // the Redis client drops its connection itself
     if (err.category() != error_category || !client_->node())
       client_.reset();
   }
@@ -70,6 +130,7 @@ private:
   node_address addr_;
   uint32_t connect_ms_;
   std::unique_ptr<blocking_client> client_;
+  std::unique_ptr<resp_client> resp_;
 };
 
 // A write refused before any replica saw it certainly had no effect; any
@@ -107,7 +168,8 @@ class worker {
 public:
   worker(caf::actor_system& sys, const workload_options& opts, uint32_t id,
          const node_address& node, op_log& log)
-    : opts_(opts), id_(id), node_(sys, node, opts.connect_ms), log_(log),
+    : opts_(opts), id_(id), node_(sys, node, opts.connect_ms, &opts),
+      log_(log),
       rng_(opts.seed * 1000003u + id) {
     // nop
   }
@@ -146,8 +208,8 @@ private:
   std::optional<Result> perform(op_record& op, bool write, Call call) {
     std::optional<Result> out;
     std::string error;
-    if (auto* client = node_.client(error)) {
-      caf::expected<Result> res = call(*client);
+    if (node_.ready(error)) {
+      caf::expected<Result> res = call(node_);
       if (res) {
         op.result = outcome::ok;
         out = std::move(*res);
@@ -170,8 +232,8 @@ private:
                + std::to_string(seq);
     auto op = start(op_kind::put, key);
     op.value = "v" + std::to_string(id_) + "-" + std::to_string(seq);
-    auto put = perform<put_result>(op, true, [&](blocking_client& c) {
-      return c.put(key, op.value, {}, opts_.request);
+    auto put = perform<put_result>(op, true, [&](session& c) {
+      return c.first_write(key, op.value, opts_.request);
     });
     log_.write(op);
     if (!put)
@@ -181,7 +243,7 @@ private:
     // With the put's context the tombstone supersedes the value; a blind
     // delete would only add a sibling.
     auto del = start(op_kind::remove, key);
-    auto removed = perform<put_result>(del, true, [&](blocking_client& c) {
+    auto removed = perform<put_result>(del, true, [&](session& c) {
       return c.remove(key, put->context, opts_.request);
     });
     log_.write(del);
@@ -191,7 +253,7 @@ private:
   bool set_step() {
     auto key = opts_.prefix + "-s" + std::to_string(rng_() % opts_.hot_keys);
     auto read = start(op_kind::set_read, key);
-    auto got = perform<get_result>(read, false, [&](blocking_client& c) {
+    auto got = perform<get_result>(read, false, [&](session& c) {
       return c.get(key, opts_.request);
     });
     if (got)
@@ -209,7 +271,7 @@ private:
     std::string value;
     for (auto& e : elements)
       value += (value.empty() ? "" : " ") + e;
-    auto put = perform<put_result>(write, true, [&](blocking_client& c) {
+    auto put = perform<put_result>(write, true, [&](session& c) {
       return c.put(key, value, got->context, opts_.request);
     });
     log_.write(write);

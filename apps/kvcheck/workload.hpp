@@ -42,6 +42,10 @@ struct workload_options {
   // Each worker rests this long after every step: the history stays small
   // enough for the final check to read back every key within a minute.
   uint32_t pause_ms = 20;
+  // Redis gateways to drive instead of the nodes' CAF ports (by node id,
+  // as in `nodes`), with the password AUTH takes; empty: CAF.
+  std::vector<node_address> resp_nodes;
+  std::string resp_password;
   // When this file exists the workers stop before their next step (each
   // finishes and logs the request it has out): a test ends the workload at
   // a moment it chooses without cutting a request short. Empty: none.

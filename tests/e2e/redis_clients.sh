@@ -45,6 +45,11 @@ step "redis-cli: the commands, through one node and read through another"
 [[ $(rcli del a b) == 1 ]] || fail "DEL counts the keys that existed"
 [[ $(rcli get b) == "" ]] || fail "DEL left b"
 [[ $(rcli echo hi) == hi && $(rcli select 0) == OK ]] || fail "ECHO, SELECT"
+# Names go into CLIENT LIST lines: no spaces or newlines, 256 bytes at most.
+[[ $(rcli hello 3 setname "two words" | head -n 1) == *"cannot contain spaces"* ]] \
+  || fail "HELLO SETNAME with a space"
+[[ $(rcli client setname "$(head -c 300 /dev/zero | tr '\0' n)") == *"at most 256 bytes"* ]] \
+  || fail "CLIENT SETNAME of 300 bytes"
 [[ $(rcli select 1) == "ERR DB index is out of range" ]] || fail "SELECT 1"
 rcli info cluster | grep -q '^kvactors_members_up:3' || fail "INFO cluster"
 rcli info server | grep -q '^redis_version:7.0.0' || fail "INFO server"
@@ -161,6 +166,30 @@ for _ in range(3):
         got += chunk
     assert got == want
 PY
+
+step "one connection's pipelined MGETs do not starve the others"
+# 100 MGETs of 1024 keys each at once: 102 400 reads. They are let out at
+# most 1 024 at a time, so another client's PING is answered meanwhile.
+keys=$(seq -f 'many%g' 1 1024 | paste -sd' ')
+timeout 120 /usr/bin/python3 - "$RESP" "$keys" <<'PY' &
+import socket, sys
+keys = sys.argv[2].split()
+cmd = ("*%d\r\n$4\r\nMGET\r\n" % (len(keys) + 1)
+       + "".join("$%d\r\n%s\r\n" % (len(k), k) for k in keys)).encode()
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=100)
+c.sendall(cmd * 100)
+got = 0
+while got < 100:
+    data = c.recv(1 << 20)
+    assert data, "closed"
+    got += data.count(b"*1024\r\n")
+PY
+mget_pid=$!
+sleep 1
+start=$(date +%s%N)
+[[ $(timeout 20 redis-cli -p "$RESP" ping) == PONG ]] || fail "no PONG while MGETs run"
+echo "    PING answered in $(( ($(date +%s%N) - start) / 1000000 )) ms during the MGETs"
+wait "$mget_pid" || fail "the pipelined MGETs"
 
 step "bounds: keys per command, values per command, unread input"
 [[ $(rcli mget $(seq -f 'k%g' 1 1025) | head -n 1) == "ERR at most 1024 keys per command" ]] \

@@ -143,6 +143,19 @@ BOOST_AUTO_TEST_CASE(a_command_waits_for_its_last_byte) {
   BOOST_TEST(reader.buffered() == 0u);
 }
 
+// Second review: a burst's buffer stayed with a connection that went idle.
+BOOST_AUTO_TEST_CASE(an_idle_reader_gives_a_burst_s_memory_back) {
+  resp::reader reader;
+  std::string value(1 << 20, 'v');
+  auto bytes = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$" + std::to_string(value.size())
+               + "\r\n" + value + "\r\n";
+  reader.feed(bytes.data(), bytes.size());
+  args_t args;
+  BOOST_TEST((reader.next(args) == status::command));
+  BOOST_TEST(reader.buffered() == 0u);
+  BOOST_TEST(reader.held() <= 64u * 1024u);
+}
+
 BOOST_AUTO_TEST_CASE(writers_speak_resp2_and_resp3) {
   std::string out;
   resp::simple(out, "OK");
