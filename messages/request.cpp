@@ -72,4 +72,14 @@ std::optional<std::string> options_problem(const request_options& resolved,
   return std::nullopt;
 }
 
+std::string consistency_level_name(uint32_t value) {
+  if (value == 0)
+    return "default";
+  if (value == level_quorum)
+    return "quorum";
+  if (value == level_all)
+    return "all";
+  return std::to_string(value);
+}
+
 } // namespace kv

@@ -52,6 +52,10 @@ std::optional<std::string> context_problem(const vector_clock& context);
 std::optional<std::string> options_problem(const request_options& resolved,
                                            std::size_t cluster_size);
 
+// A consistency value for people and the Redis gateway: "default" (0),
+// "quorum", "all", or the number.
+std::string consistency_level_name(uint32_t value);
+
 // Fills zeros from `defaults`, then turns level_quorum and level_all into
 // numbers for the resolved n.
 request_options resolve(request_options opts,

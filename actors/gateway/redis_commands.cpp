@@ -119,16 +119,6 @@ std::optional<uint32_t> consistency_value(std::string_view word) {
   return value;
 }
 
-std::string level_name(uint32_t value) {
-  if (value == 0)
-    return "default";
-  if (value == level_quorum)
-    return "quorum";
-  if (value == level_all)
-    return "all";
-  return std::to_string(value);
-}
-
 } // namespace
 
 std::optional<std::string> parse_consistency(
@@ -156,8 +146,9 @@ std::optional<std::string> parse_consistency(
 }
 
 std::string describe_consistency(const request_options& options) {
-  return "n=" + level_name(options.n) + " r=" + level_name(options.r)
-         + " w=" + level_name(options.w);
+  return "n=" + consistency_level_name(options.n)
+         + " r=" + consistency_level_name(options.r)
+         + " w=" + consistency_level_name(options.w);
 }
 
 const versioned_value* pick_sibling(const sibling_list& siblings) {

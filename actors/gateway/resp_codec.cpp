@@ -46,68 +46,50 @@ bool split_inline(std::string_view line, std::vector<std::string>& words) {
     if (i == line.size())
       return true;
     std::string word;
-    bool in_double = false;
-    bool in_single = false;
-    bool done = false;
-    while (!done) {
-      if (in_double) {
-        if (i == line.size())
-          return false;
-        char c = line[i];
-        if (c == '\\' && i + 3 < line.size() && line[i + 1] == 'x'
-            && hex_value(line[i + 2]) >= 0 && hex_value(line[i + 3]) >= 0) {
-          word += static_cast<char>(hex_value(line[i + 2]) * 16
-                                    + hex_value(line[i + 3]));
-          i += 4;
-          continue;
-        }
-        if (c == '\\' && i + 1 < line.size()) {
-          char e = line[i + 1];
-          word += e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t'
-                  : e == 'b' ? '\b' : e == 'a' ? '\a' : e;
-          i += 2;
-          continue;
-        }
-        if (c == '"') {
-          ++i;
-          // A closing quote must end the word.
-          if (i < line.size() && !is_space(line[i]))
-            return false;
-          done = true;
-          continue;
-        }
-        word += c;
+    char quote = 0; // the quote the word is inside, if any
+    while (true) {
+      if (quote == 0) {
+        if (i == line.size() || is_space(line[i]))
+          break;
+        if (line[i] == '"' || line[i] == '\'')
+          quote = line[i];
+        else
+          word += line[i];
         ++i;
-      } else if (in_single) {
-        if (i == line.size())
+        continue;
+      }
+      if (i == line.size())
+        return false;
+      char c = line[i];
+      if (c == quote) {
+        ++i;
+        // A closing quote must end the word.
+        if (i < line.size() && !is_space(line[i]))
           return false;
-        char c = line[i];
-        if (c == '\\' && i + 1 < line.size() && line[i + 1] == '\'') {
+        break;
+      }
+      bool escaped = c == '\\' && i + 1 < line.size();
+      if (escaped && quote == '\'') {
+        if (line[i + 1] == '\'') {
           word += '\'';
           i += 2;
           continue;
         }
-        if (c == '\'') {
-          ++i;
-          if (i < line.size() && !is_space(line[i]))
-            return false;
-          done = true;
-          continue;
-        }
-        word += c;
-        ++i;
-      } else if (i == line.size() || is_space(line[i])) {
-        done = true;
-      } else if (line[i] == '"') {
-        in_double = true;
-        ++i;
-      } else if (line[i] == '\'') {
-        in_single = true;
-        ++i;
-      } else {
-        word += line[i];
-        ++i;
+      } else if (escaped && line[i + 1] == 'x' && i + 3 < line.size()
+                 && hex_value(line[i + 2]) >= 0 && hex_value(line[i + 3]) >= 0) {
+        word += static_cast<char>(hex_value(line[i + 2]) * 16
+                                  + hex_value(line[i + 3]));
+        i += 4;
+        continue;
+      } else if (escaped) {
+        char e = line[i + 1];
+        word += e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t'
+                : e == 'b' ? '\b' : e == 'a' ? '\a' : e;
+        i += 2;
+        continue;
       }
+      word += c;
+      ++i;
     }
     words.push_back(std::move(word));
   }

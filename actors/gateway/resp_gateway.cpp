@@ -11,6 +11,7 @@
 #include <caf/io/all.hpp>
 #include <openssl/crypto.h>
 
+#include "actors/broker_port.hpp"
 #include "actors/gateway/redis_commands.hpp"
 #include "actors/gateway/resp_codec.hpp"
 #include "messages/caf_types.hpp"
@@ -20,7 +21,6 @@ namespace kv {
 
 namespace {
 
-using open_atom = caf::atom_constant<caf::atom("open")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 // How often replies the node owes longer than reply_limit are given up.
@@ -1269,16 +1269,10 @@ caf::expected<resp_gateway>
 spawn_resp_gateway(caf::actor_system& sys, resp_gateway_settings settings) {
   auto broker = sys.middleman().spawn_broker(resp_gateway_actor,
                                              std::move(settings));
-  caf::expected<resp_gateway> result{caf::sec::request_timeout};
-  caf::scoped_actor self{sys};
-  self->request(broker, std::chrono::seconds{5}, open_atom::value)
-    .receive(
-      [&](uint16_t port) { result = resp_gateway{broker, port}; },
-      [&](caf::error& err) {
-        caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
-        result = std::move(err);
-      });
-  return result;
+  auto port = open_broker_port(sys, broker);
+  if (!port)
+    return std::move(port.error());
+  return resp_gateway{broker, *port};
 }
 
 } // namespace kv

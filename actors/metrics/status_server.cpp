@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/broker_port.hpp"
 #include "actors/metrics/exposition.hpp"
 #include "actors/metrics/http_request.hpp"
 #include "messages/caf_types.hpp"
@@ -13,7 +14,6 @@ namespace kv {
 
 namespace {
 
-using open_atom = caf::atom_constant<caf::atom("open")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
 // How long the server waits for the node's own actors.
@@ -192,16 +192,10 @@ caf::expected<status_server>
 spawn_status_server(caf::actor_system& sys, status_server_settings settings) {
   auto broker = sys.middleman().spawn_broker(status_server_actor,
                                              std::move(settings));
-  caf::expected<status_server> result{caf::sec::request_timeout};
-  caf::scoped_actor self{sys};
-  self->request(broker, std::chrono::seconds{5}, open_atom::value)
-    .receive(
-      [&](uint16_t port) { result = status_server{broker, port}; },
-      [&](caf::error& err) {
-        caf::anon_send_exit(broker, caf::exit_reason::user_shutdown);
-        result = std::move(err);
-      });
-  return result;
+  auto port = open_broker_port(sys, broker);
+  if (!port)
+    return std::move(port.error());
+  return status_server{broker, *port};
 }
 
 } // namespace kv

@@ -24,16 +24,6 @@ std::string command(const std::vector<std::string>& args) {
   return out;
 }
 
-std::string consistency_word(uint32_t value) {
-  if (value == 0)
-    return "default";
-  if (value == level_quorum)
-    return "quorum";
-  if (value == level_all)
-    return "all";
-  return std::to_string(value);
-}
-
 // The kv error an error reply names ("ERR write_quorum_failed: ..."), or a
 // runtime error with the reply's text.
 caf::error error_of(const std::string& text) {
@@ -99,9 +89,9 @@ caf::error resp_client::ensure_connected() {
   if (!password_.empty())
     setup.push_back({"AUTH", password_});
   if (options_.n != 0 || options_.r != 0 || options_.w != 0)
-    setup.push_back({"KV.CONSISTENCY", consistency_word(options_.n),
-                     consistency_word(options_.r),
-                     consistency_word(options_.w)});
+    setup.push_back({"KV.CONSISTENCY", consistency_level_name(options_.n),
+                     consistency_level_name(options_.r),
+                     consistency_level_name(options_.w)});
   for (auto& args : setup) {
     auto got = call(args);
     if (!got)
@@ -218,16 +208,21 @@ resp_client::call(const std::vector<std::string>& args) {
   return read_reply(0);
 }
 
-caf::expected<put_result> resp_client::set(const std::string& key,
-                                           const std::string& value) {
+caf::expected<put_result>
+resp_client::write(const std::vector<std::string>& args) {
   if (auto err = ensure_connected())
     return err;
-  auto got = call({"SET", key, value});
+  auto got = call(args);
   if (!got)
     return std::move(got.error());
   if (got->type == '-')
     return error_of(got->text);
   return put_result{};
+}
+
+caf::expected<put_result> resp_client::set(const std::string& key,
+                                           const std::string& value) {
+  return write({"SET", key, value});
 }
 
 caf::expected<put_result> resp_client::put(const std::string& key,
@@ -275,14 +270,7 @@ caf::expected<get_result> resp_client::get(const std::string& key) {
 }
 
 caf::expected<put_result> resp_client::remove(const std::string& key) {
-  if (auto err = ensure_connected())
-    return err;
-  auto got = call({"DEL", key});
-  if (!got)
-    return std::move(got.error());
-  if (got->type == '-')
-    return error_of(got->text);
-  return put_result{};
+  return write({"DEL", key});
 }
 
 } // namespace kv::check

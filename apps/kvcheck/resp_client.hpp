@@ -52,6 +52,8 @@ private:
   };
 
   caf::expected<reply> call(const std::vector<std::string>& args);
+  // A write whose reply carries no context (SET, DEL).
+  caf::expected<put_result> write(const std::vector<std::string>& args);
   caf::error send_all(const std::string& bytes);
   caf::expected<reply> read_reply(int depth);
   caf::expected<std::string> read_line();
