@@ -105,8 +105,16 @@ std::set<std::string> interfaces_at(caf::actor_system& sys, uint16_t port) {
 }
 
 // An actor that answers nothing: the handles of a forged card.
-caf::behavior silent(caf::event_based_actor* self) {
-  self->set_default_handler(caf::drop);
+// Takes every message and answers none: a request it gets stays in flight
+// (caf::drop would answer it at once with unexpected_message).
+caf::behavior
+silent(caf::stateful_actor<std::vector<caf::response_promise>>* self) {
+  self->set_default_handler(
+    [self](caf::scheduled_actor*, caf::message_view&)
+      -> caf::result<caf::message> {
+      self->state.push_back(self->make_response_promise());
+      return self->state.back();
+    });
   return {[](int) {}};
 }
 
