@@ -105,10 +105,16 @@ std::set<std::string> interfaces_at(caf::actor_system& sys, uint16_t port) {
 }
 
 // An actor that answers nothing: the handles of a forged card.
+caf::behavior silent(caf::event_based_actor* self) {
+  self->set_default_handler(caf::drop);
+  return {[](int) {}};
+}
+
 // Takes every message and answers none: a request it gets stays in flight
-// (caf::drop would answer it at once with unexpected_message).
+// until the actor is told to exit (caf::drop would answer it at once with
+// unexpected_message).
 caf::behavior
-silent(caf::stateful_actor<std::vector<caf::response_promise>>* self) {
+holding(caf::stateful_actor<std::vector<caf::response_promise>>* self) {
   self->set_default_handler(
     [self](caf::scheduled_actor*, caf::message_view&)
       -> caf::result<caf::message> {
@@ -318,7 +324,7 @@ BOOST_AUTO_TEST_CASE(a_client_certificate_opens_the_client_port_only) {
 // A coordinator that never answers holds each forwarded request.
 BOOST_AUTO_TEST_CASE(the_client_gateway_bounds_what_one_client_holds) {
   testing::bounded_actor_system sys;
-  auto mute = caf::actor_cast<client_actor>(sys.get().spawn(silent));
+  auto mute = caf::actor_cast<client_actor>(sys.get().spawn(holding));
   auto refused_at_once = [&](const client_actor& gateway,
                              const std::string& value) {
     caf::scoped_actor self{sys.get()};
@@ -354,5 +360,6 @@ BOOST_AUTO_TEST_CASE(the_client_gateway_bounds_what_one_client_holds) {
   BOOST_TEST(refused_at_once(client_gateway, "v"));
   caf::anon_send_exit(bytes_gateway, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(client_gateway, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(mute, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(mute, caf::exit_reason::user_shutdown);
 }
